@@ -1,0 +1,3 @@
+from verda_server.cli import main
+
+main()

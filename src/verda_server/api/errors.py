@@ -1,0 +1,158 @@
+"""The error model: every failure leaves the server as `{code, message}`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("verda_server")
+
+ErrorCode = Literal[
+    "invalid_request",
+    "unauthorized_request",
+    "insufficient_funds",
+    "forbidden_action",
+    "not_found",
+    "conflict",
+    "rate_limit_exceeded",
+    "server_error",
+    "service_unavailable",
+]
+
+STATUS_OF: dict[str, int] = {
+    "invalid_request": 400,
+    "unauthorized_request": 401,
+    "insufficient_funds": 402,
+    "forbidden_action": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "rate_limit_exceeded": 429,
+    "server_error": 500,
+    "service_unavailable": 503,
+}
+
+
+class PublicApiErrorResponseDto(BaseModel):
+    code: ErrorCode = Field(description="Error type")
+    message: str = Field(description="Error message")
+
+
+class ApiError(Exception):
+    """Raised anywhere below the HTTP layer; the handler turns it into a response."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = STATUS_OF[code]
+        self.headers = headers
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError("invalid_request", message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("not_found", message)
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError("unauthorized_request", message)
+
+
+def error_response(
+    code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"code": code, "message": message}, status_code=STATUS_OF[code], headers=headers
+    )
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """One readable sentence per problem, each naming the offending field."""
+    messages = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            return "Malformed JSON in request body"
+        field = _field_path(error.get("loc", ()))
+        messages.append(f"{field}: {error.get('msg', 'invalid value')}")
+    return "; ".join(messages) or "Invalid request"
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.code, exc.message, exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response("invalid_request", describe_validation_errors(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    # The document's error table has no 405: like the real service, an
+    # operation that does not exist is simply "not found".
+    if exc.status_code in (404, 405):
+        return error_response("not_found", f"Cannot {request.method} {request.url.path}")
+    if exc.status_code == 400:
+        return error_response("invalid_request", str(exc.detail))
+    if exc.status_code == 401:
+        return error_response("unauthorized_request", str(exc.detail))
+    if exc.status_code == 403:
+        return error_response("forbidden_action", str(exc.detail))
+    logger.error("unexpected HTTP error %s: %s", exc.status_code, exc.detail)
+    return error_response("server_error", "Internal server error")
+
+
+class UnexpectedErrorMiddleware:
+    """Turns any unhandled exception into a logged, detail-free 500.
+
+    A plain `Exception` handler would leave Starlette to re-raise the error
+    after answering, so uvicorn would log every failure a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            response = error_response("server_error", "Internal server error")
+            await response(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(UnexpectedErrorMiddleware)

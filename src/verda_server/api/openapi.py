@@ -1,0 +1,82 @@
+"""The served OpenAPI 3.1 document: FastAPI's, completed with the error model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from verda_server import __version__
+from verda_server.api.errors import PublicApiErrorResponseDto
+from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
+
+TITLE = "Verda Cloud Public API"
+DESCRIPTION = (
+    "Verda Cloud (formerly DataCrunch) Public API v1, as served by verda-server. "
+    "Every error is a JSON `PublicApiErrorResponseDto`."
+)
+_ERROR_REF = {"$ref": "#/components/schemas/PublicApiErrorResponseDto"}
+_ERROR_CONTENT = {"application/json": {"schema": _ERROR_REF}}
+_DEFAULT_DESCRIPTIONS = {
+    "400": "Invalid request",
+    "401": "Unauthorized: the access token is missing, invalid or expired",
+    "403": "Forbidden: insufficient scope",
+    "404": "Not found",
+    "500": "Server error",
+    "503": "Service unavailable",
+}
+# Models only referenced by hand-written request bodies.
+_EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (GetAccessTokenDto, RefreshAccessTokenPublicApiDto)
+
+
+def _add_error(responses: dict[str, Any], status: str) -> None:
+    entry = responses.setdefault(status, {"description": _DEFAULT_DESCRIPTIONS[status]})
+    entry["content"] = _ERROR_CONTENT
+
+
+def _complete_operation(op: dict[str, Any]) -> None:
+    responses: dict[str, Any] = op.setdefault("responses", {})
+    responses.pop("422", None)
+    for status in list(responses):
+        if status.startswith(("4", "5")):
+            _add_error(responses, status)
+    if op.get("parameters") or op.get("requestBody"):
+        _add_error(responses, "400")
+    if op.get("security"):
+        _add_error(responses, "401")
+        _add_error(responses, "403")
+    _add_error(responses, "500")
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    document = get_openapi(
+        title=TITLE,
+        version="v1",
+        openapi_version="3.1.0",
+        summary=f"verda-server {__version__}",
+        description=DESCRIPTION,
+        routes=app.routes,
+        servers=[{"url": "http://localhost:3010"}],
+        separate_input_output_schemas=False,
+    )
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["PublicApiErrorResponseDto"] = PublicApiErrorResponseDto.model_json_schema()
+    for model in _EXTRA_SCHEMAS:
+        schemas[model.__name__] = model.model_json_schema()
+    for item in document["paths"].values():
+        for op in item.values():
+            _complete_operation(op)
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

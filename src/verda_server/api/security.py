@@ -1,0 +1,38 @@
+"""Bearer-token authentication for every non-public endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from verda_server.api.context import Context
+from verda_server.api.errors import unauthorized
+from verda_server.auth.service import Principal
+
+SCHEME_NAME = "bearerAuth"
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name=SCHEME_NAME,
+    bearerFormat="JWT",
+    description="Access token from POST /v1/oauth2/token",
+)
+
+
+async def require_principal(
+    request: Request,
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise unauthorized("Malformed Authorization header, expected 'Bearer <token>'")
+        raise unauthorized("Missing access token")
+    principal = context.tokens.authenticate(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

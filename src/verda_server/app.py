@@ -1,0 +1,87 @@
+"""Application assembly: store, catalog, keys, and the HTTP layer on top."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from verda_server.api.context import AppContext
+from verda_server.api.errors import install_error_handlers
+from verda_server.api.openapi import install_openapi
+from verda_server.auth import views as auth_views
+from verda_server.auth.service import TokenService
+from verda_server.auth.signing import KeyRing
+from verda_server.availability import views as availability_views
+from verda_server.catalog import views as catalog_views
+from verda_server.catalog.service import Catalog
+from verda_server.catalog.source import load_source
+from verda_server.clock import Clock
+from verda_server.config import Settings
+from verda_server.projects import service as projects
+from verda_server.projects import views as project_views
+from verda_server.storage.database import Database
+from verda_server.storage.migrate import startup_lock, upgrade
+from verda_server.system import views as system_views
+
+ROUTERS = (
+    system_views.router,
+    auth_views.router,
+    project_views.router,
+    catalog_views.public,
+    catalog_views.private,
+    availability_views.router,
+)
+
+
+@dataclass
+class Server:
+    app: FastAPI
+    context: AppContext
+    bootstrap: projects.Bootstrap
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Server:
+    """Migrate the store, make sure the default project exists, return the app."""
+    clock = clock or Clock()
+    catalog = Catalog(load_source(settings.catalog_path))
+    db = Database(settings.database_url)
+    keys = KeyRing(db, clock, settings.signing_key)
+    with startup_lock(db) as connection:
+        upgrade(connection)
+        keys.ensure()
+        with db.write() as session:
+            bootstrap = projects.bootstrap(
+                session,
+                clock,
+                balance=settings.initial_balance,
+                currency=settings.currency,
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+            )
+    tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
+    context = AppContext(settings=settings, db=db, clock=clock, catalog=catalog, tokens=tokens)
+    return Server(create_app(context), context, bootstrap)
+
+
+def create_app(context: AppContext) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.db.dispose()
+
+    app = FastAPI(
+        title="Verda Cloud Public API",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    install_openapi(app)
+    return app

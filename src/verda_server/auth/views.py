@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from verda_server.api.body import FORM, json_or_form
+from verda_server.api.context import Context
+from verda_server.api.errors import invalid
+from verda_server.auth.schemas import GetAccessTokenResponseDto
+
+router = APIRouter(tags=["Authentication"])
+
+
+def _token_request_schema() -> dict[str, Any]:
+    one_of = {
+        "oneOf": [
+            {"$ref": "#/components/schemas/GetAccessTokenDto"},
+            {"$ref": "#/components/schemas/RefreshAccessTokenPublicApiDto"},
+        ]
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": one_of}, FORM: {"schema": one_of}},
+        }
+    }
+
+
+def _required_string(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if value is None or value == "":
+        raise invalid(f"{field}: Field required")
+    if not isinstance(value, str):
+        raise invalid(f"{field}: Input should be a valid string")
+    return value
+
+
+@router.post(
+    "/v1/oauth2/token",
+    summary="Get access token",
+    description=(
+        "Get access token for public API using client credentials or refresh token. "
+        "Accepts a JSON or a form-encoded body."
+    ),
+    response_model=GetAccessTokenResponseDto,
+    responses={401: {"description": "Unauthorized"}},
+    openapi_extra=_token_request_schema(),
+)
+async def get_access_token(request: Request, context: Context) -> GetAccessTokenResponseDto:
+    body = await json_or_form(request)
+    grant_type = _required_string(body, "grant_type")
+    if grant_type == "client_credentials":
+        client_id = _required_string(body, "client_id")
+        client_secret = _required_string(body, "client_secret")
+        # Hashing and the store are blocking work: keep them off the event loop.
+        return await run_in_threadpool(context.tokens.client_credentials, client_id, client_secret)
+    if grant_type == "refresh_token":
+        refresh_token = _required_string(body, "refresh_token")
+        return await run_in_threadpool(context.tokens.refresh, refresh_token)
+    raise invalid(
+        f"grant_type: unsupported grant type {grant_type!r}, "
+        "expected 'client_credentials' or 'refresh_token'"
+    )

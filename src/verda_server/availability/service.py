@@ -1,0 +1,73 @@
+"""Availability computed from the catalog's per-location capacity.
+
+A type is available in a location while the capacity there exceeds the units
+in use. `usage` counts units in use per (location, type, spot); deployments
+add to it as they consume capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from verda_server.api.errors import invalid
+from verda_server.catalog.service import Catalog
+
+
+class UsageKey(NamedTuple):
+    location: str
+    type_name: str
+    spot: bool
+
+
+Usage = Mapping[UsageKey, int]
+NO_USAGE: Usage = {}
+
+
+def check_location(catalog: Catalog, location_code: str | None) -> list[str]:
+    """The locations a query covers: one when filtered, all otherwise."""
+    if location_code is None:
+        return catalog.location_codes()
+    if location_code not in catalog.locations:
+        known = ", ".join(catalog.location_codes())
+        raise invalid(f"location_code: unknown location {location_code!r} (known: {known})")
+    return [location_code]
+
+
+def free_instance_units(
+    catalog: Catalog, location: str, instance_type: str, spot: bool, usage: Usage = NO_USAGE
+) -> int:
+    capacity = catalog.capacity.get(location)
+    if capacity is None or instance_type not in capacity.instances:
+        return 0
+    units = capacity.instances[instance_type]
+    total = units.spot if spot else units.on_demand
+    return max(0, total - usage.get(UsageKey(location, instance_type, spot), 0))
+
+
+def free_cluster_units(
+    catalog: Catalog, location: str, cluster_type: str, usage: Usage = NO_USAGE
+) -> int:
+    capacity = catalog.capacity.get(location)
+    if capacity is None:
+        return 0
+    total = capacity.clusters.get(cluster_type, 0)
+    return max(0, total - usage.get(UsageKey(location, cluster_type, False), 0))
+
+
+def available_instance_types(
+    catalog: Catalog, location: str, spot: bool, usage: Usage = NO_USAGE
+) -> list[str]:
+    return [
+        name
+        for name in catalog.instance_types
+        if free_instance_units(catalog, location, name, spot, usage) > 0
+    ]
+
+
+def available_cluster_types(catalog: Catalog, location: str, usage: Usage = NO_USAGE) -> list[str]:
+    return [
+        name
+        for name in catalog.cluster_types
+        if free_cluster_units(catalog, location, name, usage) > 0
+    ]

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from verda_server.api.context import Context
+from verda_server.api.params import LocationParam, SpotFlag
+from verda_server.api.security import require_principal
+from verda_server.availability import service
+from verda_server.availability.schemas import (
+    ClusterAvailabilityResponseDto,
+    InstanceAvailabilityResponseDto,
+)
+from verda_server.catalog.service import Catalog
+
+router = APIRouter(dependencies=[Depends(require_principal)])
+
+
+@router.get(
+    "/v1/instance-availability",
+    tags=["Instance Availability"],
+    summary="Get all instance type availabilities for all locations",
+    response_model=list[InstanceAvailabilityResponseDto],
+    response_description="Returns the instance type availabilities for all locations",
+)
+async def get_instance_availabilities(
+    context: Context, spot: SpotFlag, location_code: LocationParam = None
+) -> list[InstanceAvailabilityResponseDto]:
+    catalog = context.catalog
+    return [
+        InstanceAvailabilityResponseDto(
+            location_code=code,
+            availabilities=service.available_instance_types(catalog, code, spot),
+        )
+        for code in service.check_location(catalog, location_code)
+    ]
+
+
+def _instance_type_available(
+    catalog: Catalog, instance_type: str, spot: bool, location_code: str | None
+) -> bool:
+    return any(
+        service.free_instance_units(catalog, code, instance_type, spot) > 0
+        for code in service.check_location(catalog, location_code)
+    )
+
+
+@router.get(
+    "/v1/instance-availability/{instance_type}",
+    tags=["Instance Availability"],
+    summary="Get instance type availability",
+    description="A bare JSON boolean; false for a type that does not exist.",
+    response_model=bool,
+    response_description="Returns the instance type availability",
+)
+async def get_instance_type_availability(
+    context: Context, instance_type: str, spot: SpotFlag, location_code: LocationParam = None
+) -> bool:
+    return _instance_type_available(context.catalog, instance_type, spot, location_code)
+
+
+@router.get(
+    "/v1/instances/availability/{instanceType}",
+    tags=["Instances"],
+    summary="Check instance type availability - deprecated",
+    description="Deprecated alias of GET /v1/instance-availability/{instance_type}.",
+    deprecated=True,
+    response_model=bool,
+)
+async def get_instance_type_availability_deprecated(
+    context: Context,
+    instanceType: str,
+    spot: SpotFlag,
+    location_code: LocationParam = None,
+) -> bool:
+    return _instance_type_available(context.catalog, instanceType, spot, location_code)
+
+
+@router.get(
+    "/v1/cluster-availability",
+    tags=["Cluster Availability"],
+    summary="Get all cluster type availabilities for all locations",
+    response_model=list[ClusterAvailabilityResponseDto],
+    response_description="Returns the cluster type availabilities for all locations",
+)
+async def get_cluster_availabilities(
+    context: Context, location_code: LocationParam = None
+) -> list[ClusterAvailabilityResponseDto]:
+    catalog = context.catalog
+    return [
+        ClusterAvailabilityResponseDto(
+            location_code=code, availabilities=service.available_cluster_types(catalog, code)
+        )
+        for code in service.check_location(catalog, location_code)
+    ]
+
+
+@router.get(
+    "/v1/cluster-availability/{cluster_type}",
+    tags=["Cluster Availability"],
+    summary="Get cluster type availability",
+    description="A bare JSON boolean; false for a type that does not exist.",
+    response_model=bool,
+    response_description="Returns the cluster type availability",
+)
+async def get_cluster_type_availability(
+    context: Context, cluster_type: str, location_code: LocationParam = None
+) -> bool:
+    catalog = context.catalog
+    return any(
+        service.free_cluster_units(catalog, code, cluster_type) > 0
+        for code in service.check_location(catalog, location_code)
+    )

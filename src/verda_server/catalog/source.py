@@ -1,0 +1,273 @@
+"""The catalog data file: its schema and loading.
+
+The catalog (locations, images, instance/cluster/container types, volume
+types, long-term periods and capacity) is data. A packaged snapshot of the real
+service is the default; `--catalog FILE` replaces it. Files are validated
+strictly, including every cross-reference, so a bad file fails at start-up
+with a message that names the problem rather than at request time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+from uuid import UUID
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Currency = Literal["usd", "eur"]
+VolumeTypeName = Literal[
+    "HDD",
+    "NVMe",
+    "HDD_Shared",
+    "NVMe_Shared",
+    "NVMe_Local_Storage",
+    "NVMe_Shared_Cluster",
+    "NVMe_OS_Cluster",
+]
+
+
+def _decimal_string(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"{value!r} is not a decimal number") from exc
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{value!r} is not a non-negative price")
+    return value
+
+
+def _uuid_string(value: str) -> str:
+    return str(UUID(value))
+
+
+PriceString = Annotated[str, AfterValidator(_decimal_string)]
+UuidString = Annotated[str, AfterValidator(_uuid_string)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prices(Strict):
+    usd: PriceString
+    eur: PriceString
+
+    def of(self, currency: Currency) -> str:
+        return self.usd if currency == "usd" else self.eur
+
+
+class NumericPrices(Strict):
+    usd: float = Field(ge=0)
+    eur: float = Field(ge=0)
+
+    def of(self, currency: Currency) -> float:
+        return self.usd if currency == "usd" else self.eur
+
+
+class Cpu(Strict):
+    description: str
+    number_of_cores: int = Field(ge=0)
+
+
+class Gpu(Strict):
+    description: str
+    number_of_gpus: int = Field(ge=0)
+
+
+class Memory(Strict):
+    description: str
+    size_in_gigabytes: int = Field(ge=0)
+
+
+class Storage(Strict):
+    description: str
+
+
+class LocationSource(Strict):
+    code: str
+    name: str
+    country_code: str
+
+
+class ImageSource(Strict):
+    id: UuidString
+    image_type: str
+    name: str
+    is_default: bool
+    details: list[str]
+    category: str
+    os_name: str
+
+
+class InstanceTypeSource(Strict):
+    id: UuidString
+    instance_type: str
+    model: str
+    name: str
+    display_name: str
+    manufacturer: str
+    description: str
+    best_for: list[str]
+    cpu: Cpu
+    gpu: Gpu
+    gpu_memory: Memory
+    memory: Memory
+    storage: Storage
+    p2p: str
+    deploy_warning: str | None = None
+    price_per_hour: Prices
+    spot_price: Prices
+    serverless_price: Prices | None = None
+    serverless_spot_price: Prices | None = None
+    supported_os: list[str]
+    default_os_volume_size: int = Field(gt=0)
+
+
+class ClusterTypeSource(Strict):
+    id: UuidString
+    cluster_type: str
+    model: str
+    name: str
+    manufacturer: str
+    cpu: Cpu
+    gpu: Gpu
+    gpu_memory: Memory
+    memory: Memory
+    price_per_hour: Prices
+    node_count: int = Field(gt=0)
+    node_details: list[dict[str, str]]
+    supported_os: list[str]
+
+
+class ContainerTypeSource(Strict):
+    id: UuidString
+    instance_type: str
+    model: str
+    name: str
+    manufacturer: str
+    cpu: Cpu
+    gpu: Gpu
+    gpu_memory: Memory
+    memory: Memory
+    serverless_price: Prices
+    serverless_spot_price: Prices
+
+
+class VolumeTypeSource(Strict):
+    type: VolumeTypeName
+    price_per_month_per_gb: NumericPrices
+    is_shared_fs: bool
+    burst_bandwidth: float
+    continuous_bandwidth: float
+    internal_network_speed: float
+    iops: str
+    throughput_gbps: float
+
+
+class LongTermPeriodSource(Strict):
+    code: str
+    name: str
+    is_enabled: bool
+    unit_name: Literal["hour", "day", "week", "month", "year"]
+    unit_value: int = Field(gt=0)
+    discount_percentage: int = Field(ge=0, le=100)
+
+
+class LongTermPeriods(Strict):
+    instances: list[LongTermPeriodSource]
+    clusters: list[LongTermPeriodSource]
+
+
+class InstanceCapacity(Strict):
+    on_demand: int = Field(ge=0)
+    spot: int = Field(ge=0)
+
+
+class LocationCapacity(Strict):
+    instances: dict[str, InstanceCapacity] = Field(default_factory=dict)
+    clusters: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+
+def _unique(kind: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {kind} {value!r}")
+        seen.add(value)
+
+
+def _known(kind: str, values: list[str], known: set[str], where: str) -> None:
+    for value in values:
+        if value not in known:
+            raise ValueError(f"{where} names unknown {kind} {value!r}")
+
+
+class CatalogSource(Strict):
+    locations: list[LocationSource] = Field(min_length=1)
+    images: list[ImageSource]
+    cluster_images: list[ImageSource]
+    instance_types: list[InstanceTypeSource]
+    cluster_types: list[ClusterTypeSource]
+    container_types: list[ContainerTypeSource]
+    volume_types: list[VolumeTypeSource]
+    long_term_periods: LongTermPeriods
+    capacity: dict[str, LocationCapacity]
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> CatalogSource:
+        _unique("location", [loc.code for loc in self.locations])
+        _unique("image type", [i.image_type for i in self.images + self.cluster_images])
+        _unique("image id", [i.id for i in self.images + self.cluster_images])
+        _unique("instance type", [t.instance_type for t in self.instance_types])
+        _unique("cluster type", [t.cluster_type for t in self.cluster_types])
+        _unique("container type", [t.instance_type for t in self.container_types])
+        _unique("volume type", [t.type for t in self.volume_types])
+        os_images = {i.image_type for i in self.images}
+        cluster_images = {i.image_type for i in self.cluster_images}
+        for it in self.instance_types:
+            _known("image", it.supported_os, os_images, f"instance type {it.instance_type}")
+        for ct in self.cluster_types:
+            _known(
+                "cluster image", ct.supported_os, cluster_images, f"cluster type {ct.cluster_type}"
+            )
+        locations = {loc.code for loc in self.locations}
+        _known("location", list(self.capacity), locations, "capacity")
+        instance_types = {t.instance_type for t in self.instance_types}
+        cluster_types = {t.cluster_type for t in self.cluster_types}
+        for code, cap in self.capacity.items():
+            _known("instance type", list(cap.instances), instance_types, f"capacity of {code}")
+            _known("cluster type", list(cap.clusters), cluster_types, f"capacity of {code}")
+        return self
+
+
+class CatalogError(Exception):
+    """The catalog file is missing, unreadable or invalid."""
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "catalog"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def load_source(path: Path | None = None) -> CatalogSource:
+    try:
+        if path is None:
+            text = resources.files("verda_server.catalog").joinpath("data/catalog.yaml").read_text()
+            origin = "the packaged catalog"
+        else:
+            text = Path(path).read_text()
+            origin = str(path)
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"cannot read catalog {path}: {exc}") from exc
+    try:
+        return CatalogSource.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(f"invalid catalog {origin}:\n{_describe(exc)}") from exc

@@ -1,0 +1,156 @@
+"""`verda-server serve`: start the API on the embedded store or PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from verda_server import __version__
+from verda_server.catalog.source import CatalogError
+from verda_server.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, sqlite_url
+from verda_server.projects.service import Bootstrap
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="A stateful implementation of the Verda Cloud Public API v1.",
+)
+
+
+@cli.callback()
+def _root() -> None:
+    """verda-server: the Verda Cloud Public API v1, locally."""
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = DEFAULT_PORT,
+    data_dir: Annotated[
+        Path,
+        typer.Option(envvar="VERDA_SERVER_DATA_DIR", help="Where the embedded SQLite store lives."),
+    ] = DEFAULT_DATA_DIR,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_DATABASE_URL",
+            help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db "
+            "(default: SQLite in --data-dir).",
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(envvar="VERDA_CLIENT_ID", help="Client id of the default project."),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(envvar="VERDA_CLIENT_SECRET", help="Client secret of the default project."),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_CATALOG",
+            help="A catalog YAML file replacing the packaged snapshot.",
+        ),
+    ] = None,
+    token_ttl: Annotated[
+        int,
+        typer.Option(envvar="VERDA_SERVER_TOKEN_TTL", min=1, help="Access token lifetime, s."),
+    ] = 3600,
+    signing_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_SIGNING_KEY",
+            help="HMAC key for access tokens (default: generated once and kept in the store).",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Start the API server."""
+    from verda_server.app import build  # keeps `--help` fast
+
+    if bool(client_id) != bool(client_secret):
+        raise typer.BadParameter("give both --client-id and --client-secret, or neither")
+    if database_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = sqlite_url(data_dir)
+    settings = Settings(
+        database_url=database_url,
+        host=host,
+        port=port,
+        catalog_path=catalog,
+        client_id=client_id,
+        client_secret=client_secret,
+        signing_key=signing_key,
+        access_token_ttl=token_ttl,
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:  %(message)s")
+    try:
+        server = build(settings)
+    except CatalogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    _announce(settings, server.bootstrap)
+    config = uvicorn.Config(
+        server.app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    GracefulServer(config).run()
+
+
+class GracefulServer(uvicorn.Server):
+    """Ctrl-C and SIGTERM drain requests, close the store, then exit with status 0.
+
+    Recent uvicorn re-raises the captured signal after the graceful shutdown,
+    which turns a clean stop into a death by signal for supervisors and CI.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
+def _announce(settings: Settings, bootstrap: Bootstrap) -> None:
+    lines = [f"verda-server {__version__} on {settings.base_url}"]
+    if bootstrap.client_secret is not None and settings.client_secret is None:
+        lines += [
+            "Created the default project and its API credentials (shown only this once):",
+            f"export VERDA_BASE_URL={settings.base_url}",
+            f"export VERDA_CLIENT_ID={bootstrap.client_id} "
+            f"VERDA_CLIENT_SECRET={bootstrap.client_secret}",
+        ]
+    elif settings.client_secret is not None:
+        lines.append(f"Using the configured client id {bootstrap.client_id}.")
+    else:
+        lines.append(
+            f"Client id {bootstrap.client_id} (its secret was printed on first start; "
+            "pass --client-id/--client-secret to set a known pair)."
+        )
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Projects and their credentials: first-start bootstrap and balances."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from verda_server.api.errors import not_found
+from verda_server.auth.models import Credential
+from verda_server.auth.secrets import (
+    SecretVerifier,
+    hash_secret,
+    new_client_id,
+    new_client_secret,
+)
+from verda_server.clock import Clock
+from verda_server.projects.models import Project
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """What the first start created, so the CLI can show it exactly once."""
+
+    project_id: str
+    client_id: str
+    client_secret: str | None  # only known when created or configured now
+    created: bool
+
+
+def create_project(
+    session: Session,
+    clock: Clock,
+    *,
+    name: str,
+    balance: Decimal,
+    currency: str = "usd",
+    is_default: bool = False,
+) -> Project:
+    project = Project(
+        id=str(uuid.uuid4()),
+        name=name,
+        balance=balance,
+        currency=currency,
+        is_default=is_default,
+        created_at=clock.now(),
+    )
+    session.add(project)
+    session.flush()
+    return project
+
+
+def add_credential(
+    session: Session,
+    clock: Clock,
+    project_id: str,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> tuple[str, str]:
+    client_id = client_id or new_client_id()
+    client_secret = client_secret or new_client_secret()
+    session.add(
+        Credential(
+            client_id=client_id,
+            project_id=project_id,
+            secret_hash=hash_secret(client_secret),
+            created_at=clock.now(),
+        )
+    )
+    session.flush()
+    return client_id, client_secret
+
+
+def bootstrap(
+    session: Session,
+    clock: Clock,
+    *,
+    balance: Decimal,
+    currency: str,
+    client_id: str | None,
+    client_secret: str | None,
+) -> Bootstrap:
+    """Make sure the default project exists and holds the configured credential."""
+    project = session.scalar(select(Project).where(Project.is_default.is_(True)))
+    created = project is None
+    if project is None:
+        project = create_project(
+            session,
+            clock,
+            name="Default project",
+            balance=balance,
+            currency=currency,
+            is_default=True,
+        )
+    if client_id and client_secret:
+        credential = session.get(Credential, client_id)
+        if credential is None:
+            add_credential(session, clock, project.id, client_id, client_secret)
+        elif not SecretVerifier().verify(client_secret, credential.secret_hash):
+            # The configured pair is the truth: an operator rotating the
+            # secret through the environment must not be locked out.
+            credential.secret_hash = hash_secret(client_secret)
+        return Bootstrap(project.id, client_id, client_secret, created)
+    existing = session.scalar(
+        select(Credential.client_id)
+        .where(Credential.project_id == project.id)
+        .order_by(Credential.created_at)
+        .limit(1)
+    )
+    if existing is not None:
+        return Bootstrap(project.id, existing, None, created)
+    new_id, new_secret = add_credential(session, clock, project.id)
+    return Bootstrap(project.id, new_id, new_secret, True)
+
+
+def get_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise not_found("Project not found")
+    return project
+
+
+def get_balance(session: Session, project_id: str) -> tuple[Decimal, str]:
+    # A column query, not an ORM load: this is the hottest authenticated read.
+    row = session.execute(
+        select(Project.balance, Project.currency).where(Project.id == project_id)
+    ).one_or_none()
+    if row is None:
+        raise not_found("Project not found")
+    return row.balance, row.currency

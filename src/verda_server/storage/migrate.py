@@ -1,0 +1,43 @@
+"""Schema migrations, applied at start-up before the server accepts requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+from verda_server.storage.database import Database
+
+# Any constant works; it only has to be the same for every replica.
+_PG_MIGRATION_LOCK = 0x7665726461
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "verda_server.storage:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def startup_lock(db: Database) -> Iterator[Connection]:
+    """Serialise migrations and bootstrap across replicas starting together."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            connection.commit()
+        try:
+            yield connection
+        finally:
+            if connection.dialect.name == "postgresql":
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                connection.commit()
+
+
+def upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+    connection.commit()

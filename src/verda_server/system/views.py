@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from verda_server.api.context import Context
+from verda_server.api.errors import ApiError
+
+router = APIRouter(tags=["Health"])
+
+
+class HealthResponseDto(BaseModel):
+    status: str
+
+
+@router.get(
+    "/healthz",
+    summary="Readiness probe",
+    description="200 once migrations ran and the store answers; 503 when it does not.",
+    response_model=HealthResponseDto,
+    responses={503: {"description": "The store is unreachable"}},
+)
+def healthz(context: Context) -> HealthResponseDto:
+    try:
+        with context.db.read() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise ApiError("service_unavailable", "The store is unreachable") from exc
+    return HealthResponseDto(status="ok")

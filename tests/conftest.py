@@ -1,0 +1,113 @@
+"""Fixtures: a live server per storage backend, fresh projects, SDK clients.
+
+The suite runs once on SQLite and once on PostgreSQL. PostgreSQL runs when
+VERDA_TEST_POSTGRES_URL names a server (a fresh database is created on it for
+the session); without it those tests are skipped, unless
+VERDA_TEST_REQUIRE_POSTGRES=1 (as in CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support.live import Credentials, LiveServer, start_live_server
+from verda_server.config import sqlite_url
+
+POSTGRES_ENV = "VERDA_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        if os.environ.get("VERDA_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{POSTGRES_ENV} is not set but PostgreSQL is required")
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
+    import psycopg
+
+    name = f"verda_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(admin_url)
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path_factory.mktemp("sqlite"))
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live(database_url: str) -> Iterator[LiveServer]:
+    with start_live_server(database_url) as server:
+        yield server
+
+
+@pytest.fixture
+def project(live: LiveServer) -> Credentials:
+    """A fresh project of its own for each test, so tests never share state."""
+    return live.new_project()
+
+
+@pytest.fixture
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def token(http: httpx.Client, project: Credentials) -> str:
+    return project.access_token(http)
+
+
+@pytest.fixture
+def authed(http: httpx.Client, token: str) -> httpx.Client:
+    http.headers["Authorization"] = f"Bearer {token}"
+    return http
+
+
+@pytest.fixture
+def sdk(live: LiveServer, project: Credentials) -> Any:
+    from verda import VerdaClient
+
+    return VerdaClient(project.client_id, project.client_secret, base_url=live.api_url)
+
+
+@pytest.fixture(scope="session")
+def contract(live: LiveServer) -> Any:
+    from tests.support.openapi import ContractChecker
+
+    with httpx.Client(base_url=live.base_url) as client:
+        return ContractChecker(client.get("/v1/openapi.json").json())
+
+
+@pytest.fixture(scope="session")
+def catalog(live: LiveServer) -> Any:
+    """The catalog source the server loaded, to compute expectations from."""
+    return live.context.catalog.source

@@ -1,0 +1,102 @@
+"""A real verda-server on a free port, served by uvicorn in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+import uvicorn
+
+from verda_server.api.context import AppContext
+from verda_server.app import Server, build
+from verda_server.clock import Clock
+from verda_server.config import Settings
+from verda_server.projects import service as projects
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Credentials:
+    project_id: str
+    client_id: str
+    client_secret: str
+
+    def token_response(self, http: httpx.Client) -> dict[str, object]:
+        response = http.post(
+            "/v1/oauth2/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            },
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def access_token(self, http: httpx.Client) -> str:
+        return str(self.token_response(http)["access_token"])
+
+
+@dataclass
+class LiveServer:
+    server: Server
+    base_url: str
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def context(self) -> AppContext:
+        return self.server.context
+
+    @property
+    def clock(self) -> Clock:
+        return self.server.context.clock
+
+    def new_project(self, balance: str = "1000", currency: str = "usd") -> Credentials:
+        ctx = self.context
+        with ctx.db.write() as session:
+            project = projects.create_project(
+                session, ctx.clock, name="test", balance=Decimal(balance), currency=currency
+            )
+            client_id, secret = projects.add_credential(session, ctx.clock, project.id)
+        return Credentials(project.id, client_id, secret)
+
+
+@contextmanager
+def serve_in_thread(server: Server, port: int) -> Iterator[str]:
+    config = uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=20)
+
+
+@contextmanager
+def start_live_server(database_url: str, **overrides: object) -> Iterator[LiveServer]:
+    port = free_port()
+    settings = Settings(database_url=database_url, port=port, **overrides)  # type: ignore[arg-type]
+    server = build(settings, clock=Clock())
+    with serve_in_thread(server, port) as base_url:
+        yield LiveServer(server, base_url)

@@ -1,0 +1,175 @@
+"""`verda-server serve` as users start it: first start, restarts, signals, options."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from verda import VerdaClient
+
+from tests.support.process import run_server
+from verda_server.catalog.source import load_source
+
+
+def _token(base_url: str, client_id: str, secret: str) -> httpx.Response:
+    return httpx.post(
+        base_url + "/v1/oauth2/token",
+        json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+
+
+def test_first_start_prints_working_credentials_once_and_state_survives(tmp_path):
+    data_dir = tmp_path / "state"
+    with run_server("--data-dir", str(data_dir)) as server:
+        exported = server.exported()
+        assert exported["VERDA_BASE_URL"] == f"http://127.0.0.1:{server.port}/v1"
+        client_id, secret = exported["VERDA_CLIENT_ID"], exported["VERDA_CLIENT_SECRET"]
+        client = VerdaClient(client_id, secret, base_url=exported["VERDA_BASE_URL"])
+        assert client.balance.get().amount > 0
+        refresh = _token(server.base_url, client_id, secret).json()["refresh_token"]
+        token = client._authentication._access_token
+        assert server.stop() == 0
+    assert (data_dir / "verda.db").exists()
+
+    with run_server("--data-dir", str(data_dir)) as again:
+        assert secret not in again.text and "VERDA_CLIENT_SECRET" not in again.text
+        assert client_id in again.text
+        # Credentials, refresh tokens and the signing key all survived.
+        assert _token(again.base_url, client_id, secret).status_code == 200
+        refreshed = httpx.post(
+            again.base_url + "/v1/oauth2/token",
+            json={"grant_type": "refresh_token", "refresh_token": refresh},
+        )
+        assert refreshed.status_code == 200
+        balance = httpx.get(
+            again.base_url + "/v1/balance", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert balance.status_code == 200
+
+
+def test_an_acknowledged_write_survives_a_killed_process(tmp_path):
+    data_dir = tmp_path / "state"
+    with run_server("--data-dir", str(data_dir)) as server:
+        exported = server.exported()
+        refresh = _token(
+            server.base_url, exported["VERDA_CLIENT_ID"], exported["VERDA_CLIENT_SECRET"]
+        ).json()["refresh_token"]
+        server.stop(signal.SIGKILL)
+    with run_server("--data-dir", str(data_dir)) as again:
+        response = httpx.post(
+            again.base_url + "/v1/oauth2/token",
+            json={"grant_type": "refresh_token", "refresh_token": refresh},
+        )
+        assert response.status_code == 200
+
+
+def test_credentials_from_the_environment_drive_server_and_sdk(tmp_path):
+    env = {"VERDA_CLIENT_ID": "ci-client", "VERDA_CLIENT_SECRET": "ci-secret-value"}
+    with run_server("--data-dir", str(tmp_path), env=env) as server:
+        assert "ci-secret-value" not in server.text
+        client = VerdaClient("ci-client", "ci-secret-value", base_url=server.base_url + "/v1")
+        assert client.balance.get().currency == "usd"
+    # A new secret in the environment replaces the old one.
+    env["VERDA_CLIENT_SECRET"] = "rotated-secret"
+    with run_server("--data-dir", str(tmp_path), env=env) as server:
+        assert _token(server.base_url, "ci-client", "rotated-secret").status_code == 200
+        assert _token(server.base_url, "ci-client", "ci-secret-value").status_code == 401
+
+
+def test_flags_win_over_the_environment(tmp_path):
+    env = {"VERDA_CLIENT_ID": "from-env", "VERDA_CLIENT_SECRET": "env-secret"}
+    with run_server(
+        "--data-dir",
+        str(tmp_path),
+        "--client-id",
+        "from-flag",
+        "--client-secret",
+        "flag-secret",
+        env=env,
+    ) as server:
+        assert _token(server.base_url, "from-flag", "flag-secret").status_code == 200
+        assert _token(server.base_url, "from-env", "env-secret").status_code == 401
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_shut_down_cleanly(tmp_path, sig):
+    with run_server("--data-dir", str(tmp_path), module=True) as server:
+        assert server.stop(sig) == 0
+        assert "Traceback" not in server.text
+
+
+def test_the_serve_help_lists_every_documented_option():
+    result = subprocess.run(
+        [sys.executable, "-m", "verda_server", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for option in (
+        "--host",
+        "--port",
+        "--data-dir",
+        "--database-url",
+        "--client-id",
+        "--client-secret",
+        "--catalog",
+    ):
+        assert option in result.stdout
+
+
+def test_a_replacement_catalog_is_served(tmp_path):
+    data = load_source().model_dump(mode="json")
+    data["locations"] = [loc for loc in data["locations"] if loc["code"] == "FIN-03"]
+    data["capacity"] = {"FIN-03": data["capacity"]["FIN-03"]}
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {"VERDA_CLIENT_ID": "c", "VERDA_CLIENT_SECRET": "s"}
+    with run_server("--data-dir", str(tmp_path), "--catalog", str(path), env=env) as server:
+        client = VerdaClient("c", "s", base_url=server.base_url + "/v1")
+        assert [loc["code"] for loc in client.locations.get()] == ["FIN-03"]
+        assert [a["location_code"] for a in client.instances.get_availabilities()] == ["FIN-03"]
+
+
+def test_an_invalid_catalog_stops_start_up_with_a_clear_message(tmp_path):
+    data = load_source().model_dump(mode="json")
+    data["instance_types"][0]["supported_os"] = ["windows-95"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verda_server",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--catalog",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "windows-95" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_postgres_through_the_command_line(fresh_postgres_url, tmp_path: Path):
+    with run_server(
+        "--database-url",
+        fresh_postgres_url,
+        "--client-id",
+        "pg-client",
+        "--client-secret",
+        "pg-s",
+        "--data-dir",
+        str(tmp_path / "unused"),
+    ) as server:
+        client = VerdaClient("pg-client", "pg-s", base_url=server.base_url + "/v1")
+        assert client.balance.get().amount > 0
+    assert not (tmp_path / "unused").exists()

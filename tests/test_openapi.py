@@ -1,0 +1,105 @@
+"""The served OpenAPI document: valid, complete, and truthful about auth and errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from openapi_spec_validator import validate
+
+from tests.test_catalog import PRIVATE, PUBLIC
+from verda_server.app import ROUTERS
+
+DOCUMENT_SCHEMAS = {
+    "PublicApiErrorResponseDto",
+    "GetAccessTokenDto",
+    "RefreshAccessTokenPublicApiDto",
+    "GetAccessTokenResponseDto",
+    "BalanceResponseDto",
+    "Os",
+    "InstanceType",
+    "ClusterType",
+    "ContainerType",
+    "VolumeType",
+    "Location",
+    "LongTermPeriodResponseDto",
+    "InstanceAvailabilityResponseDto",
+    "ClusterAvailabilityResponseDto",
+}
+
+
+@pytest.fixture
+def document(contract):
+    return contract.document
+
+
+def test_it_is_a_valid_openapi_3_1_document_served_without_a_token(http):
+    response = http.get("/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def _route_operations() -> set[tuple[str, str]]:
+    operations = set()
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute), route
+            operations.update((method.lower(), route.path) for method in route.methods)
+    return operations
+
+
+def test_every_route_is_documented_and_nothing_else(document):
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert documented == _route_operations()
+
+
+def test_schema_names_follow_the_api_document(document):
+    assert set(document["components"]["schemas"]) >= DOCUMENT_SCHEMAS
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def _operation(document, path: str) -> dict:
+    for template, item in document["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if template == path or re.match(pattern, path):
+            if template != path and path in document["paths"]:
+                continue
+            return item["get"]
+    raise AssertionError(f"{path} is not documented")
+
+
+def test_security_is_declared_exactly_where_it_is_enforced(document):
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Access token from POST /v1/oauth2/token",
+    }
+    for path in PUBLIC:
+        assert "security" not in _operation(document, path), path
+    for path in PRIVATE:
+        assert _operation(document, path)["security"] == [{"bearerAuth": []}], path
+    token = document["paths"]["/v1/oauth2/token"]["post"]
+    assert "security" not in token
+    assert set(token["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
+
+
+def test_errors_are_documented_with_the_error_schema(document):
+    ref = {"$ref": "#/components/schemas/PublicApiErrorResponseDto"}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            responses = op["responses"]
+            assert "422" not in responses, (method, path)
+            assert "500" in responses
+            if op.get("security"):
+                assert {"401", "403"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if status[0] in "45":
+                    assert response["content"]["application/json"]["schema"] == ref
