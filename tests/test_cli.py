@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 import yaml
 from verda import VerdaClient
@@ -173,3 +174,28 @@ def test_postgres_through_the_command_line(fresh_postgres_url, tmp_path: Path):
         client = VerdaClient("pg-client", "pg-s", base_url=server.base_url + "/v1")
         assert client.balance.get().amount > 0
     assert not (tmp_path / "unused").exists()
+
+
+def test_a_configured_signing_key_signs_the_access_tokens(tmp_path):
+    key = "k" * 40
+    env = {"VERDA_CLIENT_ID": "c", "VERDA_CLIENT_SECRET": "s", "VERDA_SERVER_SIGNING_KEY": key}
+    with run_server("--data-dir", str(tmp_path), env=env) as server:
+        token = _token(server.base_url, "c", "s").json()["access_token"]
+    claims = jwt.decode(token, key, algorithms=["HS256"])
+    assert claims["scope"] == "cloud-api-v1"
+    short = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verda_server",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--signing-key",
+            "short",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 2 and "--signing-key" in short.stderr

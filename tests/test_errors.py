@@ -6,6 +6,7 @@ import logging
 
 import httpx
 import pytest
+from starlette.exceptions import HTTPException
 
 from tests.support.live import free_port, serve_in_thread
 from verda_server.app import build
@@ -52,12 +53,16 @@ def test_validation_failures_name_the_field(authed, path, field):
     assert field in message
 
 
-def test_unexpected_exceptions_are_a_json_500_without_internals(tmp_path, caplog):
+def test_unexpected_exceptions_and_unlisted_statuses_map_onto_the_table(tmp_path, caplog):
     server = build(Settings(database_url=sqlite_url(tmp_path)))
 
     @server.app.get("/v1/explode", include_in_schema=False)
     def explode() -> None:
         raise RuntimeError("secret internal detail")
+
+    @server.app.get("/v1/too-large", include_in_schema=False)
+    def too_large() -> None:
+        raise HTTPException(413, "Request body too large")
 
     port = free_port()
     with (
@@ -66,6 +71,8 @@ def test_unexpected_exceptions_are_a_json_500_without_internals(tmp_path, caplog
         httpx.Client(base_url=base) as client,
     ):
         response = client.get("/v1/explode")
+        other_4xx = client.get("/v1/too-large")
+    assert assert_error(other_4xx, 400, "invalid_request") == "Request body too large"
     message = assert_error(response, 500, "server_error")
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text and message

@@ -16,6 +16,8 @@ from verda_server.catalog.source import CatalogError
 from verda_server.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, sqlite_url
 from verda_server.projects.service import Bootstrap
 
+MIN_SIGNING_KEY_BYTES = 32
+
 cli = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -83,6 +85,10 @@ def serve(
 
     if bool(client_id) != bool(client_secret):
         raise typer.BadParameter("give both --client-id and --client-secret, or neither")
+    if signing_key is not None and len(signing_key.encode()) < MIN_SIGNING_KEY_BYTES:
+        raise typer.BadParameter(
+            f"--signing-key must be at least {MIN_SIGNING_KEY_BYTES} bytes (HS256)"
+        )
     if database_url is None:
         data_dir.mkdir(parents=True, exist_ok=True)
         database_url = sqlite_url(data_dir)

@@ -106,17 +106,19 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
     # The document's error table has no 405: like the real service, an
     # operation that does not exist is simply "not found".
-    if exc.status_code in (404, 405):
+    if status in (404, 405):
         return error_response("not_found", f"Cannot {request.method} {request.url.path}")
-    if exc.status_code == 400:
-        return error_response("invalid_request", str(exc.detail))
-    if exc.status_code == 401:
+    if status == 401:
         return error_response("unauthorized_request", str(exc.detail))
-    if exc.status_code == 403:
+    if status == 403:
         return error_response("forbidden_action", str(exc.detail))
-    logger.error("unexpected HTTP error %s: %s", exc.status_code, exc.detail)
+    if 400 <= status < 500:
+        # 413, 415 and the like have no row of their own in the table.
+        return error_response("invalid_request", str(exc.detail))
+    logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
     return error_response("server_error", "Internal server error")
 
 

@@ -38,19 +38,24 @@ class Os(BaseModel):
     is_cluster: bool = Field(description="Is cluster")
 
 
-class InstanceType(BaseModel):
+class HardwareDto(BaseModel):
+    """Fields shared by instance, cluster and container types."""
+
     id: str = Field(description="Instance type ID")
-    instance_type: str = Field(description="Instance type")
     model: str = Field(description="GPU model")
     name: str = Field(description="GPU model name")
-    display_name: str = Field(description="Display name")
     manufacturer: str = Field(description="Manufacturer")
-    description: str = Field(description="Instance type description")
-    best_for: list[str] = Field(description="Use cases for instance type")
     cpu: CpuDto = Field(description="CPU details")
     gpu: GpuDto = Field(description="GPU details")
     gpu_memory: MemoryDto = Field(description="GPU memory details")
     memory: MemoryDto = Field(description="Memory details")
+
+
+class InstanceType(HardwareDto):
+    instance_type: str = Field(description="Instance type")
+    display_name: str = Field(description="Display name")
+    description: str = Field(description="Instance type description")
+    best_for: list[str] = Field(description="Use cases for instance type")
     storage: StorageDto = Field(description="Storage details")
     p2p: str = Field(description="P2P details")
     price_per_hour: str = Field(description="Price per hour")
@@ -66,32 +71,16 @@ class InstanceType(BaseModel):
     )
 
 
-class ClusterType(BaseModel):
-    id: str = Field(description="Instance type ID")
+class ClusterType(HardwareDto):
     cluster_type: str = Field(description="Instance type")
-    model: str = Field(description="GPU model")
-    name: str = Field(description="GPU model name")
-    manufacturer: str = Field(description="Manufacturer")
-    cpu: CpuDto = Field(description="CPU details")
-    gpu: GpuDto = Field(description="GPU details")
-    gpu_memory: MemoryDto = Field(description="GPU memory details")
-    memory: MemoryDto = Field(description="Memory details")
     price_per_hour: str = Field(description="Price per hour")
     currency: Currency = Field(description="Currency type")
     node_details: list[dict[str, str]] = Field(description="Node details")
     supported_os: list[str] = Field(description="Supported OS image types")
 
 
-class ContainerType(BaseModel):
-    id: str = Field(description="Instance type ID")
+class ContainerType(HardwareDto):
     instance_type: str = Field(description="Instance type")
-    model: str = Field(description="GPU model")
-    name: str = Field(description="GPU model name")
-    manufacturer: str = Field(description="Manufacturer")
-    cpu: CpuDto = Field(description="CPU details")
-    gpu: GpuDto = Field(description="GPU details")
-    gpu_memory: MemoryDto = Field(description="GPU memory details")
-    memory: MemoryDto = Field(description="Memory details")
     serverless_price: str = Field(description="Current serverless price")
     serverless_spot_price: str = Field(description="Current serverless spot price")
     currency: Currency = Field(description="Currency type")

@@ -14,6 +14,7 @@ from verda_server.catalog.source import (
     CatalogSource,
     ClusterTypeSource,
     Currency,
+    HardwareSource,
     ImageSource,
     InstanceTypeSource,
 )
@@ -41,24 +42,15 @@ def _image(source: ImageSource, is_cluster: bool) -> dtos.Os:
     )
 
 
-def _hardware(source: Any) -> dict[str, Any]:
-    return {
-        "cpu": source.cpu.model_dump(),
-        "gpu": source.gpu.model_dump(),
-        "gpu_memory": source.gpu_memory.model_dump(),
-        "memory": source.memory.model_dump(),
-    }
+def _hardware(source: HardwareSource) -> dict[str, Any]:
+    return source.model_dump(include=set(HardwareSource.model_fields))
 
 
 def instance_type_dto(source: InstanceTypeSource, currency: Currency) -> dtos.InstanceType:
     price = source.price_per_hour.of(currency)
     return dtos.InstanceType(
-        id=source.id,
         instance_type=source.instance_type,
-        model=source.model,
-        name=source.name,
         display_name=source.display_name,
-        manufacturer=source.manufacturer,
         description=source.description,
         best_for=list(source.best_for),
         storage=source.storage.model_dump(),
@@ -81,11 +73,7 @@ def instance_type_dto(source: InstanceTypeSource, currency: Currency) -> dtos.In
 
 def cluster_type_dto(source: ClusterTypeSource, currency: Currency) -> dtos.ClusterType:
     return dtos.ClusterType(
-        id=source.id,
         cluster_type=source.cluster_type,
-        model=source.model,
-        name=source.name,
-        manufacturer=source.manufacturer,
         price_per_hour=source.price_per_hour.of(currency),
         currency=currency,
         node_details=[dict(d) for d in source.node_details],
@@ -191,11 +179,7 @@ class Catalog:
             out[("container-types", currency)] = render(
                 [
                     dtos.ContainerType(
-                        id=t.id,
                         instance_type=t.instance_type,
-                        model=t.model,
-                        name=t.name,
-                        manufacturer=t.manufacturer,
                         serverless_price=t.serverless_price.of(currency),
                         serverless_spot_price=t.serverless_spot_price.of(currency),
                         currency=currency,

@@ -103,19 +103,24 @@ class ImageSource(Strict):
     os_name: str
 
 
-class InstanceTypeSource(Strict):
+class HardwareSource(Strict):
+    """What instance, cluster and container types all describe."""
+
     id: UuidString
-    instance_type: str
     model: str
     name: str
-    display_name: str
     manufacturer: str
-    description: str
-    best_for: list[str]
     cpu: Cpu
     gpu: Gpu
     gpu_memory: Memory
     memory: Memory
+
+
+class InstanceTypeSource(HardwareSource):
+    instance_type: str
+    display_name: str
+    description: str
+    best_for: list[str]
     storage: Storage
     p2p: str
     deploy_warning: str | None = None
@@ -127,32 +132,16 @@ class InstanceTypeSource(Strict):
     default_os_volume_size: int = Field(gt=0)
 
 
-class ClusterTypeSource(Strict):
-    id: UuidString
+class ClusterTypeSource(HardwareSource):
     cluster_type: str
-    model: str
-    name: str
-    manufacturer: str
-    cpu: Cpu
-    gpu: Gpu
-    gpu_memory: Memory
-    memory: Memory
     price_per_hour: Prices
     node_count: int = Field(gt=0)
     node_details: list[dict[str, str]]
     supported_os: list[str]
 
 
-class ContainerTypeSource(Strict):
-    id: UuidString
+class ContainerTypeSource(HardwareSource):
     instance_type: str
-    model: str
-    name: str
-    manufacturer: str
-    cpu: Cpu
-    gpu: Gpu
-    gpu_memory: Memory
-    memory: Memory
     serverless_price: Prices
     serverless_spot_price: Prices
 
