@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import jwt
 import pytest
 import yaml
 from verda import VerdaClient
+from verda.exceptions import APIException
 
 from tests.support.process import run_server
 from verda_server.catalog.source import load_source
@@ -199,3 +201,60 @@ def test_a_configured_signing_key_signs_the_access_tokens(tmp_path):
         timeout=60,
     )
     assert short.returncode == 2 and "--signing-key" in short.stderr
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "verda_server", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_operators_create_projects_and_set_the_script_quota(tmp_path):
+    created = _cli(
+        "projects", "create", "--name", "team-b", "--balance", "50", "--data-dir", str(tmp_path)
+    )
+    assert created.returncode == 0, created.stderr
+    project_id = created.stdout.split()[1]
+    exported = dict(re.findall(r"(\w+)=(\S+)", created.stdout))
+    assert (
+        _cli(
+            "projects",
+            "set-quota",
+            project_id,
+            "--startup-scripts",
+            "1",
+            "--data-dir",
+            str(tmp_path),
+        ).returncode
+        == 0
+    )
+    too_many = _cli(
+        "projects",
+        "set-quota",
+        project_id,
+        "--startup-scripts",
+        "1001",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert too_many.returncode == 2
+    unknown = _cli(
+        "projects", "set-quota", "nope", "--startup-scripts", "5", "--data-dir", str(tmp_path)
+    )
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
+    listed = _cli("projects", "list", "--data-dir", str(tmp_path)).stdout
+    assert project_id in listed and "scripts<=1" in listed and "team-b" in listed
+    with run_server("--data-dir", str(tmp_path)) as server:
+        client = VerdaClient(
+            exported["VERDA_CLIENT_ID"],
+            exported["VERDA_CLIENT_SECRET"],
+            base_url=server.base_url + "/v1",
+        )
+        assert client.balance.get().amount == 50
+        client.startup_scripts.create("one", "echo 1")
+        with pytest.raises(APIException) as raised:
+            client.startup_scripts.create("two", "echo 2")
+        assert raised.value.code == "forbidden_action"

@@ -22,6 +22,8 @@ from verda_server.clock import Clock
 from verda_server.config import Settings
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
+from verda_server.ssh_keys import views as ssh_key_views
+from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
@@ -33,6 +35,8 @@ ROUTERS = (
     catalog_views.public,
     catalog_views.private,
     availability_views.router,
+    ssh_key_views.router,
+    startup_script_views.router,
 )
 
 

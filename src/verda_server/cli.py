@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from verda_server import __version__
+from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
 from verda_server.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, sqlite_url
 from verda_server.projects.service import Bootstrap
@@ -23,6 +24,9 @@ cli = typer.Typer(
     no_args_is_help=True,
     help="A stateful implementation of the Verda Cloud Public API v1.",
 )
+
+
+cli.add_typer(projects_app, name="projects")
 
 
 @cli.callback()

@@ -74,6 +74,12 @@ class LiveServer:
             client_id, secret = projects.add_credential(session, ctx.clock, project.id)
         return Credentials(project.id, client_id, secret)
 
+    def set_script_quota(self, project_id: str, quota: int) -> None:
+        from verda_server.startup_scripts.service import set_quota
+
+        with self.context.db.write() as session:
+            set_quota(session, project_id, quota)
+
 
 @contextmanager
 def serve_in_thread(server: Server, port: int) -> Iterator[str]:

@@ -1,8 +1,27 @@
 from __future__ import annotations
 
-from starlette.responses import Response
+from typing import Any
+
+from starlette.responses import PlainTextResponse, Response
 
 
 def json_bytes(body: bytes, status_code: int = 200) -> Response:
     """Send JSON that was serialised ahead of time (catalog lists)."""
     return Response(content=body, status_code=status_code, media_type="application/json")
+
+
+def created_id(resource_id: str, status_code: int = 201) -> PlainTextResponse:
+    """Create calls answer the bare id as plain text: the SDKs paste it into URLs."""
+    return PlainTextResponse(resource_id, status_code=status_code)
+
+
+def bare_id_response(description: str, status_code: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status_code: {
+            "description": description,
+            "content": {"text/plain": {"schema": {"type": "string", "format": "uuid"}}},
+        }
+    }
+
+
+EMPTY_OK: dict[int | str, dict[str, Any]] = {200: {"description": "Done; empty body"}}

@@ -17,4 +17,5 @@ class Project(Base):
     balance: Mapped[Decimal] = mapped_column(Numeric(18, 6))
     currency: Mapped[str] = mapped_column(String(3))
     is_default: Mapped[bool] = mapped_column(default=False)
+    startup_script_quota: Mapped[int] = mapped_column(default=100, server_default="100")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,6 +2,8 @@
 
 from verda_server.auth import models as auth_models
 from verda_server.projects import models as project_models
+from verda_server.ssh_keys import models as ssh_key_models
+from verda_server.startup_scripts import models as startup_script_models
 from verda_server.storage.base import Base
 
-__all__ = ["Base", "auth_models", "project_models"]
+__all__ = ["Base", "auth_models", "project_models", "ssh_key_models", "startup_script_models"]

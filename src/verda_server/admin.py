@@ -1,0 +1,102 @@
+"""`verda-server projects …`: operator commands that act on the store directly."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from verda_server.api.errors import ApiError
+from verda_server.clock import Clock
+from verda_server.config import DEFAULT_DATA_DIR, sqlite_url
+from verda_server.projects import service as projects
+from verda_server.projects.models import Project
+from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
+from verda_server.storage.database import Database
+from verda_server.storage.migrate import startup_lock, upgrade
+
+app = typer.Typer(no_args_is_help=True, help="Manage projects and their credentials.")
+
+DataDir = Annotated[
+    Path, typer.Option(envvar="VERDA_SERVER_DATA_DIR", help="Where the SQLite store lives.")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(envvar="VERDA_SERVER_DATABASE_URL", help="SQLAlchemy URL of the store."),
+]
+
+
+def _open(data_dir: Path, database_url: str | None) -> Database:
+    if database_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = sqlite_url(data_dir)
+    db = Database(database_url)
+    with startup_lock(db) as connection:
+        upgrade(connection)
+    return db
+
+
+@app.command("list")
+def list_projects(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+    """List projects: id, balance, startup script quota, name."""
+    db = _open(data_dir, database_url)
+    with db.read() as session:
+        for p in session.scalars(select(Project).order_by(Project.created_at)):
+            default = " (default)" if p.is_default else ""
+            typer.echo(
+                f"{p.id}  {p.balance:.2f} {p.currency}  scripts<={p.startup_script_quota}  "
+                f"{p.name}{default}"
+            )
+    db.dispose()
+
+
+@app.command("create")
+def create_project(
+    name: Annotated[str, typer.Option(help="Project name.")] = "Project",
+    balance: Annotated[str, typer.Option(help="Initial balance.")] = "1000",
+    currency: Annotated[str, typer.Option(help="usd or eur.")] = "usd",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a project with one credential pair, printed once."""
+    if currency not in ("usd", "eur"):
+        raise typer.BadParameter("currency must be usd or eur")
+    try:
+        amount = Decimal(balance)
+    except InvalidOperation as exc:
+        raise typer.BadParameter("balance must be a number") from exc
+    db = _open(data_dir, database_url)
+    clock = Clock()
+    with db.write() as session:
+        project = projects.create_project(
+            session, clock, name=name, balance=amount, currency=currency
+        )
+        client_id, secret = projects.add_credential(session, clock, project.id)
+    db.dispose()
+    typer.echo(f"project {project.id}")
+    typer.echo(f"export VERDA_CLIENT_ID={client_id} VERDA_CLIENT_SECRET={secret}")
+
+
+@app.command("set-quota")
+def set_script_quota(
+    project_id: Annotated[str, typer.Argument(help="The project's id.")],
+    startup_scripts: Annotated[
+        int, typer.Option(min=0, max=HARD_MAX_QUOTA, help="Most startup scripts it may hold.")
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a project's startup script quota (default 100, at most 1000)."""
+    db = _open(data_dir, database_url)
+    try:
+        with db.write() as session:
+            set_quota(session, project_id, startup_scripts)
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"project {project_id}: at most {startup_scripts} startup scripts")

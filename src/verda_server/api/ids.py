@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+# Fields documented as "a single UUID or an array of UUIDs".
+IdOrIds = Annotated[list[str], BeforeValidator(_as_list)]

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response
+
+from verda_server.api.context import Context
+from verda_server.api.errors import invalid
+from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id
+from verda_server.api.security import CurrentPrincipal, require_principal
+from verda_server.startup_scripts import service
+from verda_server.startup_scripts.schemas import (
+    AddScriptDto,
+    DeleteScriptsDto,
+    GetScriptResponseDto,
+)
+
+router = APIRouter(tags=["Startup Scripts"], dependencies=[Depends(require_principal)])
+NOT_FOUND = {404: {"description": "Startup script not found"}}
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+_PAGE_HEADERS = {
+    "X-Page": {
+        "description": "Current page (only when paging was asked for)",
+        "schema": {"type": "integer"},
+    },
+    "X-Page-Size": {"description": "Current page size", "schema": {"type": "integer"}},
+    "X-Total-Count": {"description": "Total number of scripts", "schema": {"type": "integer"}},
+}
+
+
+def _dto(row: object) -> GetScriptResponseDto:
+    return GetScriptResponseDto.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/v1/scripts",
+    summary="Get startup scripts",
+    description=(
+        "The whole list, or one page of it with `page` and/or `pageSize` (default page size "
+        "10, at most 100). Paging keeps the array payload and adds X-Page, X-Page-Size and "
+        "X-Total-Count headers."
+    ),
+    response_model=list[GetScriptResponseDto],
+    responses={
+        200: {
+            "description": "Returns a list of the project's startup scripts",
+            "headers": _PAGE_HEADERS,
+        }
+    },
+)
+def list_scripts(
+    context: Context,
+    principal: CurrentPrincipal,
+    page: Annotated[int | None, Query(ge=1)] = None,
+    page_size: Annotated[int | None, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = None,
+) -> Response:
+    paging = page is not None or page_size is not None
+    number, size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    with context.db.read() as session:
+        result = service.list_scripts(
+            session, principal.project_id, *((number, size) if paging else (None, None))
+        )
+        body = [_dto(row).model_dump() for row in result.items]
+    headers = (
+        {"X-Page": str(number), "X-Page-Size": str(size), "X-Total-Count": str(result.total)}
+        if paging
+        else None
+    )
+    return JSONResponse(body, headers=headers)
+
+
+@router.post(
+    "/v1/scripts",
+    summary="Add new startup script",
+    status_code=201,
+    response_class=PlainTextResponse,
+    responses={
+        **bare_id_response("Returns the ID of the newly created script", 201),
+        403: {"description": "The project's startup script quota is used up"},
+    },
+)
+def add_script(
+    context: Context, principal: CurrentPrincipal, body: AddScriptDto
+) -> PlainTextResponse:
+    with context.db.write() as session:
+        row = service.add_script(
+            session, context.clock, principal.project_id, body.name, body.script
+        )
+    return created_id(row.id)
+
+
+@router.delete(
+    "/v1/scripts",
+    summary="Delete startup scripts",
+    description="All or nothing: if one id is unknown, no script is deleted.",
+    response_class=Response,
+    responses={**EMPTY_OK, **NOT_FOUND},
+)
+def delete_scripts(
+    context: Context, principal: CurrentPrincipal, body: DeleteScriptsDto
+) -> Response:
+    if not body.scripts:
+        raise invalid("scripts: name at least one startup script id")
+    with context.db.write() as session:
+        service.delete_scripts(session, principal.project_id, body.scripts)
+    return Response(status_code=200)
+
+
+@router.get(
+    "/v1/scripts/{script_id}",
+    summary="Get single startup script by ID",
+    description="Answers an array holding the one script, as the SDKs expect.",
+    response_model=list[GetScriptResponseDto],
+    responses=NOT_FOUND,
+)
+def get_script(
+    context: Context, principal: CurrentPrincipal, script_id: str
+) -> list[GetScriptResponseDto]:
+    with context.db.read() as session:
+        return [_dto(service.get_script(session, principal.project_id, script_id))]
+
+
+@router.delete(
+    "/v1/scripts/{script_id}",
+    summary="Delete single startup script by ID",
+    response_class=Response,
+    responses={**EMPTY_OK, **NOT_FOUND},
+)
+def delete_script(context: Context, principal: CurrentPrincipal, script_id: str) -> Response:
+    with context.db.write() as session:
+        service.delete_scripts(session, principal.project_id, [script_id])
+    return Response(status_code=200)
