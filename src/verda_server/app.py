@@ -20,6 +20,8 @@ from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import load_source
 from verda_server.clock import Clock
 from verda_server.config import Settings
+from verda_server.instances import views as instance_views
+from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -27,6 +29,7 @@ from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
+from verda_server.volumes import views as volume_views
 
 ROUTERS = (
     system_views.router,
@@ -37,6 +40,9 @@ ROUTERS = (
     availability_views.router,
     ssh_key_views.router,
     startup_script_views.router,
+    # After the catalog, whose /v1/instances/types must win over /v1/instances/{id}.
+    instance_views.router,
+    volume_views.router,
 )
 
 
@@ -66,14 +72,22 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
                 client_secret=settings.client_secret,
             )
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
-    context = AppContext(settings=settings, db=db, clock=clock, catalog=catalog, tokens=tokens)
+    context = AppContext(
+        settings=settings,
+        db=db,
+        clock=clock,
+        catalog=catalog,
+        tokens=tokens,
+        reconciler=Reconciler(db, clock, catalog),
+    )
     return Server(create_app(context), context, bootstrap)
 
 
 def create_app(context: AppContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with context.reconciler.sweeping(context.settings.lifecycle.sweep_interval):
+            yield
         context.db.dispose()
 
     app = FastAPI(

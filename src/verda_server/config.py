@@ -13,6 +13,23 @@ SQLITE_FILENAME = "verda.db"
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """How long the timed transitions take, by the server's clock.
+
+    Never zero by default: a client's first read after a create must still see
+    `provisioning`. `INSTANT` is for callers who ask for it.
+    """
+
+    provisioning_seconds: float = 3.0
+    clone_seconds: float = 5.0
+    trash_seconds: float = 96 * 3600
+    sweep_interval: float = 1.0
+
+
+INSTANT = Lifecycle(provisioning_seconds=0.0, clone_seconds=0.0)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     host: str = DEFAULT_HOST
@@ -25,6 +42,7 @@ class Settings:
     refresh_token_ttl: int = 30 * 24 * 3600
     initial_balance: Decimal = field(default_factory=lambda: Decimal("1000"))
     currency: str = "usd"
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def base_url(self) -> str:

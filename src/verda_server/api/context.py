@@ -11,6 +11,7 @@ from verda_server.auth.service import TokenService
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
+from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.storage.database import Database
 
 
@@ -21,6 +22,7 @@ class AppContext:
     clock: Clock
     catalog: Catalog
     tokens: TokenService
+    reconciler: Reconciler
 
 
 async def get_context(request: Request) -> AppContext:

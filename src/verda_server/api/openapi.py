@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from verda_server import __version__
 from verda_server.api.errors import PublicApiErrorResponseDto
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
+from verda_server.instances.schemas import InstanceActionResultDto
 
 TITLE = "Verda Cloud Public API"
 DESCRIPTION = (
@@ -28,7 +29,11 @@ _DEFAULT_DESCRIPTIONS = {
     "503": "Service unavailable",
 }
 # Models only referenced by hand-written request bodies.
-_EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (GetAccessTokenDto, RefreshAccessTokenPublicApiDto)
+_EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (
+    GetAccessTokenDto,
+    RefreshAccessTokenPublicApiDto,
+    InstanceActionResultDto,
+)
 
 
 def _add_error(responses: dict[str, Any], status: str) -> None:

@@ -36,3 +36,12 @@ async def require_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+
+
+def settled_principal(context: Context, principal: CurrentPrincipal) -> Principal:
+    """The principal, after the project's due transitions were applied."""
+    context.reconciler.settle(principal.project_id)
+    return principal
+
+
+SettledPrincipal = Annotated[Principal, Depends(settled_principal)]

@@ -1,8 +1,7 @@
 """Availability computed from the catalog's per-location capacity.
 
 A type is available in a location while the capacity there exceeds the units
-in use. `usage` counts units in use per (location, type, spot); deployments
-add to it as they consume capacity.
+held by live instances (of every project: capacity is shared).
 """
 
 from __future__ import annotations
@@ -10,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from verda_server.api.errors import invalid
 from verda_server.catalog.service import Catalog
+from verda_server.instances.models import Instance
 
 
 class UsageKey(NamedTuple):
@@ -22,6 +25,16 @@ class UsageKey(NamedTuple):
 
 Usage = Mapping[UsageKey, int]
 NO_USAGE: Usage = {}
+
+
+def capacity_usage(session: Session) -> Usage:
+    """Units held by live instances, per (location, type, spot)."""
+    rows = session.execute(
+        select(Instance.location, Instance.instance_type, Instance.is_spot, func.count())
+        .where(Instance.deleted_at.is_(None))
+        .group_by(Instance.location, Instance.instance_type, Instance.is_spot)
+    )
+    return {UsageKey(loc, name, bool(spot)): count for loc, name, spot, count in rows}
 
 
 def check_location(catalog: Catalog, location_code: str | None) -> list[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from verda_server.api.context import Context
+from verda_server.api.context import AppContext, Context
 from verda_server.api.params import LocationParam, SpotFlag
 from verda_server.api.security import require_principal
 from verda_server.availability import service
@@ -10,9 +10,13 @@ from verda_server.availability.schemas import (
     ClusterAvailabilityResponseDto,
     InstanceAvailabilityResponseDto,
 )
-from verda_server.catalog.service import Catalog
 
 router = APIRouter(dependencies=[Depends(require_principal)])
+
+
+def _usage(context: AppContext) -> service.Usage:
+    with context.db.read() as session:
+        return service.capacity_usage(session)
 
 
 @router.get(
@@ -22,25 +26,31 @@ router = APIRouter(dependencies=[Depends(require_principal)])
     response_model=list[InstanceAvailabilityResponseDto],
     response_description="Returns the instance type availabilities for all locations",
 )
-async def get_instance_availabilities(
+def get_instance_availabilities(
     context: Context, spot: SpotFlag, location_code: LocationParam = None
 ) -> list[InstanceAvailabilityResponseDto]:
     catalog = context.catalog
+    codes = service.check_location(catalog, location_code)
+    usage = _usage(context)
     return [
         InstanceAvailabilityResponseDto(
             location_code=code,
-            availabilities=service.available_instance_types(catalog, code, spot),
+            availabilities=service.available_instance_types(catalog, code, spot, usage),
         )
-        for code in service.check_location(catalog, location_code)
+        for code in codes
     ]
 
 
 def _instance_type_available(
-    catalog: Catalog, instance_type: str, spot: bool, location_code: str | None
+    context: AppContext, instance_type: str, spot: bool, location_code: str | None
 ) -> bool:
+    codes = service.check_location(context.catalog, location_code)
+    if instance_type not in context.catalog.instance_types:
+        return False
+    usage = _usage(context)
     return any(
-        service.free_instance_units(catalog, code, instance_type, spot) > 0
-        for code in service.check_location(catalog, location_code)
+        service.free_instance_units(context.catalog, code, instance_type, spot, usage) > 0
+        for code in codes
     )
 
 
@@ -52,10 +62,10 @@ def _instance_type_available(
     response_model=bool,
     response_description="Returns the instance type availability",
 )
-async def get_instance_type_availability(
+def get_instance_type_availability(
     context: Context, instance_type: str, spot: SpotFlag, location_code: LocationParam = None
 ) -> bool:
-    return _instance_type_available(context.catalog, instance_type, spot, location_code)
+    return _instance_type_available(context, instance_type, spot, location_code)
 
 
 @router.get(
@@ -66,13 +76,13 @@ async def get_instance_type_availability(
     deprecated=True,
     response_model=bool,
 )
-async def get_instance_type_availability_deprecated(
+def get_instance_type_availability_deprecated(
     context: Context,
     instanceType: str,
     spot: SpotFlag,
     location_code: LocationParam = None,
 ) -> bool:
-    return _instance_type_available(context.catalog, instanceType, spot, location_code)
+    return _instance_type_available(context, instanceType, spot, location_code)
 
 
 @router.get(

@@ -154,7 +154,10 @@ class Catalog:
     def _prerender(self) -> dict[tuple[str, Currency], bytes]:
         source = self.source
         once: dict[str, Sequence[BaseModel]] = {
-            "locations": [dtos.Location(**loc.model_dump()) for loc in source.locations],
+            "locations": [
+                dtos.Location(code=loc.code, name=loc.name, country_code=loc.country_code)
+                for loc in source.locations
+            ],
             "images": self.os_images(),
             "cluster-images": self.cluster_os_images(),
             "long-term-instances": [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from importlib import resources
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
@@ -91,6 +92,8 @@ class LocationSource(Strict):
     code: str
     name: str
     country_code: str
+    # Instances get their public address from this pool.
+    public_ip_pool: IPv4Network
 
 
 class ImageSource(Strict):

@@ -1,9 +1,19 @@
 """Imports every ORM module so that the metadata (and Alembic) sees all tables."""
 
 from verda_server.auth import models as auth_models
+from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
 from verda_server.ssh_keys import models as ssh_key_models
 from verda_server.startup_scripts import models as startup_script_models
 from verda_server.storage.base import Base
+from verda_server.volumes import models as volume_models
 
-__all__ = ["Base", "auth_models", "project_models", "ssh_key_models", "startup_script_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "instance_models",
+    "project_models",
+    "ssh_key_models",
+    "startup_script_models",
+    "volume_models",
+]

@@ -1,0 +1,161 @@
+"""PUT /v1/instances: actions on one or many instances, one result per id.
+
+The whole call is one transaction; each id's action either applies completely
+or is reported as an error with nothing of it applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from verda_server.api.errors import STATUS_OF, ApiError, invalid, not_found
+from verda_server.config import Lifecycle
+from verda_server.instances import service
+from verda_server.instances.models import Instance
+from verda_server.instances.schemas import InstanceActionResultDto
+from verda_server.instances.states import REFUSED, RULES, Action, Status, refusal
+from verda_server.volumes import service as volumes
+from verda_server.volumes.models import Volume, VolumeAttachment
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: list[InstanceActionResultDto]
+    # A single action on an instance already in the requested state.
+    nothing_to_do: bool
+
+
+def parse_action(name: str) -> Action:
+    if name in REFUSED:
+        raise invalid(REFUSED[name])
+    try:
+        return Action(name)
+    except ValueError:
+        known = ", ".join(a.value for a in RULES)
+        raise invalid(f"action: unknown action {name!r} (one of {known})") from None
+
+
+def perform(
+    session: Session,
+    now: datetime,
+    lifecycle: Lifecycle,
+    project_id: str,
+    action: Action,
+    ids: list[str],
+    volume_ids: list[str] | None,
+    delete_permanently: bool,
+) -> Outcome:
+    results: list[InstanceActionResultDto] = []
+    noop = False
+    for instance_id in ids:
+        try:
+            with session.begin_nested():
+                done = _one(
+                    session,
+                    now,
+                    lifecycle,
+                    project_id,
+                    action,
+                    instance_id,
+                    volume_ids,
+                    delete_permanently,
+                )
+            noop = not done
+            results.append(
+                InstanceActionResultDto(instanceId=instance_id, action=action, status="success")
+            )
+        except ApiError as exc:
+            if len(ids) == 1:
+                raise
+            results.append(
+                InstanceActionResultDto(
+                    instanceId=instance_id,
+                    action=action,
+                    status="error",
+                    error=exc.message,
+                    statusCode=STATUS_OF[exc.code],
+                )
+            )
+    return Outcome(results, nothing_to_do=len(ids) == 1 and noop)
+
+
+def _one(
+    session: Session,
+    now: datetime,
+    lifecycle: Lifecycle,
+    project_id: str,
+    action: Action,
+    instance_id: str,
+    volume_ids: list[str] | None,
+    delete_permanently: bool,
+) -> bool:
+    """Apply the action; False when the instance already was where it was asked to be."""
+    instance = service.get_instance(session, project_id, instance_id)
+    status = Status(instance.status)
+    rule = RULES[action]
+    if status in rule.already:
+        return False
+    if status not in rule.legal_from:
+        raise invalid(refusal(action, status))
+    if action in (Action.BOOT, Action.START):
+        instance.status = Status.PROVISIONING.value
+        instance.due_at = now + timedelta(seconds=lifecycle.provisioning_seconds)
+    elif action in (Action.SHUTDOWN, Action.FORCE_SHUTDOWN):
+        instance.status = Status.OFFLINE.value
+        instance.due_at = None
+    elif action is Action.CONFIGURE_SPOT:
+        if not instance.is_spot:
+            raise invalid("configure_spot: instance is not a spot instance")
+    elif action is Action.HIBERNATE:
+        for volume in _attached(session, instance):
+            volumes.detach(volume, instance.id)
+        _remove(instance, now)
+    else:  # delete, discontinue, delete_stuck
+        _delete_with_volumes(session, now, lifecycle, instance, volume_ids, delete_permanently)
+    return True
+
+
+def _attached(session: Session, instance: Instance) -> list[Volume]:
+    return list(
+        session.query(Volume)
+        .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
+        .where(VolumeAttachment.instance_id == instance.id)
+        .order_by(VolumeAttachment.target)
+    )
+
+
+def _delete_with_volumes(
+    session: Session,
+    now: datetime,
+    lifecycle: Lifecycle,
+    instance: Instance,
+    volume_ids: list[str] | None,
+    permanently: bool,
+) -> None:
+    """No list: the OS volume is deleted, the rest detached. A list: those
+    deleted, the rest detached. An empty list: nothing deleted."""
+    attached = _attached(session, instance)
+    if volume_ids is None:
+        doomed = {instance.os_volume_id} if instance.os_volume_id else set()
+    else:
+        doomed = set(volume_ids)
+        unknown = doomed - {v.id for v in attached}
+        if unknown:
+            raise not_found(
+                f"Volume {sorted(unknown)[0]} is not attached to instance {instance.id}"
+            )
+    for volume in attached:
+        if volume.id in doomed:
+            volumes.move_to_trash(volume, now, lifecycle, permanent=permanently)
+        else:
+            volumes.detach(volume, instance.id)
+    _remove(instance, now)
+
+
+def _remove(instance: Instance, now: datetime) -> None:
+    instance.deleted_at = now
+    instance.due_at = None
+    instance.ip = None

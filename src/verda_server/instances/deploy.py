@@ -1,0 +1,216 @@
+"""POST /v1/instances: validate everything, then create the instance and its
+volumes in one transaction, so that a refused deploy creates nothing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from verda_server.api.errors import ApiError, invalid
+from verda_server.availability.service import capacity_usage, free_instance_units
+from verda_server.catalog.service import Catalog
+from verda_server.catalog.source import ImageSource, InstanceTypeSource
+from verda_server.config import Lifecycle
+from verda_server.instances import service
+from verda_server.instances.models import Instance
+from verda_server.instances.schemas import DeployInstancePublicDto
+from verda_server.instances.states import Status
+from verda_server.projects.models import Project
+from verda_server.ssh_keys.service import get_keys
+from verda_server.startup_scripts.service import get_script
+from verda_server.volumes import service as volumes
+from verda_server.volumes.models import Volume
+from verda_server.volumes.states import Status as VolumeStatus
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+MAX_HOSTNAME = 253
+
+
+def check_hostname(hostname: str) -> str:
+    if (
+        not hostname
+        or len(hostname) > MAX_HOSTNAME
+        or not all(_LABEL.match(label) for label in hostname.split("."))
+    ):
+        raise invalid(
+            "hostname: must be a valid host name (letters, digits and hyphens, labels of "
+            "1 to 63 characters that neither start nor end with a hyphen)"
+        )
+    return hostname
+
+
+@dataclass(frozen=True)
+class OsSource:
+    """Where the OS volume comes from: a catalog image, or an existing OS volume."""
+
+    image: ImageSource
+    volume: Volume | None = None
+
+
+def _resolve_image(
+    session: Session,
+    catalog: Catalog,
+    project_id: str,
+    spec: InstanceTypeSource,
+    location: str,
+    image: str,
+) -> OsSource:
+    found = catalog.images.get(image) or catalog.images_by_id.get(image)
+    if found is not None:
+        if found.image_type not in spec.supported_os:
+            raise invalid(
+                f"image: {found.image_type} is not supported by {spec.instance_type} "
+                f"(supported: {', '.join(spec.supported_os)})"
+            )
+        return OsSource(found)
+    volume = session.get(Volume, image)
+    if volume is None or volume.project_id != project_id:
+        raise invalid(f"image: {image!r} is neither an image type, an image id nor an OS volume")
+    if not volume.is_os_volume:
+        raise invalid(f"image: volume {image} is not an OS volume")
+    if volume.status != VolumeStatus.DETACHED.value:
+        raise invalid(f"image: OS volume {image} must be detached, it is {volume.status}")
+    if volume.location != location:
+        raise invalid(f"image: OS volume {image} is in {volume.location}, not {location}")
+    base = catalog.images.get(volume.image_type or "")
+    if base is None:
+        raise invalid(f"image: OS volume {image} holds no known OS image")
+    return OsSource(base, volume)
+
+
+def _contract(body: DeployInstancePublicDto) -> str:
+    if body.contract == "SPOT" and not body.is_spot:
+        raise invalid("contract: SPOT needs is_spot true")
+    if body.is_spot and body.contract not in (None, "SPOT"):
+        raise invalid(f"is_spot: a spot instance can't have a {body.contract} contract")
+    return "SPOT" if body.is_spot else (body.contract or "PAY_AS_YOU_GO")
+
+
+def deploy(
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    lifecycle: Lifecycle,
+    project_id: str,
+    body: DeployInstancePublicDto,
+) -> Instance:
+    spec = catalog.instance_types.get(body.instance_type)
+    if spec is None:
+        raise invalid(f"instance_type: unknown instance type {body.instance_type!r}")
+    location = volumes.check_location(catalog, body.location_code)
+    if body.pricing == "DYNAMIC_PRICE":
+        raise invalid("pricing: DYNAMIC_PRICE was removed; only FIXED_PRICE is supported")
+    contract = _contract(body)
+    hostname = check_hostname(body.hostname)
+    os_source = _resolve_image(session, catalog, project_id, spec, location, body.image)
+    key_ids = list(dict.fromkeys(body.ssh_key_ids or []))
+    get_keys(session, project_id, key_ids)
+    if body.startup_script_id is not None:
+        get_script(session, project_id, body.startup_script_id)
+    for n, extra in enumerate(body.volumes or []):
+        volumes.check_spec(catalog, extra.type, extra.size, field=f"volumes.{n}.size")
+    existing = volumes.get_volumes(session, project_id, list(body.existing_volumes or []))
+    for volume in existing:
+        if volume.is_os_volume:
+            raise invalid(f"existing_volumes: {volume.id} is an OS volume; use it as the image")
+        if volume.status != VolumeStatus.DETACHED.value:
+            raise invalid(f"existing_volumes: {volume.id} is {volume.status}, not detached")
+        if volume.location != location:
+            raise invalid(f"existing_volumes: {volume.id} is in {volume.location}, not {location}")
+    if body.os_volume is not None and os_source.volume is None:
+        volumes.check_spec(catalog, "NVMe", body.os_volume.size, field="os_volume.size")
+    usage = capacity_usage(session)
+    if free_instance_units(catalog, location, spec.instance_type, body.is_spot, usage) <= 0:
+        kind = "spot " if body.is_spot else ""
+        raise ApiError(
+            "service_unavailable",
+            f"Not enough {kind}capacity for {spec.instance_type} in {location}: "
+            "unavailable at the moment, try another location or type later",
+        )
+
+    project = session.get(Project, project_id)
+    assert project is not None
+    price = spec.spot_price if body.is_spot else spec.price_per_hour
+    instance = Instance(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        instance_type=spec.instance_type,
+        location=location,
+        status=Status.PROVISIONING.value,
+        hostname=hostname,
+        description=body.description,
+        image=os_source.image.image_type,
+        os_name=os_source.image.os_name,
+        ip=None,
+        jupyter_token=secrets.token_hex(16),
+        is_spot=body.is_spot,
+        contract=contract,
+        pricing="FIXED_PRICE",
+        price_per_hour=price.of(project.currency),  # type: ignore[arg-type]
+        currency=project.currency,
+        coupon=body.coupon,
+        startup_script_id=body.startup_script_id,
+        created_at=now,
+        due_at=now + timedelta(seconds=lifecycle.provisioning_seconds),
+    )
+    service.set_ssh_keys(instance, key_ids)
+    session.add(instance)
+    session.flush()
+
+    os_volume = os_source.volume or _new_os_volume(
+        session, now, project_id, spec, location, os_source.image, body
+    )
+    volumes.copy_ssh_keys(os_volume, key_ids)
+    volumes.attach(session, os_volume, instance, target="vda")
+    instance.os_volume_id = os_volume.id
+    for extra in body.volumes or []:
+        created = volumes.new_volume(
+            session,
+            now,
+            project_id=project_id,
+            name=extra.name,
+            size=extra.size,
+            volume_type=extra.type,
+            location=location,
+            on_spot_discontinue=extra.on_spot_discontinue or "keep_detached",
+        )
+        session.flush()
+        volumes.attach(session, created, instance)
+    for volume in existing:
+        volumes.attach(session, volume, instance)
+    session.flush()
+    return instance
+
+
+def _new_os_volume(
+    session: Session,
+    now: datetime,
+    project_id: str,
+    spec: InstanceTypeSource,
+    location: str,
+    image: ImageSource,
+    body: DeployInstancePublicDto,
+) -> Volume:
+    suffix = volumes.new_suffix()
+    requested = body.os_volume
+    volume = volumes.new_volume(
+        session,
+        now,
+        project_id=project_id,
+        name=requested.name if requested else f"OS-NVMe-{suffix}",
+        size=requested.size if requested else spec.default_os_volume_size,
+        volume_type="NVMe",
+        location=location,
+        is_os_volume=True,
+        image_type=image.image_type,
+        on_spot_discontinue=(requested.on_spot_discontinue if requested else None)
+        or "keep_detached",
+        suffix=suffix,
+    )
+    session.flush()
+    return volume

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from verda_server.storage.base import Base, UTCDateTime
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    # One public address per live instance per location; NULLs (no address) never clash.
+    __table_args__ = (UniqueConstraint("location", "ip", name="uq_instances_location_ip"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    instance_type: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(1024))
+    image: Mapped[str] = mapped_column(String(128))
+    os_name: Mapped[str] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    jupyter_token: Mapped[str] = mapped_column(String(64))
+    is_spot: Mapped[bool]
+    contract: Mapped[str] = mapped_column(String(32))
+    pricing: Mapped[str] = mapped_column(String(32))
+    price_per_hour: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    currency: Mapped[str] = mapped_column(String(3))
+    coupon: Mapped[str | None] = mapped_column(String(128))
+    startup_script_id: Mapped[str | None] = mapped_column(
+        ForeignKey("startup_scripts.id", ondelete="SET NULL")
+    )
+    os_volume_id: Mapped[str | None] = mapped_column(ForeignKey("volumes.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Deleted instances are kept (for billing and audit) but leave every answer.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # When the current transitional status (provisioning) is due to end.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    ssh_keys: Mapped[list[InstanceSshKey]] = relationship(cascade="all, delete-orphan")
+
+
+class InstanceSshKey(Base):
+    """Keys an instance was deployed with; deleting the key drops it from the list."""
+
+    __tablename__ = "instance_ssh_keys"
+
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    ssh_key_id: Mapped[str] = mapped_column(
+        ForeignKey("ssh_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(default=0)

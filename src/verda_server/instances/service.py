@@ -1,0 +1,104 @@
+"""Instances: lookups, capacity usage and the response shape."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from verda_server.api.errors import not_found
+from verda_server.catalog.service import Catalog
+from verda_server.clock import isoformat
+from verda_server.instances.models import Instance, InstanceSshKey
+from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
+from verda_server.volumes.models import VolumeAttachment
+
+# dstack reads exactly this message as "already gone".
+INVALID_ID = "Invalid instance id"
+
+
+def _live(project_id: str) -> Select[tuple[Instance]]:
+    return (
+        select(Instance)
+        .options(selectinload(Instance.ssh_keys))
+        .where(Instance.project_id == project_id, Instance.deleted_at.is_(None))
+    )
+
+
+def get_instance(session: Session, project_id: str, instance_id: str) -> Instance:
+    found = session.scalars(_live(project_id).where(Instance.id == instance_id)).first()
+    if found is None:
+        raise not_found(INVALID_ID)
+    return found
+
+
+def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
+    rows = {r.id: r for r in session.scalars(_live(project_id).where(Instance.id.in_(ids)))}
+    for instance_id in ids:
+        if instance_id not in rows:
+            raise not_found(f"{INVALID_ID}: {instance_id}")
+    return [rows[i] for i in ids]
+
+
+def list_instances(session: Session, project_id: str, status: str | None) -> Sequence[Instance]:
+    query = _live(project_id).order_by(Instance.created_at, Instance.id)
+    if status is not None:
+        query = query.where(Instance.status == status)
+    return session.scalars(query).all()
+
+
+def set_ssh_keys(instance: Instance, key_ids: Sequence[str]) -> None:
+    instance.ssh_keys = [
+        InstanceSshKey(ssh_key_id=key_id, position=n) for n, key_id in enumerate(key_ids)
+    ]
+
+
+def to_dtos(
+    session: Session, catalog: Catalog, instances: Sequence[Instance]
+) -> list[GetInstanceResponsePublicApiDto]:
+    volume_ids: dict[str, list[str]] = defaultdict(list)
+    if instances:
+        rows = session.execute(
+            select(VolumeAttachment.instance_id, VolumeAttachment.volume_id)
+            .where(VolumeAttachment.instance_id.in_([i.id for i in instances]))
+            .order_by(VolumeAttachment.target)
+        )
+        for instance_id, volume_id in rows:
+            volume_ids[instance_id].append(volume_id)
+    result = []
+    for instance in instances:
+        spec = catalog.instance_types.get(instance.instance_type)
+        hardware = (
+            spec.model_dump(include={"cpu", "gpu", "gpu_memory", "memory", "storage"})
+            if spec
+            else {}
+        )
+        result.append(
+            GetInstanceResponsePublicApiDto(
+                id=instance.id,
+                ip=instance.ip,
+                status=instance.status,  # type: ignore[arg-type]
+                created_at=isoformat(instance.created_at),
+                hostname=instance.hostname,
+                description=instance.description,
+                location=instance.location,
+                price_per_hour=float(instance.price_per_hour),
+                is_spot=instance.is_spot,
+                instance_type=instance.instance_type,
+                image=instance.image,
+                os_name=instance.os_name,
+                startup_script_id=instance.startup_script_id,
+                ssh_key_ids=[
+                    k.ssh_key_id for k in sorted(instance.ssh_keys, key=lambda k: k.position)
+                ],
+                os_volume_id=instance.os_volume_id,
+                jupyter_token=instance.jupyter_token,
+                contract=instance.contract,  # type: ignore[arg-type]
+                pricing=instance.pricing,  # type: ignore[arg-type]
+                volume_ids=volume_ids[instance.id],
+                **hardware,
+            )
+        )
+    return result

@@ -1,0 +1,90 @@
+"""The instance state machine, in one place: statuses, which action is legal
+from which status, which are no-ops, and the timed transitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    PROVISIONING = "provisioning"
+    OFFLINE = "offline"
+    DISCONTINUED = "discontinued"
+    UNKNOWN = "unknown"
+    ORDERED = "ordered"
+    NOTFOUND = "notfound"
+    NEW = "new"
+    ERROR = "error"
+    DELETING = "deleting"
+    VALIDATING = "validating"
+    NO_CAPACITY = "no_capacity"
+    INSTALLATION_FAILED = "installation_failed"
+
+
+class Action(StrEnum):
+    BOOT = "boot"
+    START = "start"
+    SHUTDOWN = "shutdown"
+    DELETE = "delete"
+    DISCONTINUE = "discontinue"
+    HIBERNATE = "hibernate"
+    CONFIGURE_SPOT = "configure_spot"
+    FORCE_SHUTDOWN = "force_shutdown"
+    DELETE_STUCK = "delete_stuck"
+    DEPLOY = "deploy"
+    TRANSFER = "transfer"
+
+
+@dataclass(frozen=True)
+class Rule:
+    legal_from: frozenset[Status]
+    # Statuses in which the action has nothing to do: 204 for a single action.
+    already: frozenset[Status] = frozenset()
+    # Special refusals clients match on (dstack), by status.
+    messages: dict[Status, str] = field(default_factory=dict)
+
+
+S = Status
+RULES: dict[Action, Rule] = {
+    Action.BOOT: Rule(frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING})),
+    Action.START: Rule(frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING})),
+    Action.SHUTDOWN: Rule(frozenset({S.RUNNING}), frozenset({S.OFFLINE})),
+    Action.FORCE_SHUTDOWN: Rule(
+        frozenset({S.RUNNING, S.PROVISIONING, S.ERROR}), frozenset({S.OFFLINE})
+    ),
+    Action.HIBERNATE: Rule(
+        frozenset({S.OFFLINE}),
+        messages={S.RUNNING: "Instance must be shut down before it can be hibernated"},
+    ),
+    Action.DELETE: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING, S.ERROR})),
+    Action.DISCONTINUE: Rule(
+        frozenset({S.RUNNING, S.OFFLINE, S.ERROR}),
+        messages={
+            S.PROVISIONING: "Can't discontinue a provisioning instance",
+            S.DISCONTINUED: "Can't discontinue a discontinued instance",
+        },
+    ),
+    Action.CONFIGURE_SPOT: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING})),
+    Action.DELETE_STUCK: Rule(frozenset({S.PROVISIONING, S.ERROR})),
+}
+
+# Actions the public API names but does not perform.
+REFUSED: dict[str, str] = {
+    Action.DEPLOY: "Action deploy is not available here: deploy with POST /v1/instances",
+    Action.TRANSFER: "Action transfer is not available through the public API",
+    "restore": "Action restore is not available: deleted instances cannot be restored",
+}
+
+# Timed transitions: a status that ends by itself, and what follows it.
+TIMED: dict[Status, Status] = {Status.PROVISIONING: Status.RUNNING}
+
+# Statuses that count as shut down for volume operations.
+SHUT_DOWN = frozenset({Status.OFFLINE})
+
+
+def refusal(action: Action, status: Status) -> str:
+    rule = RULES[action]
+    article = "an" if status.value[0] in "aeiou" else "a"
+    return rule.messages.get(status, f"Can't {action.value} {article} {status.value} instance")

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response
+
+from verda_server.api.context import Context
+from verda_server.api.errors import invalid
+from verda_server.api.responses import bare_id_response, created_id
+from verda_server.api.security import SettledPrincipal, require_principal
+from verda_server.instances import actions, deploy, service
+from verda_server.instances.schemas import (
+    DeployInstancePublicDto,
+    GetInstanceResponsePublicApiDto,
+    PerformInstanceActionPublicDto,
+)
+from verda_server.instances.states import Status
+
+router = APIRouter(tags=["Instances"], dependencies=[Depends(require_principal)])
+
+_RESULTS = {
+    "application/json": {
+        "schema": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/InstanceActionResultDto"},
+        }
+    }
+}
+ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "All actions completed successfully", "content": _RESULTS},
+    204: {"description": "Instance is already in the requested state (single action only)"},
+    207: {"description": "Some actions failed: per-action results", "content": _RESULTS},
+    400: {"description": "Invalid request or action not allowed (single action only)"},
+    404: {"description": "Instance not found (single action only)"},
+}
+
+
+@router.get(
+    "/v1/instances",
+    summary="Get instances",
+    description="All live instances of the project, or those with the given status.",
+    response_model=list[GetInstanceResponsePublicApiDto],
+)
+def list_instances(
+    context: Context,
+    principal: SettledPrincipal,
+    status: Annotated[str | None, Query(description="Only instances with this status")] = None,
+) -> list[GetInstanceResponsePublicApiDto]:
+    if status is not None and status not in Status._value2member_map_:
+        raise invalid(f"status: unknown instance status {status!r}")
+    with context.db.read() as session:
+        rows = service.list_instances(session, principal.project_id, status)
+        return service.to_dtos(session, context.catalog, rows)
+
+
+@router.post(
+    "/v1/instances",
+    summary="Deploy instance",
+    status_code=202,
+    response_class=PlainTextResponse,
+    responses={
+        **bare_id_response("Instance ID", 202),
+        404: {"description": "An SSH key, startup script or volume named does not exist"},
+        503: {"description": "Not enough capacity for the type in the location"},
+    },
+)
+def deploy_instance(
+    context: Context, principal: SettledPrincipal, body: DeployInstancePublicDto
+) -> PlainTextResponse:
+    with context.db.write() as session:
+        instance = deploy.deploy(
+            session,
+            context.clock.now(),
+            context.catalog,
+            context.settings.lifecycle,
+            principal.project_id,
+            body,
+        )
+    return created_id(instance.id, status_code=202)
+
+
+def _perform(
+    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+) -> Response:
+    action = actions.parse_action(body.action)
+    if not body.id:
+        raise invalid("id: name at least one instance")
+    with context.db.write() as session:
+        outcome = actions.perform(
+            session,
+            context.clock.now(),
+            context.settings.lifecycle,
+            principal.project_id,
+            action,
+            list(dict.fromkeys(body.id)),
+            body.volume_ids,
+            body.delete_permanently,
+        )
+    if outcome.nothing_to_do:
+        return Response(status_code=204)
+    failed = any(r.status == "error" for r in outcome.results)
+    payload = [r.model_dump(exclude_none=True) for r in outcome.results]
+    return JSONResponse(payload, status_code=207 if failed else 202)
+
+
+@router.put(
+    "/v1/instances",
+    summary="Perform action on an instance or multiple instances",
+    description=(
+        "One result per id. 202 when all succeed, 207 when some fail, 204 for a single "
+        "action that finds the instance already in the requested state, 400/404 for a "
+        "single invalid or missing one. Delete and discontinue: without volume_ids the OS "
+        "volume is deleted and the others detached; [] deletes none; listed ids are deleted "
+        "and the rest detached; delete_permanently skips the trash."
+    ),
+    response_class=Response,
+    responses=ACTION_RESPONSES,
+)
+def perform_action(
+    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+) -> Response:
+    return _perform(context, principal, body)
+
+
+@router.post(
+    "/v1/instances/action",
+    summary="Perform action - deprecated",
+    description="Deprecated alias of PUT /v1/instances.",
+    deprecated=True,
+    response_class=Response,
+    responses=ACTION_RESPONSES,
+)
+def perform_action_deprecated(
+    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+) -> Response:
+    return _perform(context, principal, body)
+
+
+@router.get(
+    "/v1/instances/{instance_id}",
+    summary="Get instance by id",
+    response_model=GetInstanceResponsePublicApiDto,
+    responses={404: {"description": "Invalid instance id"}},
+)
+def get_instance(
+    context: Context, principal: SettledPrincipal, instance_id: str
+) -> GetInstanceResponsePublicApiDto:
+    with context.db.read() as session:
+        row = service.get_instance(session, principal.project_id, instance_id)
+        return service.to_dtos(session, context.catalog, [row])[0]

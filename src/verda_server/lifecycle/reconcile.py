@@ -1,0 +1,109 @@
+"""Applies the timed transitions that have fallen due, Kubernetes-controller
+style: nothing sleeps; whatever is due by the server's clock is made true
+before any request can see it, and a background sweep catches the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from verda_server.catalog.service import Catalog
+from verda_server.clock import Clock
+from verda_server.instances.addresses import allocate_ip
+from verda_server.instances.models import Instance
+from verda_server.instances.states import TIMED as INSTANCE_TIMED
+from verda_server.instances.states import Status as InstanceStatus
+from verda_server.storage.database import Database
+from verda_server.volumes import service as volumes
+from verda_server.volumes.models import Volume
+from verda_server.volumes.states import TIMED as VOLUME_TIMED
+from verda_server.volumes.states import Status as VolumeStatus
+
+logger = logging.getLogger("verda_server.lifecycle")
+
+
+def _due_instances(now: datetime, project_id: str | None) -> Select[tuple[Instance]]:
+    query = select(Instance).where(
+        Instance.deleted_at.is_(None), Instance.due_at.is_not(None), Instance.due_at <= now
+    )
+    return query if project_id is None else query.where(Instance.project_id == project_id)
+
+
+def _due_volumes(now: datetime, project_id: str | None) -> Select[tuple[Volume]]:
+    query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
+    return query if project_id is None else query.where(Volume.project_id == project_id)
+
+
+class Reconciler:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
+        self._db = db
+        self._clock = clock
+        self._catalog = catalog
+
+    def settle(self, project_id: str | None = None) -> int:
+        """Apply what is due (for one project, or all); returns how many changed."""
+        now = self._clock.now()
+        with self._db.read() as session:
+            pending = session.scalar(
+                select(
+                    or_(
+                        exists(_due_instances(now, project_id).subquery()),
+                        exists(_due_volumes(now, project_id).subquery()),
+                    )
+                )
+            )
+        if not pending:
+            return 0
+        with self._db.write() as session:
+            return self._apply(session, now, project_id)
+
+    def _apply(self, session: Session, now: datetime, project_id: str | None) -> int:
+        changed = 0
+        for instance in session.scalars(_due_instances(now, project_id).with_for_update()):
+            following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
+            instance.due_at = None
+            if following is InstanceStatus.RUNNING:
+                if instance.ip is None:
+                    pool = self._catalog.locations[instance.location].public_ip_pool
+                    instance.ip = allocate_ip(session, instance.location, pool)
+                    session.flush()
+                instance.status = following.value
+            changed += 1
+        for volume in session.scalars(_due_volumes(now, project_id).with_for_update()):
+            status = VolumeStatus(volume.status)
+            if status is VolumeStatus.DELETED:
+                volumes.purge(volume)
+            elif status in VOLUME_TIMED:
+                volume.status = VOLUME_TIMED[status].value
+                volume.due_at = None
+            else:
+                volume.due_at = None
+            changed += 1
+        return changed
+
+    @contextlib.asynccontextmanager
+    async def sweeping(self, interval: float) -> AsyncIterator[None]:
+        """Run `settle` for every project in the background while the app serves."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await run_in_threadpool(self.settle)
+                except Exception:
+                    logger.exception("lifecycle sweep failed")
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,215 @@
+"""What POST, PUT and DELETE on /v1/volumes do. Each call is one transaction:
+a refused step anywhere leaves every volume as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from verda_server.api.errors import ApiError, invalid
+from verda_server.catalog.service import Catalog
+from verda_server.config import Lifecycle
+from verda_server.instances.models import Instance
+from verda_server.instances.service import get_instances
+from verda_server.validation import clean_name
+from verda_server.volumes import service
+from verda_server.volumes.models import Volume
+from verda_server.volumes.schemas import CreateVolumePublicDto, PerformVolumeActionPublicDto
+from verda_server.volumes.states import LEGAL_FROM, REFUSED, Action, Status, refusal
+
+
+def _instances_for(
+    session: Session, project_id: str, instance_id: str | None, instance_ids: Sequence[str] | None
+) -> list[Instance]:
+    ids = list(dict.fromkeys([*([instance_id] if instance_id else []), *(instance_ids or [])]))
+    return get_instances(session, project_id, ids) if ids else []
+
+
+def _attach_all(session: Session, volume: Volume, instances: Sequence[Instance]) -> None:
+    if len(instances) > 1 and not service.is_shared(volume.type):
+        raise invalid(f"A {volume.type} volume attaches to one instance only")
+    for instance in instances:
+        if instance.location != volume.location:
+            raise invalid(
+                f"Instance {instance.id} is in {instance.location}, the volume in {volume.location}"
+            )
+    service.check_instances_shut_down(instances)
+    attached_to = {a.instance_id for a in volume.attachments}
+    for instance in instances:
+        if instance.id not in attached_to:
+            service.attach(session, volume, instance)
+
+
+def create(
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    project_id: str,
+    body: CreateVolumePublicDto,
+) -> Volume:
+    location = service.check_location(catalog, body.location_code)
+    service.check_spec(catalog, body.type, body.size)
+    instances = _instances_for(session, project_id, body.instance_id, body.instance_ids)
+    volume = service.new_volume(
+        session,
+        now,
+        project_id=project_id,
+        name=body.name,
+        size=body.size,
+        volume_type=body.type,
+        location=location,
+    )
+    session.flush()
+    _attach_all(session, volume, instances)
+    return volume
+
+
+def perform(
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    lifecycle: Lifecycle,
+    project_id: str,
+    body: PerformVolumeActionPublicDto,
+) -> list[str] | None:
+    """Apply the action to every listed volume; clone answers the new ids."""
+    if body.action in REFUSED:
+        raise invalid(REFUSED[Action(body.action)])
+    try:
+        action = Action(body.action)
+    except ValueError:
+        known = ", ".join(a.value for a in Action)
+        raise invalid(f"action: unknown action {body.action!r} (one of {known})") from None
+    if not body.id:
+        raise invalid("id: name at least one volume")
+    volumes = service.get_volumes(session, project_id, body.id)
+    for volume in volumes:
+        status = Status(volume.status)
+        if action is Action.ATTACH and status is Status.ATTACHED and service.is_shared(volume.type):
+            continue
+        if status not in LEGAL_FROM[action] or (
+            volume.is_permanently_deleted and action is Action.RESTORE
+        ):
+            raise invalid(refusal(action, status))
+    new_ids: list[str] = []
+    for volume in volumes:
+        result = _apply(session, now, catalog, lifecycle, project_id, action, volume, body)
+        if result is not None:
+            new_ids.append(result)
+    return new_ids if action is Action.CLONE else None
+
+
+def _apply(
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    lifecycle: Lifecycle,
+    project_id: str,
+    action: Action,
+    volume: Volume,
+    body: PerformVolumeActionPublicDto,
+) -> str | None:
+    if action is Action.ATTACH:
+        instances = _instances_for(session, project_id, body.instance_id, body.instance_ids)
+        if not instances:
+            raise invalid("instance_id: name the instance to attach to")
+        _attach_all(session, volume, instances)
+    elif action is Action.DETACH:
+        _check_os_volume_may_change(session, volume)
+        service.detach(volume)
+    elif action is Action.RENAME:
+        if body.name is None:
+            raise invalid("name: Field required")
+        volume.name = clean_name(body.name)
+    elif action is Action.RESIZE:
+        if body.size is None:
+            raise invalid("size: Field required")
+        if body.size < volume.size:
+            raise invalid(f"size: can't shrink a volume ({body.size} < {volume.size} GB)")
+        service.check_spec(catalog, volume.type, body.size)
+        volume.size = body.size
+    elif action is Action.DELETE:
+        _check_os_volume_may_change(session, volume)
+        service.move_to_trash(volume, now, lifecycle, permanent=body.is_permanent)
+    elif action is Action.RESTORE:
+        volume.status = Status.DETACHED.value
+        volume.deleted_at = None
+        volume.due_at = None
+    elif action is Action.CLONE:
+        return _clone(session, now, catalog, lifecycle, project_id, volume, body).id
+    elif action is Action.CANCEL:
+        service.purge(volume)
+        volume.status = Status.CANCELED.value
+        volume.deleted_at = now
+    return None
+
+
+def _check_os_volume_may_change(session: Session, volume: Volume) -> None:
+    if not volume.is_os_volume or not volume.attachments:
+        return
+    instance_ids = [a.instance_id for a in volume.attachments]
+    instances = [session.get(Instance, i) for i in instance_ids]
+    service.check_instances_shut_down(i for i in instances if i is not None)
+
+
+def _clone(
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    lifecycle: Lifecycle,
+    project_id: str,
+    source: Volume,
+    body: PerformVolumeActionPublicDto,
+) -> Volume:
+    location = (
+        service.check_location(catalog, body.location_code)
+        if body.location_code
+        else source.location
+    )
+    volume_type = body.type or source.type
+    service.check_spec(catalog, volume_type, source.size)
+    cross_location = location != source.location
+    clone = service.new_volume(
+        session,
+        now,
+        project_id=project_id,
+        name=body.name or f"{source.name}-clone",
+        size=source.size,
+        volume_type=volume_type,
+        location=location,
+        is_os_volume=source.is_os_volume,
+        image_type=source.image_type,
+        status=Status.CLONING if cross_location else Status.DETACHED,
+    )
+    if cross_location:
+        clone.due_at = now + timedelta(seconds=lifecycle.clone_seconds)
+    service.copy_ssh_keys(clone, [k.ssh_key_id for k in source.ssh_keys])
+    session.flush()
+    return clone
+
+
+def delete_by_id(
+    session: Session,
+    now: datetime,
+    lifecycle: Lifecycle,
+    project_id: str,
+    volume_id: str,
+    permanent: bool,
+) -> bool:
+    """Trash (or purge) a volume; False when there was nothing left to delete."""
+    volume = service.get_volume(session, project_id, volume_id)
+    status = Status(volume.status)
+    if volume.is_permanently_deleted or status is Status.CANCELED:
+        return False
+    if status is Status.DELETED:
+        if not permanent:
+            return False
+        service.purge(volume)
+        return True
+    if status not in LEGAL_FROM[Action.DELETE]:
+        raise ApiError("invalid_request", refusal(Action.DELETE, status))
+    _check_os_volume_may_change(session, volume)
+    service.move_to_trash(volume, now, lifecycle, permanent=permanent)
+    return True

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from verda_server.api.ids import IdOrIds
+from verda_server.catalog.source import Currency, VolumeTypeName
+
+OnSpotDiscontinue = Literal["keep_detached", "move_to_trash", "delete_permanently"]
+VolumeStatusName = Literal[
+    "ordered", "attached", "attaching", "detached", "deleted", "cloning", "detaching",
+    "deleting", "restoring", "created", "exported", "canceled", "canceling",
+]  # fmt: skip
+
+
+class VolumeInstanceDto(BaseModel):
+    id: str
+    auto_rental_extension: bool | None = None
+    ip: str | None
+    instance_type: str
+    status: str
+    os_volume_id: str | None
+    hostname: str
+
+
+class LongTermDto(BaseModel):
+    end_date: str | None
+    long_term_period: str
+    discount_percentage: int
+    auto_rental_extension: bool
+    next_period_price: float
+    current_period_price: float
+
+
+class _VolumeCommon(BaseModel):
+    id: str = Field(description="Volume ID")
+    instance_id: str | None = Field(description="Instance ID")
+    instances: list[VolumeInstanceDto] = Field(description="Instances the volume is attached to")
+    name: str = Field(description="Volume name")
+    created_at: str = Field(description="Volume creation date")
+    status: VolumeStatusName = Field(description="Volume status")
+    size: int = Field(description="Volume size in GB")
+    is_os_volume: bool = Field(description="Is OS volume")
+    target: str | None = Field(description="Volume target")
+    type: VolumeTypeName = Field(description="Volume type")
+    location: str = Field(description="Volume location")
+    ssh_key_ids: list[str] = Field(description="SSH key IDs linked to an OS volume")
+    contract: str = Field(description="Volume contract type")
+    base_hourly_cost: float = Field(description="Volume base hourly cost")
+    monthly_price: float = Field(description="Volume monthly price")
+    currency: Currency = Field(description="Volume currency")
+
+
+class GetVolumePublicResponseDto(_VolumeCommon):
+    pseudo_path: str = Field(description="Volume pseudo path, unique for your filesystem")
+    create_directory_command: str = Field(description="Create directory command")
+    mount_command: str = Field(description="Mount command")
+    filesystem_to_fstab_command: str = Field(description="Filesystem to fstab command")
+    long_term: LongTermDto | None = Field(description="Long term contract details")
+
+
+class GetVolumeInTrashPublicResponseDto(_VolumeCommon):
+    deleted_at: str = Field(description="Volume deletion date")
+    is_permanently_deleted: bool = Field(description="Is volume permanently deleted")
+
+
+class CreateVolumePublicDto(BaseModel):
+    type: VolumeTypeName
+    name: str
+    size: int = Field(gt=0)
+    location_code: str | None = None
+    instance_id: str | None = None
+    instance_ids: list[str] | None = None
+
+
+class PerformVolumeActionPublicDto(BaseModel):
+    action: str
+    id: IdOrIds
+    instance_id: str | None = None
+    instance_ids: list[str] | None = None
+    is_permanent: bool = False
+    location_code: str | None = None
+    name: str | None = None
+    size: int | None = None
+    type: VolumeTypeName | None = None
+
+
+class DeleteVolumePublicDto(BaseModel):
+    is_permanent: bool = False

@@ -1,0 +1,276 @@
+"""Volumes: creation, attachment, the trash, and their response shapes."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from verda_server.api.errors import ApiError, invalid
+from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
+from verda_server.clock import isoformat
+from verda_server.config import Lifecycle
+from verda_server.instances.models import Instance
+from verda_server.instances.states import SHUT_DOWN
+from verda_server.instances.states import Status as InstanceStatus
+from verda_server.storage.owned import get_all_owned, get_owned
+from verda_server.validation import clean_name
+from verda_server.volumes.models import Volume, VolumeAttachment, VolumeSshKey
+from verda_server.volumes.schemas import (
+    GetVolumeInTrashPublicResponseDto,
+    GetVolumePublicResponseDto,
+    VolumeInstanceDto,
+)
+from verda_server.volumes.states import ACTIVE, Status
+
+WHAT = "Volume"
+MAX_SIZE_GB = 100_000
+CLUSTER_ONLY_TYPES = frozenset({"NVMe_Shared_Cluster", "NVMe_OS_Cluster"})
+NOT_SHUT_DOWN = "One or more of the specified instances is not shut down"
+_SUFFIX_ALPHABET = string.ascii_letters + string.digits
+
+
+def is_shared(volume_type: str) -> bool:
+    return "_Shared" in volume_type
+
+
+def new_suffix() -> str:
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(8))
+
+
+def check_spec(catalog: Catalog, volume_type: str, size: int, field: str = "size") -> None:
+    if volume_type not in catalog.volume_types:
+        raise invalid(f"type: unknown volume type {volume_type!r}")
+    if volume_type in CLUSTER_ONLY_TYPES:
+        raise invalid(f"type: {volume_type} volumes belong to clusters")
+    if not 1 <= size <= MAX_SIZE_GB:
+        raise invalid(f"{field}: must be between 1 and {MAX_SIZE_GB} GB")
+
+
+def check_location(catalog: Catalog, location_code: str | None) -> str:
+    if not location_code:
+        raise invalid("location_code: Field required")
+    if location_code not in catalog.locations:
+        raise invalid(f"location_code: unknown location {location_code!r}")
+    return location_code
+
+
+def new_volume(
+    session: Session,
+    now: datetime,
+    *,
+    project_id: str,
+    name: str,
+    size: int,
+    volume_type: str,
+    location: str,
+    is_os_volume: bool = False,
+    image_type: str | None = None,
+    on_spot_discontinue: str = "keep_detached",
+    status: Status = Status.DETACHED,
+    suffix: str | None = None,
+) -> Volume:
+    volume = Volume(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        name=clean_name(name),
+        size=size,
+        type=volume_type,
+        location=location,
+        status=status.value,
+        is_os_volume=is_os_volume,
+        image_type=image_type,
+        contract="PAY_AS_YOU_GO",
+        pseudo_path=f"volume-{suffix or new_suffix()}",
+        on_spot_discontinue=on_spot_discontinue,
+        created_at=now,
+    )
+    session.add(volume)
+    return volume
+
+
+def get_volume(session: Session, project_id: str, volume_id: str) -> Volume:
+    return get_owned(session, Volume, project_id, volume_id, WHAT)
+
+
+def get_volumes(session: Session, project_id: str, volume_ids: Sequence[str]) -> list[Volume]:
+    return get_all_owned(session, Volume, project_id, volume_ids, WHAT)
+
+
+def attach(session: Session, volume: Volume, instance: Instance, target: str | None = None) -> None:
+    """Attach at the given target, or the next free one after vda."""
+    # The query autoflushes, so attachments made earlier in this unit of work count.
+    taken = set(
+        session.scalars(
+            select(VolumeAttachment.target).where(VolumeAttachment.instance_id == instance.id)
+        )
+    )
+    if target is None:
+        free = (f"vd{letter}" for letter in string.ascii_lowercase[1:])
+        target = next((t for t in free if t not in taken), None)
+        if target is None:
+            raise invalid(f"Instance {instance.id} has no free device for another volume")
+    volume.attachments.append(
+        VolumeAttachment(instance_id=instance.id, target=target, position=len(taken))
+    )
+    volume.status = Status.ATTACHED.value
+
+
+def detach(volume: Volume, instance_id: str | None = None) -> None:
+    """Detach from one instance, or from all of them."""
+    volume.attachments = [
+        a for a in volume.attachments if instance_id is not None and a.instance_id != instance_id
+    ]
+    if not volume.attachments and volume.status == Status.ATTACHED.value:
+        volume.status = Status.DETACHED.value
+
+
+def move_to_trash(volume: Volume, now: datetime, lifecycle: Lifecycle, permanent: bool) -> None:
+    detach(volume)
+    volume.status = Status.DELETED.value
+    volume.deleted_at = now
+    if permanent:
+        purge(volume)
+    else:
+        volume.due_at = now + timedelta(seconds=lifecycle.trash_seconds)
+
+
+def purge(volume: Volume) -> None:
+    """Gone for good: still answers GET by id, never in a list again."""
+    detach(volume)
+    volume.status = Status.DELETED.value
+    volume.is_permanently_deleted = True
+    volume.due_at = None
+
+
+def check_instances_shut_down(instances: Iterable[Instance]) -> None:
+    if any(InstanceStatus(i.status) not in SHUT_DOWN for i in instances):
+        raise ApiError("forbidden_action", NOT_SHUT_DOWN)
+
+
+# ---- reading -------------------------------------------------------------
+
+
+_WITH_LINKS = (selectinload(Volume.attachments), selectinload(Volume.ssh_keys))
+
+
+def list_active(session: Session, project_id: str, status: str | None) -> Sequence[Volume]:
+    query = (
+        select(Volume)
+        .options(*_WITH_LINKS)
+        .where(Volume.project_id == project_id, Volume.status.in_([s.value for s in ACTIVE]))
+        .order_by(Volume.created_at, Volume.is_os_volume.desc(), Volume.name, Volume.id)
+    )
+    if status is not None:
+        query = query.where(Volume.status == status)
+    return session.scalars(query).all()
+
+
+def list_trash(session: Session, project_id: str) -> Sequence[Volume]:
+    return session.scalars(
+        select(Volume)
+        .options(*_WITH_LINKS)
+        .where(
+            Volume.project_id == project_id,
+            Volume.status == Status.DELETED.value,
+            Volume.is_permanently_deleted.is_(False),
+        )
+        .order_by(Volume.deleted_at, Volume.id)
+    ).all()
+
+
+class VolumeView:
+    """Builds response shapes; loads the attached instances once for many volumes."""
+
+    def __init__(self, session: Session, catalog: Catalog, currency: str) -> None:
+        self._session = session
+        self._catalog = catalog
+        self._currency = currency
+
+    def _instances(self, volumes: Sequence[Volume]) -> dict[str, Instance]:
+        ids = {a.instance_id for v in volumes for a in v.attachments}
+        if not ids:
+            return {}
+        rows = self._session.scalars(select(Instance).where(Instance.id.in_(ids)))
+        return {row.id: row for row in rows}
+
+    def _common(self, volume: Volume, instances: dict[str, Instance]) -> dict[str, object]:
+        monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(
+            self._currency  # type: ignore[arg-type]
+        )
+        monthly = round(monthly_per_gb * volume.size, 6)
+        attached = [instances[a.instance_id] for a in volume.attachments]
+        return {
+            "id": volume.id,
+            "instance_id": attached[0].id if attached else None,
+            "instances": [
+                VolumeInstanceDto(
+                    id=i.id,
+                    ip=i.ip,
+                    instance_type=i.instance_type,
+                    status=i.status,
+                    os_volume_id=i.os_volume_id,
+                    hostname=i.hostname,
+                )
+                for i in attached
+            ],
+            "name": volume.name,
+            "created_at": isoformat(volume.created_at),
+            "status": volume.status,
+            "size": volume.size,
+            "is_os_volume": volume.is_os_volume,
+            "target": volume.attachments[0].target if volume.attachments else None,
+            "type": volume.type,
+            "location": volume.location,
+            "ssh_key_ids": [k.ssh_key_id for k in volume.ssh_keys],
+            "contract": volume.contract,
+            "base_hourly_cost": monthly * 3600 / SECONDS_PER_BILLING_MONTH,
+            "monthly_price": monthly,
+            "currency": self._currency,
+        }
+
+    def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
+        instances = self._instances(volumes)
+        result = []
+        for volume in volumes:
+            host = f"nfs.{volume.location.lower()}.datacrunch.io:{volume.pseudo_path}"
+            mount_point = "/mnt/volume"
+            fstab = f"{host} {mount_point} nfs defaults 0 0"
+            result.append(
+                GetVolumePublicResponseDto(
+                    **self._common(volume, instances),  # type: ignore[arg-type]
+                    pseudo_path=volume.pseudo_path,
+                    create_directory_command=f"mkdir -p {mount_point}",
+                    mount_command=f"mount -t nfs -o nconnect=16 {host} {mount_point}",
+                    filesystem_to_fstab_command=(
+                        f"grep -qxF '{fstab}' /etc/fstab || echo '{fstab}' | sudo tee -a /etc/fstab"
+                    ),
+                    long_term=None,
+                )
+            )
+        return result
+
+    def deleted(self, volumes: Sequence[Volume]) -> list[GetVolumeInTrashPublicResponseDto]:
+        instances = self._instances(volumes)
+        return [
+            GetVolumeInTrashPublicResponseDto(
+                **self._common(volume, instances),  # type: ignore[arg-type]
+                deleted_at=isoformat(volume.deleted_at or volume.created_at),
+                is_permanently_deleted=volume.is_permanently_deleted,
+            )
+            for volume in volumes
+        ]
+
+    def one(self, volume: Volume) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
+        if volume.status in (Status.DELETED.value, Status.CANCELED.value):
+            return self.deleted([volume])[0]
+        return self.active([volume])[0]
+
+
+def copy_ssh_keys(volume: Volume, key_ids: Iterable[str]) -> None:
+    volume.ssh_keys = [VolumeSshKey(ssh_key_id=key_id) for key_id in key_ids]

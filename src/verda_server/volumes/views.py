@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response
+
+from verda_server.api.context import AppContext, Context
+from verda_server.api.errors import invalid
+from verda_server.api.responses import bare_id_response, created_id
+from verda_server.api.security import SettledPrincipal, require_principal
+from verda_server.projects.models import Project
+from verda_server.volumes import actions, service
+from verda_server.volumes.schemas import (
+    CreateVolumePublicDto,
+    DeleteVolumePublicDto,
+    GetVolumeInTrashPublicResponseDto,
+    GetVolumePublicResponseDto,
+    PerformVolumeActionPublicDto,
+)
+from verda_server.volumes.states import Status
+
+router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
+NOT_FOUND = {404: {"description": "Volume not found"}}
+
+
+def _view(context: AppContext, session: object, project_id: str) -> service.VolumeView:
+    project = session.get(Project, project_id)  # type: ignore[attr-defined]
+    return service.VolumeView(session, context.catalog, project.currency)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/v1/volumes",
+    summary="Get all volumes",
+    description="Active volumes of the project (not those in the trash), by status if given.",
+    response_model=list[GetVolumePublicResponseDto],
+)
+def list_volumes(
+    context: Context,
+    principal: SettledPrincipal,
+    status: Annotated[str | None, Query(description="Only volumes with this status")] = None,
+) -> list[GetVolumePublicResponseDto]:
+    if status is not None and status not in Status._value2member_map_:
+        raise invalid(f"status: unknown volume status {status!r}")
+    with context.db.read() as session:
+        rows = service.list_active(session, principal.project_id, status)
+        return _view(context, session, principal.project_id).active(rows)
+
+
+@router.post(
+    "/v1/volumes",
+    summary="Create volume",
+    status_code=202,
+    response_class=PlainTextResponse,
+    responses={
+        **bare_id_response("Volume ID", 202),
+        403: {"description": "One or more of the specified instances is not shut down"},
+        404: {"description": "An instance named does not exist"},
+    },
+)
+def create_volume(
+    context: Context, principal: SettledPrincipal, body: CreateVolumePublicDto
+) -> PlainTextResponse:
+    with context.db.write() as session:
+        volume = actions.create(
+            session, context.clock.now(), context.catalog, principal.project_id, body
+        )
+    return created_id(volume.id, status_code=202)
+
+
+@router.put(
+    "/v1/volumes",
+    summary="Perform action on a volume or multiple volumes",
+    description=(
+        "All or nothing. `clone` answers the JSON list of the new volume ids; a clone to "
+        "another location reads `cloning` until done and can be stopped with `cancel` on "
+        "the new id."
+    ),
+    status_code=202,
+    response_class=Response,
+    responses={
+        202: {
+            "description": "Done; for clone, the new volume ids",
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
+            },
+        },
+        403: {"description": "An instance involved is not shut down"},
+        404: NOT_FOUND[404],
+    },
+)
+def perform_volume_action(
+    context: Context, principal: SettledPrincipal, body: PerformVolumeActionPublicDto
+) -> Response:
+    with context.db.write() as session:
+        new_ids = actions.perform(
+            session,
+            context.clock.now(),
+            context.catalog,
+            context.settings.lifecycle,
+            principal.project_id,
+            body,
+        )
+    if new_ids is not None:
+        return JSONResponse(new_ids, status_code=202)
+    return Response(status_code=202)
+
+
+@router.get(
+    "/v1/volumes/trash",
+    summary="Get all volumes that are in trash",
+    response_model=list[GetVolumeInTrashPublicResponseDto],
+)
+def list_trash(
+    context: Context, principal: SettledPrincipal
+) -> list[GetVolumeInTrashPublicResponseDto]:
+    with context.db.read() as session:
+        rows = service.list_trash(session, principal.project_id)
+        return _view(context, session, principal.project_id).deleted(rows)
+
+
+@router.get(
+    "/v1/volumes/{volume_id}",
+    summary="Get volume by id",
+    description="The active shape, or the deleted shape (with deleted_at and "
+    "is_permanently_deleted) once the volume is deleted.",
+    response_model=GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto,
+    responses=NOT_FOUND,
+)
+def get_volume(
+    context: Context, principal: SettledPrincipal, volume_id: str
+) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
+    with context.db.read() as session:
+        volume = service.get_volume(session, principal.project_id, volume_id)
+        return _view(context, session, principal.project_id).one(volume)
+
+
+@router.delete(
+    "/v1/volumes/{volume_id}",
+    summary="Delete volume by id",
+    status_code=202,
+    response_class=Response,
+    responses={
+        202: {"description": "Deleted (to the trash, or permanently)"},
+        204: {"description": "The volume was already deleted"},
+        **NOT_FOUND,
+    },
+)
+def delete_volume(
+    context: Context,
+    principal: SettledPrincipal,
+    volume_id: str,
+    body: Annotated[DeleteVolumePublicDto | None, Body()] = None,
+) -> Response:
+    permanent = body.is_permanent if body is not None else False
+    with context.db.write() as session:
+        deleted = actions.delete_by_id(
+            session,
+            context.clock.now(),
+            context.settings.lifecycle,
+            principal.project_id,
+            volume_id,
+            permanent,
+        )
+    return Response(status_code=202 if deleted else 204)
