@@ -258,3 +258,21 @@ def test_operators_create_projects_and_set_the_script_quota(tmp_path):
         with pytest.raises(APIException) as raised:
             client.startup_scripts.create("two", "echo 2")
         assert raised.value.code == "forbidden_action"
+
+
+def _deploy_and_read(server) -> str:
+    client = VerdaClient("c", "s", base_url=server.base_url + "/v1")
+    instance = client.instances.create(
+        "CPU.4V.16G", "ubuntu-24.04", "h", "d", location="FIN-01", wait_for_status=None
+    )
+    return client.instances.get_by_id(instance.id).status
+
+
+def test_provisioning_delay_is_configurable_and_instant_is_available(tmp_path):
+    env = {"VERDA_CLIENT_ID": "c", "VERDA_CLIENT_SECRET": "s"}
+    with run_server("--data-dir", str(tmp_path / "a"), "--instant", env=env) as server:
+        assert _deploy_and_read(server) == "running"
+    with run_server(
+        "--data-dir", str(tmp_path / "b"), "--provisioning-seconds", "600", env=env
+    ) as server:
+        assert _deploy_and_read(server) == "provisioning"

@@ -103,3 +103,25 @@ def test_errors_are_documented_with_the_error_schema(document):
             for status, response in responses.items():
                 if status[0] in "45":
                     assert response["content"]["application/json"]["schema"] == ref
+
+
+def test_either_shapes_and_id_or_ids_fields_are_one_of(document):
+    volume = document["paths"]["/v1/volumes/{volume_id}"]["get"]["responses"]["200"]
+    assert volume["content"]["application/json"]["schema"]["oneOf"] == [
+        {"$ref": "#/components/schemas/GetVolumePublicResponseDto"},
+        {"$ref": "#/components/schemas/GetVolumeInTrashPublicResponseDto"},
+    ]
+    schemas = document["components"]["schemas"]
+    for name, field in (
+        ("PerformInstanceActionPublicDto", "id"),
+        ("PerformVolumeActionPublicDto", "id"),
+        ("DeployInstancePublicDto", "ssh_key_ids"),
+    ):
+        prop = schemas[name]["properties"][field]
+        one_of = prop.get("oneOf") or next(s["oneOf"] for s in prop["anyOf"] if "oneOf" in s)
+        assert {s["type"] for s in one_of} == {"string", "array"}, name
+    assert "location_code" in schemas["DeployInstancePublicDto"]["required"]
+    assert "location_code" in schemas["CreateVolumePublicDto"]["required"]
+    assert (
+        "restore" not in schemas["PerformInstanceActionPublicDto"]["properties"]["action"]["enum"]
+    )

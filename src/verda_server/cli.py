@@ -14,7 +14,15 @@ import uvicorn
 from verda_server import __version__
 from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
-from verda_server.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, sqlite_url
+from verda_server.config import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    INSTANT,
+    Lifecycle,
+    Settings,
+    sqlite_url,
+)
 from verda_server.projects.service import Bootstrap
 
 MIN_SIGNING_KEY_BYTES = 32
@@ -82,6 +90,26 @@ def serve(
             help="HMAC key for access tokens (default: generated once and kept in the store).",
         ),
     ] = None,
+    provisioning_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="VERDA_SERVER_PROVISIONING_SECONDS",
+            min=0,
+            help="Server-clock seconds an instance stays provisioning (new or started).",
+        ),
+    ] = Lifecycle.provisioning_seconds,
+    clone_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="VERDA_SERVER_CLONE_SECONDS",
+            min=0,
+            help="Server-clock seconds a cross-location volume clone stays cloning.",
+        ),
+    ] = Lifecycle.clone_seconds,
+    instant: Annotated[
+        bool,
+        typer.Option("--instant", help="No delays at all: provisioning and clones finish at once."),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Start the API server."""
@@ -105,6 +133,9 @@ def serve(
         client_secret=client_secret,
         signing_key=signing_key,
         access_token_ttl=token_ttl,
+        lifecycle=INSTANT
+        if instant
+        else Lifecycle(provisioning_seconds=provisioning_seconds, clone_seconds=clone_seconds),
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:  %(message)s")
     try:

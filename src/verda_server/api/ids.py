@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 
 def _as_list(value: object) -> object:
@@ -10,4 +10,15 @@ def _as_list(value: object) -> object:
 
 
 # Fields documented as "a single UUID or an array of UUIDs".
-IdOrIds = Annotated[list[str], BeforeValidator(_as_list)]
+IdOrIds = Annotated[
+    list[str],
+    BeforeValidator(_as_list),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "string", "format": "uuid"},
+                {"type": "array", "items": {"type": "string", "format": "uuid"}},
+            ]
+        }
+    ),
+]

@@ -41,9 +41,19 @@ def _add_error(responses: dict[str, Any], status: str) -> None:
     entry["content"] = _ERROR_CONTENT
 
 
+def _one_of_shapes(responses: dict[str, Any]) -> None:
+    # A response that is one shape or another (GET /v1/volumes/{id}) is exactly
+    # one of them: say oneOf, as the API document does, not FastAPI's anyOf.
+    for response in responses.values():
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if "anyOf" in schema and all("$ref" in s for s in schema["anyOf"]):
+            schema["oneOf"] = schema.pop("anyOf")
+
+
 def _complete_operation(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)
+    _one_of_shapes(responses)
     for status in list(responses):
         if status.startswith(("4", "5")):
             _add_error(responses, status)

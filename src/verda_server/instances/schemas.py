@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -69,9 +69,7 @@ class DeployInstancePublicDto(BaseModel):
     image: str
     hostname: str
     description: str
-    location_code: str | None = Field(
-        default=None, description="Required: a missing location answers 400"
-    )
+    location_code: str = Field(description="Location code for the instance and its volumes")
     ssh_key_ids: IdOrIds | None = None
     startup_script_id: str | None = None
     os_volume: OsVolumeDto | None = None
@@ -84,7 +82,8 @@ class DeployInstancePublicDto(BaseModel):
 
 
 class PerformInstanceActionPublicDto(BaseModel):
-    action: str
+    # Checked by the service, which answers a clearer 400 than a schema error would.
+    action: str = Field(json_schema_extra={"enum": list(get_args(ActionName))})
     id: IdOrIds
     volume_ids: list[str] | None = None
     delete_permanently: bool = False

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from verda_server.api.ids import IdOrIds
 from verda_server.catalog.source import Currency, VolumeTypeName
+from verda_server.volumes.states import Action
 
 OnSpotDiscontinue = Literal["keep_detached", "move_to_trash", "delete_permanently"]
 VolumeStatusName = Literal[
@@ -69,13 +70,14 @@ class CreateVolumePublicDto(BaseModel):
     type: VolumeTypeName
     name: str
     size: int = Field(gt=0)
-    location_code: str | None = None
+    location_code: str
     instance_id: str | None = None
     instance_ids: list[str] | None = None
 
 
 class PerformVolumeActionPublicDto(BaseModel):
-    action: str
+    # Checked by the service, which answers a clearer 400 than a schema error would.
+    action: str = Field(json_schema_extra={"enum": [a.value for a in Action]})
     id: IdOrIds
     instance_id: str | None = None
     instance_ids: list[str] | None = None
