@@ -43,7 +43,9 @@ class Instance(Base):
     # When the current transitional status (provisioning) is due to end.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
-    ssh_keys: Mapped[list[InstanceSshKey]] = relationship(cascade="all, delete-orphan")
+    ssh_keys: Mapped[list[InstanceSshKey]] = relationship(
+        cascade="all, delete-orphan", order_by="InstanceSshKey.position"
+    )
 
 
 class InstanceSshKey(Base):

@@ -90,9 +90,7 @@ def to_dtos(
                 image=instance.image,
                 os_name=instance.os_name,
                 startup_script_id=instance.startup_script_id,
-                ssh_key_ids=[
-                    k.ssh_key_id for k in sorted(instance.ssh_keys, key=lambda k: k.position)
-                ],
+                ssh_key_ids=[k.ssh_key_id for k in instance.ssh_keys],
                 os_volume_id=instance.os_volume_id,
                 jupyter_token=instance.jupyter_token,
                 contract=instance.contract,  # type: ignore[arg-type]

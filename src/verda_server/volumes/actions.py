@@ -87,8 +87,10 @@ def perform(
     volumes = service.get_volumes(session, project_id, body.id)
     for volume in volumes:
         status = Status(volume.status)
-        if action is Action.ATTACH and status is Status.ATTACHED and service.is_shared(volume.type):
-            continue
+        if action is Action.ATTACH and status is Status.ATTACHED:
+            if service.is_shared(volume.type):
+                continue
+            raise invalid(f"A {volume.type} volume attaches to one instance only: detach it first")
         if status not in LEGAL_FROM[action] or (
             volume.is_permanently_deleted and action is Action.RESTORE
         ):
@@ -117,7 +119,7 @@ def _apply(
             raise invalid("instance_id: name the instance to attach to")
         _attach_all(session, volume, instances)
     elif action is Action.DETACH:
-        _check_os_volume_may_change(session, volume)
+        _check_attached_instances_shut_down(session, volume)
         service.detach(volume)
     elif action is Action.RENAME:
         if body.name is None:
@@ -131,7 +133,7 @@ def _apply(
         service.check_spec(catalog, volume.type, body.size)
         volume.size = body.size
     elif action is Action.DELETE:
-        _check_os_volume_may_change(session, volume)
+        _check_attached_instances_shut_down(session, volume)
         service.move_to_trash(volume, now, lifecycle, permanent=body.is_permanent)
     elif action is Action.RESTORE:
         volume.status = Status.DETACHED.value
@@ -146,11 +148,9 @@ def _apply(
     return None
 
 
-def _check_os_volume_may_change(session: Session, volume: Volume) -> None:
-    if not volume.is_os_volume or not volume.attachments:
-        return
-    instance_ids = [a.instance_id for a in volume.attachments]
-    instances = [session.get(Instance, i) for i in instance_ids]
+def _check_attached_instances_shut_down(session: Session, volume: Volume) -> None:
+    """Detaching or deleting needs every instance the volume is on to be shut down."""
+    instances = [session.get(Instance, a.instance_id) for a in volume.attachments]
     service.check_instances_shut_down(i for i in instances if i is not None)
 
 
@@ -210,6 +210,6 @@ def delete_by_id(
         return True
     if status not in LEGAL_FROM[Action.DELETE]:
         raise ApiError("invalid_request", refusal(Action.DELETE, status))
-    _check_os_volume_may_change(session, volume)
+    _check_attached_instances_shut_down(session, volume)
     service.move_to_trash(volume, now, lifecycle, permanent=permanent)
     return True

@@ -35,7 +35,9 @@ class Volume(Base):
     attachments: Mapped[list[VolumeAttachment]] = relationship(
         back_populates="volume", cascade="all, delete-orphan", order_by="VolumeAttachment.position"
     )
-    ssh_keys: Mapped[list[VolumeSshKey]] = relationship(cascade="all, delete-orphan")
+    ssh_keys: Mapped[list[VolumeSshKey]] = relationship(
+        cascade="all, delete-orphan", order_by="VolumeSshKey.position"
+    )
 
 
 class VolumeAttachment(Base):
@@ -67,3 +69,4 @@ class VolumeSshKey(Base):
     ssh_key_id: Mapped[str] = mapped_column(
         ForeignKey("ssh_keys.id", ondelete="CASCADE"), primary_key=True
     )
+    position: Mapped[int] = mapped_column(default=0, server_default="0")

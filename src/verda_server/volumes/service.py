@@ -115,8 +115,9 @@ def attach(session: Session, volume: Volume, instance: Instance, target: str | N
         target = next((t for t in free if t not in taken), None)
         if target is None:
             raise invalid(f"Instance {instance.id} has no free device for another volume")
+    # Position orders a volume's instances: the first one attached comes first.
     volume.attachments.append(
-        VolumeAttachment(instance_id=instance.id, target=target, position=len(taken))
+        VolumeAttachment(instance_id=instance.id, target=target, position=len(volume.attachments))
     )
     volume.status = Status.ATTACHED.value
 
@@ -273,4 +274,6 @@ class VolumeView:
 
 
 def copy_ssh_keys(volume: Volume, key_ids: Iterable[str]) -> None:
-    volume.ssh_keys = [VolumeSshKey(ssh_key_id=key_id) for key_id in key_ids]
+    volume.ssh_keys = [
+        VolumeSshKey(ssh_key_id=key_id, position=n) for n, key_id in enumerate(key_ids)
+    ]

@@ -38,7 +38,8 @@ class Action(StrEnum):
 S = Status
 LIVE = frozenset({S.ATTACHED, S.DETACHED})
 LEGAL_FROM: dict[Action, frozenset[Status]] = {
-    Action.ATTACH: LIVE,  # attached only for shared file systems
+    # A shared file system may also be attached already (to other instances).
+    Action.ATTACH: frozenset({S.DETACHED}),
     Action.DETACH: frozenset({S.ATTACHED}),
     Action.DELETE: LIVE,
     Action.RENAME: LIVE | {S.CLONING},
