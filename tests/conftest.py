@@ -76,8 +76,16 @@ def project(live: LiveServer) -> Credentials:
 
 
 @pytest.fixture
-def http(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.base_url, timeout=10) as client:
+def http(live: LiveServer, contract: Any) -> Iterator[httpx.Client]:
+    """A raw client whose every response is checked against the OpenAPI document."""
+
+    def verify(response: httpx.Response) -> None:
+        response.read()
+        contract.verify(response)
+
+    with httpx.Client(
+        base_url=live.base_url, timeout=10, event_hooks={"response": [verify]}
+    ) as client:
         yield client
 
 

@@ -267,3 +267,18 @@ def test_tokens_from_one_project_never_see_another(live, http):
         token = creds.access_token(http)
         body = http.get("/v1/balance", headers={"Authorization": f"Bearer {token}"}).json()
         assert body["amount"] == amount
+
+
+def test_expired_refresh_tokens_are_pruned(live, http, project):
+    project.token_response(http)
+    with live.context.db.read() as session:
+        before = session.scalars(
+            select(RefreshToken).where(RefreshToken.client_id == project.client_id)
+        ).all()
+    assert before
+    live.clock.advance(live.context.settings.refresh_token_ttl + 1)
+    assert live.context.tokens.prune() >= len(before)
+    with live.context.db.read() as session:
+        assert not session.scalars(
+            select(RefreshToken).where(RefreshToken.client_id == project.client_id)
+        ).all()

@@ -38,6 +38,7 @@ def test_first_start_prints_working_credentials_once_and_state_survives(tmp_path
         token = client._authentication._access_token
         assert server.stop() == 0
     assert (data_dir / "verda.db").exists()
+    assert data_dir.stat().st_mode & 0o777 == 0o700  # it holds the signing key
 
     with run_server("--data-dir", str(data_dir)) as again:
         assert secret not in again.text and "VERDA_CLIENT_SECRET" not in again.text
@@ -77,11 +78,19 @@ def test_credentials_from_the_environment_drive_server_and_sdk(tmp_path):
         assert "ci-secret-value" not in server.text
         client = VerdaClient("ci-client", "ci-secret-value", base_url=server.base_url + "/v1")
         assert client.balance.get().currency == "usd"
-    # A new secret in the environment replaces the old one.
+        old_refresh = _token(server.base_url, "ci-client", "ci-secret-value").json()[
+            "refresh_token"
+        ]
+    # A new secret in the environment replaces the old one, and ends what it obtained.
     env["VERDA_CLIENT_SECRET"] = "rotated-secret"
     with run_server("--data-dir", str(tmp_path), env=env) as server:
         assert _token(server.base_url, "ci-client", "rotated-secret").status_code == 200
         assert _token(server.base_url, "ci-client", "ci-secret-value").status_code == 401
+        refreshed = httpx.post(
+            server.base_url + "/v1/oauth2/token",
+            json={"grant_type": "refresh_token", "refresh_token": old_refresh},
+        )
+        assert refreshed.status_code == 401
 
 
 def test_flags_win_over_the_environment(tmp_path):
@@ -276,3 +285,22 @@ def test_provisioning_delay_is_configurable_and_instant_is_available(tmp_path):
         "--data-dir", str(tmp_path / "b"), "--provisioning-seconds", "600", env=env
     ) as server:
         assert _deploy_and_read(server) == "provisioning"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--catalog", "/bin/ls"], "cannot read catalog"),
+        (["--database-url", "nonsense"], "cannot open the store"),
+        (["--database-url", "postgresql+psycopg://u:secret@127.0.0.1:1/db"], "u:***@"),
+        (["--data-dir", "/bin/ls"], "not a directory"),
+        (["--port", "99999"], "--port"),
+        (["--log-level", "chatty"], "--log-level"),
+    ],
+)
+def test_bad_start_up_options_fail_cleanly(tmp_path, args, expected):
+    args = ["--data-dir", str(tmp_path), *args] if "--data-dir" not in args else args
+    result = _cli("serve", *args)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert "secret" not in result.stderr

@@ -8,6 +8,7 @@ from tests.test_instances import BOOT, deploy
 from verda_server.clock import Clock
 from verda_server.instances.models import Instance
 from verda_server.lifecycle.reconcile import Reconciler
+from verda_server.lifecycle.sweeper import periodic
 
 
 def _status(live, instance_id: str) -> str:
@@ -44,7 +45,7 @@ def test_the_background_sweep_runs_on_its_own(live, authed):
     clock.advance(BOOT)
 
     async def run_briefly() -> None:
-        async with reconciler.sweeping(interval=0.01):
+        async with periodic((0.01, reconciler.settle)):
             for _ in range(500):
                 await asyncio.sleep(0.01)
                 if _status(live, instance_id) == "running":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import jsonschema
 import pytest
 from fastapi.routing import APIRoute
 from openapi_spec_validator import validate
@@ -125,3 +127,20 @@ def test_either_shapes_and_id_or_ids_fields_are_one_of(document):
     assert (
         "restore" not in schemas["PerformInstanceActionPublicDto"]["properties"]["action"]["enum"]
     )
+
+
+def test_the_response_check_on_every_raw_request_can_fail(contract):
+    def response(method: str, path: str, status: int, **kwargs) -> httpx.Response:
+        request = httpx.Request(method, "http://test" + path)
+        return httpx.Response(status, request=request, **kwargs)
+
+    contract.verify(response("GET", "/v1/balance", 200, json={"amount": 1, "currency": "usd"}))
+    for bad in (
+        response("PUT", "/v1/instances", 200, json=[]),  # never 200
+        response("GET", "/v1/balance", 200, json={"amount": "1", "currency": "usd"}),
+        response("GET", "/v1/balance", 401, json={"detail": "Not authenticated"}),
+        response("GET", "/v1/nowhere", 200, json={}),
+        response("POST", "/v1/sshkeys", 201, text='"quoted-id"'),
+    ):
+        with pytest.raises((AssertionError, jsonschema.ValidationError, ValueError)):
+            contract.verify(bad)

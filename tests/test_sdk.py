@@ -6,6 +6,8 @@ import pytest
 from verda import VerdaClient
 from verda.exceptions import APIException
 
+from tests.test_catalog import free_units
+
 
 def test_the_sdk_authenticates_in_its_constructor(sdk):
     auth = sdk._authentication
@@ -35,8 +37,11 @@ def test_expired_token_is_refreshed_by_the_sdk(sdk):
 
 
 def test_a_failed_refresh_falls_back_to_client_credentials(live, sdk):
+    before = sdk._authentication._access_token
     sdk._authentication._refresh_token = "spent-or-unknown"
-    sdk._authentication.refresh()
+    data = sdk._authentication.refresh()  # the server answers 401, the SDK re-authenticates
+    assert sdk._authentication._refresh_token not in ("spent-or-unknown", None)
+    assert data["access_token"] != before
     assert sdk.balance.get().amount == 1000
 
 
@@ -95,18 +100,13 @@ def test_cluster_and_container_types(sdk, catalog):
     ]
 
 
-def _on_demand(catalog, location: str, name: str) -> bool:
-    units = catalog.capacity[location].instances.get(name)
-    return bool(units and units.on_demand > 0)
-
-
-def test_instance_availability(sdk, catalog):
+def test_instance_availability(live, sdk, catalog):
     everywhere = sdk.instances.get_availabilities()
     assert [e["location_code"] for e in everywhere] == [loc.code for loc in catalog.locations]
     fin01 = sdk.instances.get_availabilities(is_spot=False, location_code="FIN-01")
     assert len(fin01) == 1 and fin01[0]["location_code"] == "FIN-01"
     for name in ("1H100.80S.22V", "8H100.80S.352V", "CPU.4V.16G"):
-        want = _on_demand(catalog, "FIN-01", name)
+        want = free_units(live, "FIN-01", name, spot=False) > 0
         assert sdk.instances.is_available(name, location_code="FIN-01") is want
     assert sdk.instances.is_available("NOT.A.TYPE") is False
     spot = sdk.instances.get_availabilities(is_spot=True)

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import select
 
 from verda_server.api.errors import ApiError
+from verda_server.cli_common import prepare_data_dir
 from verda_server.clock import Clock
 from verda_server.config import DEFAULT_DATA_DIR, sqlite_url
 from verda_server.projects import service as projects
@@ -17,6 +18,9 @@ from verda_server.projects.models import Project
 from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
+
+# What the balance column (18 digits, 6 after the point) can hold.
+MAX_BALANCE = Decimal(10) ** 12
 
 app = typer.Typer(no_args_is_help=True, help="Manage projects and their credentials.")
 
@@ -31,8 +35,7 @@ DatabaseUrl = Annotated[
 
 def _open(data_dir: Path, database_url: str | None) -> Database:
     if database_url is None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        database_url = sqlite_url(data_dir)
+        database_url = sqlite_url(prepare_data_dir(data_dir))
     db = Database(database_url)
     with startup_lock(db) as connection:
         upgrade(connection)
@@ -68,6 +71,8 @@ def create_project(
         amount = Decimal(balance)
     except InvalidOperation as exc:
         raise typer.BadParameter("balance must be a number") from exc
+    if not amount.is_finite() or not 0 <= amount < MAX_BALANCE:
+        raise typer.BadParameter(f"balance must be a number from 0 to below {MAX_BALANCE}")
     db = _open(data_dir, database_url)
     clock = Clock()
     with db.write() as session:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from verda_server.api.context import AppContext
 from verda_server.api.errors import install_error_handlers
+from verda_server.api.guard import BodyGuardMiddleware
 from verda_server.api.openapi import install_openapi
 from verda_server.auth import views as auth_views
 from verda_server.auth.service import TokenService
@@ -22,6 +23,7 @@ from verda_server.clock import Clock
 from verda_server.config import Settings
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
+from verda_server.lifecycle.sweeper import periodic
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -30,6 +32,8 @@ from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
 from verda_server.volumes import views as volume_views
+
+TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
@@ -86,7 +90,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
 def create_app(context: AppContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with context.reconciler.sweeping(context.settings.lifecycle.sweep_interval):
+        lifecycle = context.settings.lifecycle
+        async with periodic(
+            (lifecycle.sweep_interval, context.reconciler.settle),
+            (TOKEN_PRUNE_INTERVAL, context.tokens.prune),
+        ):
             yield
         context.db.dispose()
 
@@ -95,11 +103,14 @@ def create_app(context: AppContext) -> FastAPI:
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # /v1/balance/ is not /v1/balance: a JSON 404, not a redirect built from Host.
+        redirect_slashes=False,
         lifespan=lifespan,
     )
     app.state.context = context
+    app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    install_openapi(app)
+    install_openapi(app, context.settings.base_url.removesuffix("/v1"))
     return app

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from verda_server import __version__
 from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
+from verda_server.cli_common import fail, prepare_data_dir, safe_url
 from verda_server.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
@@ -26,6 +29,15 @@ from verda_server.config import (
 from verda_server.projects.service import Bootstrap
 
 MIN_SIGNING_KEY_BYTES = 32
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
 
 cli = typer.Typer(
     add_completion=False,
@@ -51,7 +63,9 @@ def version() -> None:
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="TCP port to listen on.")
+    ] = DEFAULT_PORT,
     data_dir: Annotated[
         Path,
         typer.Option(envvar="VERDA_SERVER_DATA_DIR", help="Where the embedded SQLite store lives."),
@@ -110,7 +124,7 @@ def serve(
         bool,
         typer.Option("--instant", help="No delays at all: provisioning and clones finish at once."),
     ] = False,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
 ) -> None:
     """Start the API server."""
     from verda_server.app import build  # keeps `--help` fast
@@ -122,8 +136,7 @@ def serve(
             f"--signing-key must be at least {MIN_SIGNING_KEY_BYTES} bytes (HS256)"
         )
     if database_url is None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        database_url = sqlite_url(data_dir)
+        database_url = sqlite_url(prepare_data_dir(data_dir))
     settings = Settings(
         database_url=database_url,
         host=host,
@@ -137,18 +150,19 @@ def serve(
         if instant
         else Lifecycle(provisioning_seconds=provisioning_seconds, clone_seconds=clone_seconds),
     )
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:  %(message)s")
+    logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
     try:
         server = build(settings)
     except CatalogError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(str(exc))
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot open the store {safe_url(database_url)}: {exc}")
     _announce(settings, server.bootstrap)
     config = uvicorn.Config(
         server.app,
         host=host,
         port=port,
-        log_level=log_level,
+        log_level=log_level.value,
         proxy_headers=False,
         server_header=False,
     )

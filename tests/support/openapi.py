@@ -1,16 +1,35 @@
-"""Check real responses against the schemas of the served OpenAPI document."""
+"""Check real responses against the served OpenAPI document.
+
+`ContractChecker.verify` runs on every response of the `http` fixture, so each
+test also proves that what it saw is documented: the operation, the status, the
+content type and the body's schema.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import httpx
 import jsonschema
 
+ERROR_REF = "#/components/schemas/PublicApiErrorResponseDto"
+
 
 class ContractChecker:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        # Static segments win over parameters, as in the router.
+        templates = sorted(document["paths"], key=lambda t: (t.count("{"), t))
+        self._routes = [
+            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$"), t) for t in templates
+        ]
+
+    def _validate(self, body: Any, schema: dict[str, Any]) -> None:
+        full = dict(schema)
+        full["components"] = self.document["components"]
+        jsonschema.Draft202012Validator(full).validate(body)
 
     def schema_for(self, method: str, path: str, status: int) -> dict[str, Any]:
         operation = self.document["paths"][path][method.lower()]
@@ -20,7 +39,36 @@ class ContractChecker:
     def check(self, response: httpx.Response, path: str) -> Any:
         """Validate `response` against the document's schema for `path`; return its body."""
         body = response.json()
-        schema = self.schema_for(response.request.method, path, response.status_code)
-        schema["components"] = self.document["components"]
-        jsonschema.Draft202012Validator(schema).validate(body)
+        self._validate(body, self.schema_for(response.request.method, path, response.status_code))
         return body
+
+    def operation(self, method: str, path: str) -> dict[str, Any] | None:
+        for pattern, template in self._routes:
+            if pattern.match(path):
+                return self.document["paths"][template].get(method.lower())
+        return None
+
+    def verify(self, response: httpx.Response) -> None:
+        request = response.request
+        path = request.url.path
+        if path == "/v1/openapi.json":
+            return
+        operation = self.operation(request.method, path)
+        if operation is None:
+            assert response.status_code == 404, f"{request.method} {path} is not documented"
+            self._validate(response.json(), {"$ref": ERROR_REF})
+            return
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented is not None, (
+            f"{request.method} {path} answered {response.status_code}, which is not documented"
+        )
+        content = documented.get("content")
+        if not response.content:
+            assert response.status_code in (200, 202, 204), "an empty body where one is owed"
+            return
+        media = response.headers.get("content-type", "").split(";")[0]
+        assert content and media in content, f"{media} is not documented for {path}"
+        if media == "application/json":
+            self._validate(response.json(), content[media]["schema"])
+        elif media == "text/plain":
+            uuid.UUID(response.text)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from verda_server.api.errors import invalid
+from verda_server.api.guard import BadBody, check_body
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -20,10 +21,12 @@ async def json_or_form(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
+    # Whatever the declared type, a body read as JSON gets the JSON checks.
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise invalid("Malformed JSON in request body") from exc
+        check_body("application/json", raw)
+    except BadBody as exc:
+        raise invalid(str(exc)) from exc
+    data = json.loads(raw)
     if not isinstance(data, dict):
         raise invalid("Request body must be a JSON object")
     return data

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from annotated_types import MaxLen
 from pydantic import BeforeValidator, WithJsonSchema
+
+# More ids than any project has, and few enough for one SQL IN (...).
+MAX_IDS = 1000
 
 
 def _as_list(value: object) -> object:
@@ -13,12 +17,19 @@ def _as_list(value: object) -> object:
 IdOrIds = Annotated[
     list[str],
     BeforeValidator(_as_list),
+    MaxLen(MAX_IDS),
     WithJsonSchema(
         {
             "oneOf": [
                 {"type": "string", "format": "uuid"},
-                {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "format": "uuid"},
+                    "maxItems": MAX_IDS,
+                },
             ]
         }
     ),
 ]
+
+IdList = Annotated[list[str], MaxLen(MAX_IDS)]

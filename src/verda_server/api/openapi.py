@@ -65,7 +65,7 @@ def _complete_operation(op: dict[str, Any]) -> None:
     _add_error(responses, "500")
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, server_url: str) -> dict[str, Any]:
     document = get_openapi(
         title=TITLE,
         version="v1",
@@ -73,7 +73,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         summary=f"verda-server {__version__}",
         description=DESCRIPTION,
         routes=app.routes,
-        servers=[{"url": "http://localhost:3010"}],
+        servers=[{"url": server_url}],
         separate_input_output_schemas=False,
     )
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
@@ -88,10 +88,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, server_url: str) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app)
+            app.openapi_schema = build_openapi(app, server_url)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,17 +4,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-GrantType = Literal["client_credentials", "refresh_token"]
-
 
 class GetAccessTokenDto(BaseModel):
-    grant_type: GrantType
+    grant_type: Literal["client_credentials"]
     client_id: str
     client_secret: str
 
 
 class RefreshAccessTokenPublicApiDto(BaseModel):
-    grant_type: GrantType
+    grant_type: Literal["refresh_token"]
     refresh_token: str
 
 

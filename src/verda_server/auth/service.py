@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, unauthorized
@@ -90,6 +90,15 @@ class TokenService:
                     .values(revoked_at=now)
                 )
         raise unauthorized("Invalid or expired refresh token")
+
+    def prune(self) -> int:
+        """Forget refresh tokens past their expiry; until then a spent one is kept
+        so that its reuse can still be recognised."""
+        with self._db.write() as session:
+            result = session.execute(
+                delete(RefreshToken).where(RefreshToken.expires_at <= self._clock.now())
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _issue(
         self, session: Session, credential: Credential, family_id: str

@@ -257,7 +257,7 @@ def load_source(path: Path | None = None) -> CatalogSource:
             text = Path(path).read_text()
             origin = str(path)
         data = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(f"cannot read catalog {path}: {exc}") from exc
     try:
         return CatalogSource.model_validate(data)

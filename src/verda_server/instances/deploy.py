@@ -23,6 +23,7 @@ from verda_server.instances.states import Status
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
+from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
@@ -68,7 +69,7 @@ def _resolve_image(
                 f"(supported: {', '.join(spec.supported_os)})"
             )
         return OsSource(found)
-    volume = session.get(Volume, image)
+    volume = session.get(Volume, image) if is_uuid(image) else None
     if volume is None or volume.project_id != project_id:
         raise invalid(f"image: {image!r} is neither an image type, an image id nor an OS volume")
     if not volume.is_os_volume:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, Field
 
-from verda_server.api.ids import IdOrIds
+from verda_server.api.ids import IdList, IdOrIds
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.volumes.schemas import OnSpotDiscontinue
 
@@ -73,8 +74,8 @@ class DeployInstancePublicDto(BaseModel):
     ssh_key_ids: IdOrIds | None = None
     startup_script_id: str | None = None
     os_volume: OsVolumeDto | None = None
-    volumes: list[VolumeDto] | None = None
-    existing_volumes: list[str] | None = None
+    volumes: Annotated[list[VolumeDto], MaxLen(24)] | None = None
+    existing_volumes: IdList | None = None
     is_spot: bool = False
     contract: Contract | None = None
     pricing: Pricing | None = None
@@ -85,7 +86,7 @@ class PerformInstanceActionPublicDto(BaseModel):
     # Checked by the service, which answers a clearer 400 than a schema error would.
     action: str = Field(json_schema_extra={"enum": list(get_args(ActionName))})
     id: IdOrIds
-    volume_ids: list[str] | None = None
+    volume_ids: IdList | None = None
     delete_permanently: bool = False
 
 

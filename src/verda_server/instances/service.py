@@ -13,6 +13,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
 from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
+from verda_server.storage.owned import is_uuid
 from verda_server.volumes.models import VolumeAttachment
 
 # dstack reads exactly this message as "already gone".
@@ -28,6 +29,8 @@ def _live(project_id: str) -> Select[tuple[Instance]]:
 
 
 def get_instance(session: Session, project_id: str, instance_id: str) -> Instance:
+    if not is_uuid(instance_id):
+        raise not_found(INVALID_ID)
     found = session.scalars(_live(project_id).where(Instance.id == instance_id)).first()
     if found is None:
         raise not_found(INVALID_ID)
@@ -35,6 +38,9 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
 
 
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
+    for instance_id in ids:
+        if not is_uuid(instance_id):
+            raise not_found(f"{INVALID_ID}: {instance_id}")
     rows = {r.id: r for r in session.scalars(_live(project_id).where(Instance.id.in_(ids)))}
     for instance_id in ids:
         if instance_id not in rows:

@@ -108,6 +108,7 @@ def _perform(
 @router.put(
     "/v1/instances",
     summary="Perform action on an instance or multiple instances",
+    status_code=202,
     description=(
         "One result per id. 202 when all succeed, 207 when some fail, 204 for a single "
         "action that finds the instance already in the requested state, 400/404 for a "
@@ -127,6 +128,7 @@ def perform_action(
 @router.post(
     "/v1/instances/action",
     summary="Perform action - deprecated",
+    status_code=202,
     description="Deprecated alias of PUT /v1/instances.",
     deprecated=True,
     response_class=Response,

@@ -4,15 +4,10 @@ before any request can see it, and a background sweep catches the rest."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
@@ -25,8 +20,6 @@ from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import TIMED as VOLUME_TIMED
 from verda_server.volumes.states import Status as VolumeStatus
-
-logger = logging.getLogger("verda_server.lifecycle")
 
 
 def _due_instances(now: datetime, project_id: str | None) -> Select[tuple[Instance]]:
@@ -87,23 +80,3 @@ class Reconciler:
                 volume.due_at = None
             changed += 1
         return changed
-
-    @contextlib.asynccontextmanager
-    async def sweeping(self, interval: float) -> AsyncIterator[None]:
-        """Run `settle` for every project in the background while the app serves."""
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                try:
-                    await run_in_threadpool(self.settle)
-                except Exception:
-                    logger.exception("lifecycle sweep failed")
-
-        task = asyncio.create_task(loop())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -7,4 +7,4 @@ from pydantic import BaseModel, Field
 
 class BalanceResponseDto(BaseModel):
     amount: float = Field(description="Project balance")
-    currency: Literal["usd", "eur"] = Field(default="usd", description="Currency type")
+    currency: Literal["usd", "eur"] = Field(description="Currency type")

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
-from verda_server.auth.models import Credential
+from verda_server.auth.models import Credential, RefreshToken
 from verda_server.auth.secrets import (
     SecretVerifier,
     hash_secret,
@@ -101,8 +101,14 @@ def bootstrap(
             add_credential(session, clock, project.id, client_id, client_secret)
         elif not SecretVerifier().verify(client_secret, credential.secret_hash):
             # The configured pair is the truth: an operator rotating the
-            # secret through the environment must not be locked out.
+            # secret through the environment must not be locked out, and
+            # whatever the old secret obtained must stop working.
             credential.secret_hash = hash_secret(client_secret)
+            session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=clock.now())
+            )
         return Bootstrap(project.id, client_id, client_secret, created)
     existing = session.scalar(
         select(Credential.client_id)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from verda_server.api.ids import IdOrIds
+
 
 class GetKeysResponseDto(BaseModel):
     id: str = Field(description="SSH key id")
@@ -15,4 +17,4 @@ class AddKeyDto(BaseModel):
 
 
 class DeleteKeysPublicDto(BaseModel):
-    keys: list[str] = Field(description="IDs of the SSH keys to delete")
+    keys: IdOrIds = Field(description="IDs of the SSH keys to delete")

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
-from verda_server.api.ids import IdOrIds
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.ssh_keys import service
-from verda_server.ssh_keys.schemas import AddKeyDto, GetKeysResponseDto
+from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto, GetKeysResponseDto
 
 router = APIRouter(tags=["SSH Keys"], dependencies=[Depends(require_principal)])
 NOT_FOUND = {404: {"description": "SSH key not found"}}
-
-
-class DeleteKeysBody(BaseModel):
-    keys: IdOrIds
 
 
 def _dto(row: object) -> GetKeysResponseDto:
@@ -38,7 +32,9 @@ def add_key(context: Context, principal: CurrentPrincipal, body: AddKeyDto) -> P
     return created_id(row.id)
 
 
-def delete_keys(context: Context, principal: CurrentPrincipal, body: DeleteKeysBody) -> Response:
+def delete_keys(
+    context: Context, principal: CurrentPrincipal, body: DeleteKeysPublicDto
+) -> Response:
     if not body.keys:
         raise invalid("keys: name at least one SSH key id")
     with context.db.write() as session:

@@ -33,7 +33,11 @@ def list_scripts(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(StartupScript.created_at, StartupScript.id)
     if page is not None and page_size is not None:
-        query = query.offset((page - 1) * page_size).limit(page_size)
+        offset = (page - 1) * page_size
+        if offset >= total:
+            # Past the end; also keeps absurd page numbers away from the store.
+            return Page([], total)
+        query = query.offset(offset).limit(page_size)
     return Page(session.scalars(query).all(), total)
 
 

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from verda_server.api.ids import IdOrIds
+from verda_server.api.ids import IdList, IdOrIds
 from verda_server.catalog.source import Currency, VolumeTypeName
 from verda_server.volumes.states import Action
 
@@ -72,7 +72,7 @@ class CreateVolumePublicDto(BaseModel):
     size: int = Field(gt=0)
     location_code: str
     instance_id: str | None = None
-    instance_ids: list[str] | None = None
+    instance_ids: IdList | None = None
 
 
 class PerformVolumeActionPublicDto(BaseModel):
@@ -80,7 +80,7 @@ class PerformVolumeActionPublicDto(BaseModel):
     action: str = Field(json_schema_extra={"enum": [a.value for a in Action]})
     id: IdOrIds
     instance_id: str | None = None
-    instance_ids: list[str] | None = None
+    instance_ids: IdList | None = None
     is_permanent: bool = False
     location_code: str | None = None
     name: str | None = None

@@ -81,7 +81,10 @@ def create_volume(
     response_class=Response,
     responses={
         202: {
-            "description": "Done; for clone, the new volume ids",
+            "description": (
+                "Done. `clone` answers the JSON list of the new volume ids; the other "
+                "actions answer an empty body."
+            ),
             "content": {
                 "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
             },
