@@ -14,9 +14,9 @@ from verda_server.instances import actions, deploy, service
 from verda_server.instances.schemas import (
     DeployInstancePublicDto,
     GetInstanceResponsePublicApiDto,
+    InstanceStatusName,
     PerformInstanceActionPublicDto,
 )
-from verda_server.instances.states import Status
 
 router = APIRouter(tags=["Instances"], dependencies=[Depends(require_principal)])
 
@@ -46,10 +46,10 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 def list_instances(
     context: Context,
     principal: SettledPrincipal,
-    status: Annotated[str | None, Query(description="Only instances with this status")] = None,
+    status: Annotated[
+        InstanceStatusName | None, Query(description="Only instances with this status")
+    ] = None,
 ) -> list[GetInstanceResponsePublicApiDto]:
-    if status is not None and status not in Status._value2member_map_:
-        raise invalid(f"status: unknown instance status {status!r}")
     with context.db.read() as session:
         rows = service.list_instances(session, principal.project_id, status)
         return service.to_dtos(session, context.catalog, rows)

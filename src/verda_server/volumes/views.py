@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
-from verda_server.api.errors import invalid
 from verda_server.api.responses import bare_id_response, created_id
 from verda_server.api.security import SettledPrincipal, require_principal
 from verda_server.projects.models import Project
@@ -18,8 +17,8 @@ from verda_server.volumes.schemas import (
     GetVolumeInTrashPublicResponseDto,
     GetVolumePublicResponseDto,
     PerformVolumeActionPublicDto,
+    VolumeStatusName,
 )
-from verda_server.volumes.states import Status
 
 router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
 NOT_FOUND = {404: {"description": "Volume not found"}}
@@ -39,10 +38,10 @@ def _view(context: AppContext, session: object, project_id: str) -> service.Volu
 def list_volumes(
     context: Context,
     principal: SettledPrincipal,
-    status: Annotated[str | None, Query(description="Only volumes with this status")] = None,
+    status: Annotated[
+        VolumeStatusName | None, Query(description="Only volumes with this status")
+    ] = None,
 ) -> list[GetVolumePublicResponseDto]:
-    if status is not None and status not in Status._value2member_map_:
-        raise invalid(f"status: unknown volume status {status!r}")
     with context.db.read() as session:
         rows = service.list_active(session, principal.project_id, status)
         return _view(context, session, principal.project_id).active(rows)
