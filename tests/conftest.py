@@ -119,3 +119,13 @@ def contract(live: LiveServer) -> Any:
 def catalog(live: LiveServer) -> Any:
     """The catalog source the server loaded, to compute expectations from."""
     return live.context.catalog.source
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path: Any) -> Iterator[str]:
+    """A new, empty store on the backend of the running parametrisation."""
+    if database_url.startswith("sqlite"):
+        yield sqlite_url(tmp_path)
+    else:
+        with postgres_database() as url:
+            yield url

@@ -41,7 +41,7 @@ def test_a_sweep_without_any_request_applies_what_is_due_for_every_project(live,
 def test_the_background_sweep_runs_on_its_own(live, authed):
     instance_id = deploy(authed)
     clock = Clock(live.clock.offset)
-    reconciler = Reconciler(live.context.db, clock, live.context.catalog)
+    reconciler = Reconciler(live.context.db, clock)
     clock.advance(BOOT)
 
     async def run_briefly() -> None:

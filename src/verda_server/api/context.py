@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from verda_server.auth.service import TokenService
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
-from verda_server.lifecycle.reconcile import Reconciler
+from verda_server.lifecycle.reconcile import Reconciler, apply_due
 from verda_server.storage.database import Database
 
 
@@ -23,6 +27,14 @@ class AppContext:
     catalog: Catalog
     tokens: TokenService
     reconciler: Reconciler
+
+    @contextmanager
+    def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:
+        """A write transaction at one instant, after the project's due transitions."""
+        now = self.clock.now()
+        with self.db.write() as session:
+            apply_due(session, now, project_id)
+            yield session, now
 
 
 async def get_context(request: Request) -> AppContext:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import STATUS_OF, ApiError, invalid, not_found
@@ -16,7 +17,8 @@ from verda_server.config import Lifecycle
 from verda_server.instances import service
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import InstanceActionResultDto
-from verda_server.instances.states import REFUSED, RULES, Action, Status, refusal
+from verda_server.instances.states import REFUSED, RULES, TIMED, Action, Status, refusal
+from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
 
@@ -26,6 +28,10 @@ class Outcome:
     results: list[InstanceActionResultDto]
     # A single action on an instance already in the requested state.
     nothing_to_do: bool
+
+
+# Actions that remove the instance and decide what becomes of its volumes.
+REMOVING = frozenset({Action.DELETE, Action.DISCONTINUE, Action.DELETE_STUCK})
 
 
 def parse_action(name: str) -> Action:
@@ -48,6 +54,8 @@ def perform(
     volume_ids: list[str] | None,
     delete_permanently: bool,
 ) -> Outcome:
+    if volume_ids and action in REMOVING:
+        _check_volume_ids(session, project_id, ids, volume_ids)
     results: list[InstanceActionResultDto] = []
     noop = False
     for instance_id in ids:
@@ -82,6 +90,27 @@ def perform(
     return Outcome(results, nothing_to_do=len(ids) == 1 and noop)
 
 
+def _check_volume_ids(
+    session: Session, project_id: str, ids: list[str], volume_ids: list[str]
+) -> None:
+    """Every listed volume must be on one of the instances being removed."""
+    live = session.scalars(
+        select(Instance.id).where(
+            Instance.project_id == project_id,
+            Instance.deleted_at.is_(None),
+            Instance.id.in_([i for i in ids if is_uuid(i)]),
+        )
+    ).all()
+    attached = set(
+        session.scalars(
+            select(VolumeAttachment.volume_id).where(VolumeAttachment.instance_id.in_(live))
+        )
+    )
+    for volume_id in volume_ids:
+        if volume_id not in attached:
+            raise not_found(f"Volume {volume_id} is not attached to the instance")
+
+
 def _one(
     session: Session,
     now: datetime,
@@ -100,12 +129,13 @@ def _one(
         return False
     if status not in rule.legal_from:
         raise invalid(refusal(action, status))
-    if action in (Action.BOOT, Action.START):
-        instance.status = Status.PROVISIONING.value
-        instance.due_at = now + timedelta(seconds=lifecycle.provisioning_seconds)
-    elif action in (Action.SHUTDOWN, Action.FORCE_SHUTDOWN):
-        instance.status = Status.OFFLINE.value
-        instance.due_at = None
+    if rule.to is Status.PROVISIONING and instance.os_volume_id is None:
+        raise invalid(f"Can't {action.value} an instance without an OS volume: attach one first")
+    if rule.to is not None:
+        instance.status = rule.to.value
+        instance.due_at = (
+            now + timedelta(seconds=lifecycle.provisioning_seconds) if rule.to in TIMED else None
+        )
     elif action is Action.CONFIGURE_SPOT:
         if not instance.is_spot:
             raise invalid("configure_spot: instance is not a spot instance")
@@ -120,10 +150,12 @@ def _one(
 
 def _attached(session: Session, instance: Instance) -> list[Volume]:
     return list(
-        session.query(Volume)
-        .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
-        .where(VolumeAttachment.instance_id == instance.id)
-        .order_by(VolumeAttachment.target)
+        session.scalars(
+            select(Volume)
+            .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
+            .where(VolumeAttachment.instance_id == instance.id)
+            .order_by(VolumeAttachment.target)
+        )
     )
 
 
@@ -135,27 +167,23 @@ def _delete_with_volumes(
     volume_ids: list[str] | None,
     permanently: bool,
 ) -> None:
-    """No list: the OS volume is deleted, the rest detached. A list: those
-    deleted, the rest detached. An empty list: nothing deleted."""
-    attached = _attached(session, instance)
+    """No list: the OS volume goes to the trash, the rest are detached. A list:
+    those deleted (permanently if asked), the rest detached. An empty list:
+    nothing deleted. A shared volume still on other instances is only released
+    by this one; it is deleted when the last instance that should delete it goes."""
     if volume_ids is None:
         doomed = {instance.os_volume_id} if instance.os_volume_id else set()
+        permanently = False  # delete_permanently applies to listed volumes only
     else:
         doomed = set(volume_ids)
-        unknown = doomed - {v.id for v in attached}
-        if unknown:
-            raise not_found(
-                f"Volume {sorted(unknown)[0]} is not attached to instance {instance.id}"
-            )
-    for volume in attached:
-        if volume.id in doomed:
+    for volume in _attached(session, instance):
+        volumes.detach(volume, instance.id)
+        if volume.id in doomed and not volume.attachments:
             volumes.move_to_trash(volume, now, lifecycle, permanent=permanently)
-        else:
-            volumes.detach(volume, instance.id)
     _remove(instance, now)
 
 
 def _remove(instance: Instance, now: datetime) -> None:
     instance.deleted_at = now
     instance.due_at = None
-    instance.ip = None
+    instance.ip = None  # back to the location's pool

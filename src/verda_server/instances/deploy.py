@@ -17,6 +17,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
 from verda_server.config import Lifecycle
 from verda_server.instances import service
+from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.states import Status
@@ -147,7 +148,8 @@ def deploy(
         description=body.description,
         image=os_source.image.image_type,
         os_name=os_source.image.os_name,
-        ip=None,
+        # Reserved now, so that running out of addresses refuses the deploy.
+        ip=allocate_ip(session, location, catalog.locations[location].public_ip_pool),
         jupyter_token=secrets.token_hex(16),
         is_spot=body.is_spot,
         contract=contract,
@@ -168,7 +170,6 @@ def deploy(
     )
     volumes.copy_ssh_keys(os_volume, key_ids)
     volumes.attach(session, os_volume, instance, target="vda")
-    instance.os_volume_id = os_volume.id
     for extra in body.volumes or []:
         created = volumes.new_volume(
             session,

@@ -69,7 +69,7 @@ class DeployInstancePublicDto(BaseModel):
     instance_type: str
     image: str
     hostname: str
-    description: str
+    description: str = Field(max_length=1024)
     location_code: str = Field(description="Location code for the instance and its volumes")
     ssh_key_ids: IdOrIds | None = None
     startup_script_id: str | None = None
@@ -79,7 +79,7 @@ class DeployInstancePublicDto(BaseModel):
     is_spot: bool = False
     contract: Contract | None = None
     pricing: Pricing | None = None
-    coupon: str | None = None
+    coupon: str | None = Field(default=None, max_length=128)
 
 
 class PerformInstanceActionPublicDto(BaseModel):

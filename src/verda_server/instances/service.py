@@ -13,7 +13,8 @@ from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
 from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
-from verda_server.storage.owned import is_uuid
+from verda_server.instances.states import Status
+from verda_server.storage.owned import canonical_id
 from verda_server.volumes.models import VolumeAttachment
 
 # dstack reads exactly this message as "already gone".
@@ -29,23 +30,23 @@ def _live(project_id: str) -> Select[tuple[Instance]]:
 
 
 def get_instance(session: Session, project_id: str, instance_id: str) -> Instance:
-    if not is_uuid(instance_id):
+    key = canonical_id(instance_id)
+    if key is None:
         raise not_found(INVALID_ID)
-    found = session.scalars(_live(project_id).where(Instance.id == instance_id)).first()
+    found = session.scalars(_live(project_id).where(Instance.id == key)).first()
     if found is None:
         raise not_found(INVALID_ID)
     return found
 
 
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
-    for instance_id in ids:
-        if not is_uuid(instance_id):
+    keys = [canonical_id(i) for i in ids]
+    found = [k for k in keys if k is not None]
+    rows = {r.id: r for r in session.scalars(_live(project_id).where(Instance.id.in_(found)))}
+    for instance_id, key in zip(ids, keys, strict=True):
+        if key is None or key not in rows:
             raise not_found(f"{INVALID_ID}: {instance_id}")
-    rows = {r.id: r for r in session.scalars(_live(project_id).where(Instance.id.in_(ids)))}
-    for instance_id in ids:
-        if instance_id not in rows:
-            raise not_found(f"{INVALID_ID}: {instance_id}")
-    return [rows[i] for i in ids]
+    return [rows[k] for k in keys if k is not None]
 
 
 def list_instances(session: Session, project_id: str, status: str | None) -> Sequence[Instance]:
@@ -53,6 +54,11 @@ def list_instances(session: Session, project_id: str, status: str | None) -> Seq
     if status is not None:
         query = query.where(Instance.status == status)
     return session.scalars(query).all()
+
+
+def public_ip(instance: Instance) -> str | None:
+    """The address is reserved at deploy, but shown once the machine is up."""
+    return None if instance.status == Status.PROVISIONING else instance.ip
 
 
 def set_ssh_keys(instance: Instance, key_ids: Sequence[str]) -> None:
@@ -84,7 +90,7 @@ def to_dtos(
         result.append(
             GetInstanceResponsePublicApiDto(
                 id=instance.id,
-                ip=instance.ip,
+                ip=public_ip(instance),
                 status=instance.status,  # type: ignore[arg-type]
                 created_at=isoformat(instance.created_at),
                 hostname=instance.hostname,

@@ -42,17 +42,24 @@ class Rule:
     legal_from: frozenset[Status]
     # Statuses in which the action has nothing to do: 204 for a single action.
     already: frozenset[Status] = frozenset()
+    # The status the action moves to; None when it removes the instance or
+    # changes no status.
+    to: Status | None = None
     # Special refusals clients match on (dstack), by status.
     messages: dict[Status, str] = field(default_factory=dict)
 
 
 S = Status
 RULES: dict[Action, Rule] = {
-    Action.BOOT: Rule(frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING})),
-    Action.START: Rule(frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING})),
-    Action.SHUTDOWN: Rule(frozenset({S.RUNNING}), frozenset({S.OFFLINE})),
+    Action.BOOT: Rule(
+        frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING}), to=S.PROVISIONING
+    ),
+    Action.START: Rule(
+        frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING}), to=S.PROVISIONING
+    ),
+    Action.SHUTDOWN: Rule(frozenset({S.RUNNING}), frozenset({S.OFFLINE}), to=S.OFFLINE),
     Action.FORCE_SHUTDOWN: Rule(
-        frozenset({S.RUNNING, S.PROVISIONING, S.ERROR}), frozenset({S.OFFLINE})
+        frozenset({S.RUNNING, S.PROVISIONING, S.ERROR}), frozenset({S.OFFLINE}), to=S.OFFLINE
     ),
     Action.HIBERNATE: Rule(
         frozenset({S.OFFLINE}),

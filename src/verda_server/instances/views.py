@@ -9,7 +9,7 @@ from starlette.responses import Response
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
 from verda_server.api.responses import bare_id_response, created_id
-from verda_server.api.security import SettledPrincipal, require_principal
+from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.instances import actions, deploy, service
 from verda_server.instances.schemas import (
     DeployInstancePublicDto,
@@ -67,12 +67,12 @@ def list_instances(
     },
 )
 def deploy_instance(
-    context: Context, principal: SettledPrincipal, body: DeployInstancePublicDto
+    context: Context, principal: CurrentPrincipal, body: DeployInstancePublicDto
 ) -> PlainTextResponse:
-    with context.db.write() as session:
+    with context.work(principal.project_id) as (session, now):
         instance = deploy.deploy(
             session,
-            context.clock.now(),
+            now,
             context.catalog,
             context.settings.lifecycle,
             principal.project_id,
@@ -82,15 +82,15 @@ def deploy_instance(
 
 
 def _perform(
-    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+    context: Context, principal: CurrentPrincipal, body: PerformInstanceActionPublicDto
 ) -> Response:
     action = actions.parse_action(body.action)
     if not body.id:
         raise invalid("id: name at least one instance")
-    with context.db.write() as session:
+    with context.work(principal.project_id) as (session, now):
         outcome = actions.perform(
             session,
-            context.clock.now(),
+            now,
             context.settings.lifecycle,
             principal.project_id,
             action,
@@ -120,7 +120,7 @@ def _perform(
     responses=ACTION_RESPONSES,
 )
 def perform_action(
-    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+    context: Context, principal: CurrentPrincipal, body: PerformInstanceActionPublicDto
 ) -> Response:
     return _perform(context, principal, body)
 
@@ -135,7 +135,7 @@ def perform_action(
     responses=ACTION_RESPONSES,
 )
 def perform_action_deprecated(
-    context: Context, principal: SettledPrincipal, body: PerformInstanceActionPublicDto
+    context: Context, principal: CurrentPrincipal, body: PerformInstanceActionPublicDto
 ) -> Response:
     return _perform(context, principal, body)
 

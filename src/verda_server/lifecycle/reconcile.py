@@ -1,6 +1,7 @@
 """Applies the timed transitions that have fallen due, Kubernetes-controller
 style: nothing sleeps; whatever is due by the server's clock is made true
-before any request can see it, and a background sweep catches the rest."""
+inside the transaction of any request that writes, before any request reads,
+and by a background sweep for everyone else."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
-from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
-from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
@@ -34,11 +33,31 @@ def _due_volumes(now: datetime, project_id: str | None) -> Select[tuple[Volume]]
     return query if project_id is None else query.where(Volume.project_id == project_id)
 
 
+def apply_due(session: Session, now: datetime, project_id: str | None = None) -> int:
+    """Make every transition due by `now` true; the caller's transaction holds
+    the writer's turn, so nothing else changes these rows meanwhile."""
+    changed = 0
+    for instance in session.scalars(_due_instances(now, project_id).order_by(Instance.id)):
+        following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
+        if following is not None:
+            instance.status = following.value
+        instance.due_at = None
+        changed += 1
+    for volume in session.scalars(_due_volumes(now, project_id).order_by(Volume.id)):
+        status = VolumeStatus(volume.status)
+        if status is VolumeStatus.DELETED:
+            volumes.purge(volume)  # its time in the trash is up
+        elif status in VOLUME_TIMED:
+            volume.status = VOLUME_TIMED[status].value
+        volume.due_at = None
+        changed += 1
+    return changed
+
+
 class Reconciler:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._catalog = catalog
 
     def settle(self, project_id: str | None = None) -> int:
         """Apply what is due (for one project, or all); returns how many changed."""
@@ -55,28 +74,4 @@ class Reconciler:
         if not pending:
             return 0
         with self._db.write() as session:
-            return self._apply(session, now, project_id)
-
-    def _apply(self, session: Session, now: datetime, project_id: str | None) -> int:
-        changed = 0
-        for instance in session.scalars(_due_instances(now, project_id).with_for_update()):
-            following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
-            instance.due_at = None
-            if following is InstanceStatus.RUNNING:
-                if instance.ip is None:
-                    pool = self._catalog.locations[instance.location].public_ip_pool
-                    instance.ip = allocate_ip(session, instance.location, pool)
-                    session.flush()
-                instance.status = following.value
-            changed += 1
-        for volume in session.scalars(_due_volumes(now, project_id).with_for_update()):
-            status = VolumeStatus(volume.status)
-            if status is VolumeStatus.DELETED:
-                volumes.purge(volume)
-            elif status in VOLUME_TIMED:
-                volume.status = VOLUME_TIMED[status].value
-                volume.due_at = None
-            else:
-                volume.due_at = None
-            changed += 1
-        return changed
+            return apply_due(session, now, project_id)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +19,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
+
+
+# Any constant works, as long as every replica uses the same one.
+_PG_WRITE_LOCK = 0x76657264617772
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,14 +66,24 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._is_postgres = self.engine.dialect.name == "postgresql"
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back on error."""
+        """A unit of work: committed when the block ends, rolled back on error.
+
+        Writers take turns, on both backends: SQLite through BEGIN IMMEDIATE,
+        PostgreSQL (where several replicas may write) through one transaction-
+        scoped advisory lock. Every check-then-act in the domain (capacity, a
+        volume's attachments, address allocation) is therefore race-free, and
+        writers can't deadlock each other.
+        """
         with self._writers() as session, session.begin():
+            if self._is_postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
             yield session
 
     @contextmanager

@@ -14,16 +14,23 @@ from verda_server.api.errors import not_found
 T = TypeVar("T")
 
 
-def is_uuid(value: str) -> bool:
-    """Ids are UUIDs: anything else can't exist, so it never reaches the store."""
+def canonical_id(value: str) -> str | None:
+    """Ids are UUIDs, stored in their canonical lowercase form; anything that is
+    not a UUID can't exist, so it never reaches the store."""
     try:
-        return str(uuid.UUID(value)) == value.lower()
+        canonical = str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
-        return False
+        return None
+    return canonical if canonical == value.lower() else None
+
+
+def is_uuid(value: str) -> bool:
+    return canonical_id(value) is not None
 
 
 def get_owned(session: Session, model: type[T], project_id: str, row_id: str, what: str) -> T:
-    row = session.get(model, row_id) if is_uuid(row_id) else None
+    key = canonical_id(row_id)
+    row = session.get(model, key) if key is not None else None
     if row is None or getattr(row, "project_id", None) != project_id:
         raise not_found(f"{what} not found")
     return row
@@ -33,10 +40,13 @@ def get_all_owned(
     session: Session, model: type[T], project_id: str, ids: Sequence[str], what: str
 ) -> list[T]:
     """All of `ids`, in order, or 404 naming the first that is missing."""
-    wanted = list(dict.fromkeys(ids))
-    for row_id in wanted:
-        if not is_uuid(row_id):
+    wanted = []
+    for row_id in ids:
+        key = canonical_id(row_id)
+        if key is None:
             raise not_found(f"{what} {row_id} not found")
+        wanted.append(key)
+    wanted = list(dict.fromkeys(wanted))
     found = {
         row.id: row  # type: ignore[attr-defined]
         for row in session.scalars(

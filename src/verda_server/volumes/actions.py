@@ -13,7 +13,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import get_instances
-from verda_server.validation import clean_name
+from verda_server.validation import MAX_NAME_LENGTH, clean_name
 from verda_server.volumes import service
 from verda_server.volumes.models import Volume
 from verda_server.volumes.schemas import CreateVolumePublicDto, PerformVolumeActionPublicDto
@@ -91,8 +91,8 @@ def perform(
             if service.is_shared(volume.type):
                 continue
             raise invalid(f"A {volume.type} volume attaches to one instance only: detach it first")
-        if status not in LEGAL_FROM[action] or (
-            volume.is_permanently_deleted and action is Action.RESTORE
+        if volume.is_permanently_deleted or (
+            status not in LEGAL_FROM[action] and not _purges_trash(action, status, body)
         ):
             raise invalid(refusal(action, status))
     new_ids: list[str] = []
@@ -132,6 +132,8 @@ def _apply(
             raise invalid(f"size: can't shrink a volume ({body.size} < {volume.size} GB)")
         service.check_spec(catalog, volume.type, body.size)
         volume.size = body.size
+    elif action is Action.DELETE and _purges_trash(action, Status(volume.status), body):
+        service.purge(volume)
     elif action is Action.DELETE:
         _check_attached_instances_shut_down(session, volume)
         service.move_to_trash(volume, now, lifecycle, permanent=body.is_permanent)
@@ -146,6 +148,11 @@ def _apply(
         volume.status = Status.CANCELED.value
         volume.deleted_at = now
     return None
+
+
+def _purges_trash(action: Action, status: Status, body: PerformVolumeActionPublicDto) -> bool:
+    """A permanent delete of a volume in the trash empties it from the trash."""
+    return action is Action.DELETE and status is Status.DELETED and body.is_permanent
 
 
 def _check_attached_instances_shut_down(session: Session, volume: Volume) -> None:
@@ -175,7 +182,7 @@ def _clone(
         session,
         now,
         project_id=project_id,
-        name=body.name or f"{source.name}-clone",
+        name=body.name or f"{source.name[: MAX_NAME_LENGTH - len('-clone')]}-clone",
         size=source.size,
         volume_type=volume_type,
         location=location,

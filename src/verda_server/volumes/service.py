@@ -8,14 +8,15 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import ApiError, invalid
 from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
 from verda_server.clock import isoformat
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
+from verda_server.instances.service import public_ip
 from verda_server.instances.states import SHUT_DOWN
 from verda_server.instances.states import Status as InstanceStatus
 from verda_server.storage.owned import get_all_owned, get_owned
@@ -103,7 +104,12 @@ def get_volumes(session: Session, project_id: str, volume_ids: Sequence[str]) ->
 
 
 def attach(session: Session, volume: Volume, instance: Instance, target: str | None = None) -> None:
-    """Attach at the given target, or the next free one after vda."""
+    """Attach at the given target, or where it belongs: an OS volume becomes the
+    OS disk (vda) of an instance that has none, anything else the next free device."""
+    if target is None and volume.is_os_volume and instance.os_volume_id is None:
+        target = "vda"
+    if target == "vda":
+        instance.os_volume_id = volume.id
     # The query autoflushes, so attachments made earlier in this unit of work count.
     taken = set(
         session.scalars(
@@ -115,18 +121,26 @@ def attach(session: Session, volume: Volume, instance: Instance, target: str | N
         target = next((t for t in free if t not in taken), None)
         if target is None:
             raise invalid(f"Instance {instance.id} has no free device for another volume")
-    # Position orders a volume's instances: the first one attached comes first.
+    # Position orders a volume's instances: the first one attached stays first.
+    position = max((a.position for a in volume.attachments), default=-1) + 1
     volume.attachments.append(
-        VolumeAttachment(instance_id=instance.id, target=target, position=len(volume.attachments))
+        VolumeAttachment(instance_id=instance.id, target=target, position=position)
     )
     volume.status = Status.ATTACHED.value
 
 
 def detach(volume: Volume, instance_id: str | None = None) -> None:
-    """Detach from one instance, or from all of them."""
-    volume.attachments = [
-        a for a in volume.attachments if instance_id is not None and a.instance_id != instance_id
-    ]
+    """Detach from one instance, or from all of them. An instance losing its OS
+    disk this way no longer has one (and can't start until it gets one)."""
+    leaving = [a.instance_id for a in volume.attachments if instance_id in (None, a.instance_id)]
+    volume.attachments = [a for a in volume.attachments if a.instance_id not in leaving]
+    session = object_session(volume)
+    if leaving and session is not None:
+        session.execute(
+            update(Instance)
+            .where(Instance.id.in_(leaving), Instance.os_volume_id == volume.id)
+            .values(os_volume_id=None)
+        )
     if not volume.attachments and volume.status == Status.ATTACHED.value:
         volume.status = Status.DETACHED.value
 
@@ -212,7 +226,7 @@ class VolumeView:
             "instances": [
                 VolumeInstanceDto(
                     id=i.id,
-                    ip=i.ip,
+                    ip=public_ip(i),
                     instance_type=i.instance_type,
                     status=i.status,
                     os_volume_id=i.os_volume_id,

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.responses import bare_id_response, created_id
-from verda_server.api.security import SettledPrincipal, require_principal
+from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
 from verda_server.volumes import actions, service
 from verda_server.volumes.schemas import (
@@ -59,12 +59,10 @@ def list_volumes(
     },
 )
 def create_volume(
-    context: Context, principal: SettledPrincipal, body: CreateVolumePublicDto
+    context: Context, principal: CurrentPrincipal, body: CreateVolumePublicDto
 ) -> PlainTextResponse:
-    with context.db.write() as session:
-        volume = actions.create(
-            session, context.clock.now(), context.catalog, principal.project_id, body
-        )
+    with context.work(principal.project_id) as (session, now):
+        volume = actions.create(session, now, context.catalog, principal.project_id, body)
     return created_id(volume.id, status_code=202)
 
 
@@ -93,12 +91,12 @@ def create_volume(
     },
 )
 def perform_volume_action(
-    context: Context, principal: SettledPrincipal, body: PerformVolumeActionPublicDto
+    context: Context, principal: CurrentPrincipal, body: PerformVolumeActionPublicDto
 ) -> Response:
-    with context.db.write() as session:
+    with context.work(principal.project_id) as (session, now):
         new_ids = actions.perform(
             session,
-            context.clock.now(),
+            now,
             context.catalog,
             context.settings.lifecycle,
             principal.project_id,
@@ -151,15 +149,15 @@ def get_volume(
 )
 def delete_volume(
     context: Context,
-    principal: SettledPrincipal,
+    principal: CurrentPrincipal,
     volume_id: str,
     body: Annotated[DeleteVolumePublicDto | None, Body()] = None,
 ) -> Response:
     permanent = body.is_permanent if body is not None else False
-    with context.db.write() as session:
+    with context.work(principal.project_id) as (session, now):
         deleted = actions.delete_by_id(
             session,
-            context.clock.now(),
+            now,
             context.settings.lifecycle,
             principal.project_id,
             volume_id,
