@@ -120,3 +120,15 @@ def test_trailing_slashes_are_not_redirected(http, authed):
         response = client.get("/v1/balance/", headers={"Host": "evil.example"})
         assert_error(response, 404, "not_found")
         assert "location" not in response.headers
+
+
+def test_booleans_and_numbers_are_not_interchangeable(authed):
+    body = {"type": "HDD", "name": "v", "size": True, "location_code": "FIN-01"}
+    assert "size" in assert_error(authed.post("/v1/volumes", json=body), 400, "invalid_request")
+    body["size"] = 10
+    volume_id = authed.post("/v1/volumes", json=body).text
+    response = authed.put(
+        "/v1/volumes", json={"action": "delete", "id": volume_id, "is_permanent": "yes"}
+    )
+    assert "is_permanent" in assert_error(response, 400, "invalid_request")
+    assert authed.get(f"/v1/volumes/{volume_id}").json()["status"] == "detached"

@@ -33,3 +33,13 @@ IdOrIds = Annotated[
 ]
 
 IdList = Annotated[list[str], MaxLen(MAX_IDS)]
+
+
+def _not_bool(value: object) -> object:
+    # JSON true is not a size of 1 GB.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+SizeGb = Annotated[int, BeforeValidator(_not_bool)]

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated, Literal, get_args
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from verda_server.api.ids import IdList, IdOrIds
+from verda_server.api.ids import IdList, IdOrIds, SizeGb
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.volumes.schemas import OnSpotDiscontinue
 
@@ -54,13 +54,13 @@ class GetInstanceResponsePublicApiDto(BaseModel):
 
 class OsVolumeDto(BaseModel):
     name: str
-    size: int = Field(gt=0)
+    size: SizeGb = Field(gt=0)
     on_spot_discontinue: OnSpotDiscontinue | None = None
 
 
 class VolumeDto(BaseModel):
     name: str
-    size: int = Field(gt=0)
+    size: SizeGb = Field(gt=0)
     type: VolumeTypeField
     on_spot_discontinue: OnSpotDiscontinue | None = None
 
@@ -76,7 +76,7 @@ class DeployInstancePublicDto(BaseModel):
     os_volume: OsVolumeDto | None = None
     volumes: Annotated[list[VolumeDto], MaxLen(24)] | None = None
     existing_volumes: IdList | None = None
-    is_spot: bool = False
+    is_spot: StrictBool = False
     contract: Contract | None = None
     pricing: Pricing | None = None
     coupon: str | None = Field(default=None, max_length=128)
@@ -87,7 +87,7 @@ class PerformInstanceActionPublicDto(BaseModel):
     action: str = Field(json_schema_extra={"enum": list(get_args(ActionName))})
     id: IdOrIds
     volume_ids: IdList | None = None
-    delete_permanently: bool = False
+    delete_permanently: StrictBool = False
 
 
 class InstanceActionResultDto(BaseModel):

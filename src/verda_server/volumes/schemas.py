@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from verda_server.api.ids import IdList, IdOrIds
+from verda_server.api.ids import IdList, IdOrIds, SizeGb
 from verda_server.catalog.source import Currency, VolumeTypeName
 from verda_server.volumes.states import Action
 
@@ -69,7 +69,7 @@ class GetVolumeInTrashPublicResponseDto(_VolumeCommon):
 class CreateVolumePublicDto(BaseModel):
     type: VolumeTypeName
     name: str
-    size: int = Field(gt=0)
+    size: SizeGb = Field(gt=0)
     location_code: str
     instance_id: str | None = None
     instance_ids: IdList | None = None
@@ -81,12 +81,12 @@ class PerformVolumeActionPublicDto(BaseModel):
     id: IdOrIds
     instance_id: str | None = None
     instance_ids: IdList | None = None
-    is_permanent: bool = False
+    is_permanent: StrictBool = False
     location_code: str | None = None
     name: str | None = None
-    size: int | None = None
+    size: SizeGb | None = None
     type: VolumeTypeName | None = None
 
 
 class DeleteVolumePublicDto(BaseModel):
-    is_permanent: bool = False
+    is_permanent: StrictBool = False
