@@ -38,9 +38,9 @@ async def require_principal(
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 
 
-def settled_principal(context: Context, principal: CurrentPrincipal) -> Principal:
-    """The principal, after the project's due transitions were applied."""
-    context.reconciler.settle(principal.project_id)
+async def settled_principal(context: Context, principal: CurrentPrincipal) -> Principal:
+    """The principal of a read, after the project's due transitions were applied."""
+    await context.reconciler.settle_before_read(principal.project_id)
     return principal
 
 

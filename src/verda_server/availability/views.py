@@ -14,9 +14,8 @@ from verda_server.availability.schemas import (
 router = APIRouter(dependencies=[Depends(require_principal)])
 
 
-def _usage(context: AppContext) -> service.Usage:
-    with context.db.read() as session:
-        return service.capacity_usage(session)
+async def _usage(context: AppContext) -> service.Usage:
+    return await context.db.run_read(service.capacity_usage)
 
 
 @router.get(
@@ -26,12 +25,12 @@ def _usage(context: AppContext) -> service.Usage:
     response_model=list[InstanceAvailabilityResponseDto],
     response_description="Returns the instance type availabilities for all locations",
 )
-def get_instance_availabilities(
+async def get_instance_availabilities(
     context: Context, spot: SpotFlag, location_code: LocationParam = None
 ) -> list[InstanceAvailabilityResponseDto]:
     catalog = context.catalog
     codes = service.check_location(catalog, location_code)
-    usage = _usage(context)
+    usage = await _usage(context)
     return [
         InstanceAvailabilityResponseDto(
             location_code=code,
@@ -41,13 +40,13 @@ def get_instance_availabilities(
     ]
 
 
-def _instance_type_available(
+async def _instance_type_available(
     context: AppContext, instance_type: str, spot: bool, location_code: str | None
 ) -> bool:
     codes = service.check_location(context.catalog, location_code)
     if instance_type not in context.catalog.instance_types:
         return False
-    usage = _usage(context)
+    usage = await _usage(context)
     return any(
         service.free_instance_units(context.catalog, code, instance_type, spot, usage) > 0
         for code in codes
@@ -62,10 +61,10 @@ def _instance_type_available(
     response_model=bool,
     response_description="Returns the instance type availability",
 )
-def get_instance_type_availability(
+async def get_instance_type_availability(
     context: Context, instance_type: str, spot: SpotFlag, location_code: LocationParam = None
 ) -> bool:
-    return _instance_type_available(context, instance_type, spot, location_code)
+    return await _instance_type_available(context, instance_type, spot, location_code)
 
 
 @router.get(
@@ -76,13 +75,13 @@ def get_instance_type_availability(
     deprecated=True,
     response_model=bool,
 )
-def get_instance_type_availability_deprecated(
+async def get_instance_type_availability_deprecated(
     context: Context,
     instanceType: str,
     spot: SpotFlag,
     location_code: LocationParam = None,
 ) -> bool:
-    return _instance_type_available(context, instanceType, spot, location_code)
+    return await _instance_type_available(context, instanceType, spot, location_code)
 
 
 @router.get(

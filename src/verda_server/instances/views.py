@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import Context
@@ -43,16 +44,18 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     description="All live instances of the project, or those with the given status.",
     response_model=list[GetInstanceResponsePublicApiDto],
 )
-def list_instances(
+async def list_instances(
     context: Context,
     principal: SettledPrincipal,
     status: Annotated[
         InstanceStatusName | None, Query(description="Only instances with this status")
     ] = None,
 ) -> list[GetInstanceResponsePublicApiDto]:
-    with context.db.read() as session:
+    def read(session: Session) -> list[GetInstanceResponsePublicApiDto]:
         rows = service.list_instances(session, principal.project_id, status)
         return service.to_dtos(session, context.catalog, rows)
+
+    return await context.db.run_read(read)
 
 
 @router.post(
@@ -146,9 +149,11 @@ def perform_action_deprecated(
     response_model=GetInstanceResponsePublicApiDto,
     responses={404: {"description": "Invalid instance id"}},
 )
-def get_instance(
+async def get_instance(
     context: Context, principal: SettledPrincipal, instance_id: str
 ) -> GetInstanceResponsePublicApiDto:
-    with context.db.read() as session:
+    def read(session: Session) -> GetInstanceResponsePublicApiDto:
         row = service.get_instance(session, principal.project_id, instance_id)
         return service.to_dtos(session, context.catalog, [row])[0]
+
+    return await context.db.run_read(read)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from verda_server.clock import Clock
 from verda_server.instances.models import Instance
@@ -31,6 +32,19 @@ def _due_instances(now: datetime, project_id: str | None) -> Select[tuple[Instan
 def _due_volumes(now: datetime, project_id: str | None) -> Select[tuple[Volume]]:
     query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
     return query if project_id is None else query.where(Volume.project_id == project_id)
+
+
+def _anything_due(session: Session, now: datetime, project_id: str | None) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                or_(
+                    exists(_due_instances(now, project_id).subquery()),
+                    exists(_due_volumes(now, project_id).subquery()),
+                )
+            )
+        )
+    )
 
 
 def apply_due(session: Session, now: datetime, project_id: str | None = None) -> int:
@@ -63,15 +77,14 @@ class Reconciler:
         """Apply what is due (for one project, or all); returns how many changed."""
         now = self._clock.now()
         with self._db.read() as session:
-            pending = session.scalar(
-                select(
-                    or_(
-                        exists(_due_instances(now, project_id).subquery()),
-                        exists(_due_volumes(now, project_id).subquery()),
-                    )
-                )
-            )
-        if not pending:
-            return 0
+            if not _anything_due(session, now, project_id):
+                return 0
         with self._db.write() as session:
             return apply_due(session, now, project_id)
+
+    async def settle_before_read(self, project_id: str) -> None:
+        """`settle` for a request that only reads: the usual nothing-is-due check
+        costs no thread hand-off; applying what is due takes a writer's turn."""
+        now = self._clock.now()
+        if await self._db.run_read(lambda session: _anything_due(session, now, project_id)):
+            await run_in_threadpool(self.settle, project_id)

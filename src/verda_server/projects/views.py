@@ -16,7 +16,8 @@ router = APIRouter(tags=["Balance"])
     response_model=BalanceResponseDto,
     response_description="Returns the project balance",
 )
-def get_project_balance(context: Context, principal: CurrentPrincipal) -> BalanceResponseDto:
-    with context.db.read() as session:
-        amount, currency = get_balance(session, principal.project_id)
+async def get_project_balance(context: Context, principal: CurrentPrincipal) -> BalanceResponseDto:
+    amount, currency = await context.db.run_read(
+        lambda session: get_balance(session, principal.project_id)
+    )
     return BalanceResponseDto(amount=float(amount), currency=currency)

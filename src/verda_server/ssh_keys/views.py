@@ -21,9 +21,10 @@ def _dto(row: object) -> GetKeysResponseDto:
     return GetKeysResponseDto.model_validate(row, from_attributes=True)
 
 
-def list_keys(context: Context, principal: CurrentPrincipal) -> list[GetKeysResponseDto]:
-    with context.db.read() as session:
-        return [_dto(row) for row in service.list_keys(session, principal.project_id)]
+async def list_keys(context: Context, principal: CurrentPrincipal) -> list[GetKeysResponseDto]:
+    return await context.db.run_read(
+        lambda session: [_dto(row) for row in service.list_keys(session, principal.project_id)]
+    )
 
 
 def add_key(context: Context, principal: CurrentPrincipal, body: AddKeyDto) -> PlainTextResponse:
@@ -42,9 +43,12 @@ def delete_keys(
     return Response(status_code=200)
 
 
-def get_key(context: Context, principal: CurrentPrincipal, key_id: str) -> list[GetKeysResponseDto]:
-    with context.db.read() as session:
-        return [_dto(service.get_key(session, principal.project_id, key_id))]
+async def get_key(
+    context: Context, principal: CurrentPrincipal, key_id: str
+) -> list[GetKeysResponseDto]:
+    return await context.db.run_read(
+        lambda session: [_dto(service.get_key(session, principal.project_id, key_id))]
+    )
 
 
 def delete_key(context: Context, principal: CurrentPrincipal, key_id: str) -> Response:

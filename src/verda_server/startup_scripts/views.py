@@ -51,7 +51,7 @@ def _dto(row: object) -> GetScriptResponseDto:
         }
     },
 )
-def list_scripts(
+async def list_scripts(
     context: Context,
     principal: CurrentPrincipal,
     page: Annotated[int | None, Query(ge=1)] = None,
@@ -59,11 +59,12 @@ def list_scripts(
 ) -> Response:
     paging = page is not None or page_size is not None
     number, size = page or 1, page_size or DEFAULT_PAGE_SIZE
-    with context.db.read() as session:
-        result = service.list_scripts(
+    result = await context.db.run_read(
+        lambda session: service.list_scripts(
             session, principal.project_id, *((number, size) if paging else (None, None))
         )
-        body = [_dto(row).model_dump() for row in result.items]
+    )
+    body = [_dto(row).model_dump() for row in result.items]
     headers = (
         {"X-Page": str(number), "X-Page-Size": str(size), "X-Total-Count": str(result.total)}
         if paging
@@ -116,11 +117,12 @@ def delete_scripts(
     response_model=list[GetScriptResponseDto],
     responses=NOT_FOUND,
 )
-def get_script(
+async def get_script(
     context: Context, principal: CurrentPrincipal, script_id: str
 ) -> list[GetScriptResponseDto]:
-    with context.db.read() as session:
-        return [_dto(service.get_script(session, principal.project_id, script_id))]
+    return await context.db.run_read(
+        lambda session: [_dto(service.get_script(session, principal.project_id, script_id))]
+    )
 
 
 @router.delete(

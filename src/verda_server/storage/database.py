@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 # WAL lets readers run beside the single writer; synchronous=FULL fsyncs the
 # WAL on every commit, so an acknowledged write survives a crash of the
@@ -91,6 +94,20 @@ class Database:
         """A read-only snapshot; never takes the write lock."""
         with self._readers() as session, session.begin():
             yield session
+
+    async def run_read(self, work: Callable[[Session], T]) -> T:
+        """Run a read in a snapshot. On the embedded SQLite store it runs inline:
+        WAL readers never wait for a lock, and the thread-pool hand-off would
+        cost more than the query. A network database gets a worker thread, so
+        its round trips never stall the event loop."""
+
+        def read() -> T:
+            with self.read() as session:
+                return work(session)
+
+        if self._is_postgres:
+            return await run_in_threadpool(read)
+        return read()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,10 +22,9 @@ class HealthResponseDto(BaseModel):
     response_model=HealthResponseDto,
     responses={503: {"description": "The store is unreachable"}},
 )
-def healthz(context: Context) -> HealthResponseDto:
+async def healthz(context: Context) -> HealthResponseDto:
     try:
-        with context.db.read() as session:
-            session.execute(text("SELECT 1"))
+        await context.db.run_read(lambda session: session.execute(text("SELECT 1")))
     except SQLAlchemyError as exc:
         raise ApiError("service_unavailable", "The store is unreachable") from exc
     return HealthResponseDto(status="ok")

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
@@ -35,16 +36,18 @@ def _view(context: AppContext, session: object, project_id: str) -> service.Volu
     description="Active volumes of the project (not those in the trash), by status if given.",
     response_model=list[GetVolumePublicResponseDto],
 )
-def list_volumes(
+async def list_volumes(
     context: Context,
     principal: SettledPrincipal,
     status: Annotated[
         VolumeStatusName | None, Query(description="Only volumes with this status")
     ] = None,
 ) -> list[GetVolumePublicResponseDto]:
-    with context.db.read() as session:
+    def read(session: Session) -> list[GetVolumePublicResponseDto]:
         rows = service.list_active(session, principal.project_id, status)
         return _view(context, session, principal.project_id).active(rows)
+
+    return await context.db.run_read(read)
 
 
 @router.post(
@@ -112,12 +115,14 @@ def perform_volume_action(
     summary="Get all volumes that are in trash",
     response_model=list[GetVolumeInTrashPublicResponseDto],
 )
-def list_trash(
+async def list_trash(
     context: Context, principal: SettledPrincipal
 ) -> list[GetVolumeInTrashPublicResponseDto]:
-    with context.db.read() as session:
+    def read(session: Session) -> list[GetVolumeInTrashPublicResponseDto]:
         rows = service.list_trash(session, principal.project_id)
         return _view(context, session, principal.project_id).deleted(rows)
+
+    return await context.db.run_read(read)
 
 
 @router.get(
@@ -128,12 +133,14 @@ def list_trash(
     response_model=GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto,
     responses=NOT_FOUND,
 )
-def get_volume(
+async def get_volume(
     context: Context, principal: SettledPrincipal, volume_id: str
 ) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
-    with context.db.read() as session:
+    def read(session: Session) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
         volume = service.get_volume(session, principal.project_id, volume_id)
         return _view(context, session, principal.project_id).one(volume)
+
+    return await context.db.run_read(read)
 
 
 @router.delete(
