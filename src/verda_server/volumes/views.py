@@ -25,9 +25,11 @@ router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
 NOT_FOUND = {404: {"description": "Volume not found"}}
 
 
-def _view(context: AppContext, session: object, project_id: str) -> service.VolumeView:
-    project = session.get(Project, project_id)  # type: ignore[attr-defined]
-    return service.VolumeView(session, context.catalog, project.currency)  # type: ignore[arg-type]
+def _view(context: AppContext, session: Session, project_id: str) -> service.VolumeView:
+    """Volumes are priced in their project's currency."""
+    project = session.get(Project, project_id)
+    assert project is not None  # the principal's project exists
+    return service.VolumeView(session, context.catalog, project.currency)
 
 
 @router.get(
