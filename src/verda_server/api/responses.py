@@ -25,3 +25,10 @@ def bare_id_response(description: str, status_code: int) -> dict[int | str, dict
 
 
 EMPTY_OK: dict[int | str, dict[str, Any]] = {200: {"description": "Done; empty body"}}
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def not_found_response(description: str) -> Responses:
+    return {404: {"description": description}}

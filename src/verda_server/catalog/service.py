@@ -53,7 +53,7 @@ def instance_type_dto(source: InstanceTypeSource, currency: Currency) -> dtos.In
         display_name=source.display_name,
         description=source.description,
         best_for=list(source.best_for),
-        storage=source.storage.model_dump(),
+        storage=dtos.StorageDto(description=source.storage.description),
         p2p=source.p2p,
         price_per_hour=price,
         spot_price=source.spot_price.of(currency),

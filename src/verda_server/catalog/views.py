@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.params import CurrencyParam, LocationParam, SpotFlag
-from verda_server.api.responses import json_bytes
+from verda_server.api.responses import json_bytes, not_found_response
 from verda_server.api.security import require_principal
 from verda_server.availability.service import check_location
 from verda_server.catalog import dtos
@@ -18,7 +18,7 @@ from verda_server.catalog.service import instance_type_dto, render
 public = APIRouter()
 private = APIRouter(dependencies=[Depends(require_principal)])
 
-NOT_FOUND = {404: {"description": "Not found"}}
+NOT_FOUND = not_found_response("Not found")
 
 
 @public.get(

@@ -21,7 +21,7 @@ from verda_server.volumes.models import VolumeAttachment
 INVALID_ID = "Invalid instance id"
 
 
-def _live(project_id: str) -> Select[tuple[Instance]]:
+def _live(project_id: str) -> Select[Instance]:
     return (
         select(Instance)
         .options(selectinload(Instance.ssh_keys))

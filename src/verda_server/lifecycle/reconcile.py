@@ -22,14 +22,14 @@ from verda_server.volumes.states import TIMED as VOLUME_TIMED
 from verda_server.volumes.states import Status as VolumeStatus
 
 
-def _due_instances(now: datetime, project_id: str | None) -> Select[tuple[Instance]]:
+def _due_instances(now: datetime, project_id: str | None) -> Select[Instance]:
     query = select(Instance).where(
         Instance.deleted_at.is_(None), Instance.due_at.is_not(None), Instance.due_at <= now
     )
     return query if project_id is None else query.where(Instance.project_id == project_id)
 
 
-def _due_volumes(now: datetime, project_id: str | None) -> Select[tuple[Volume]]:
+def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
     query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
     return query if project_id is None else query.where(Volume.project_id == project_id)
 

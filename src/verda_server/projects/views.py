@@ -20,4 +20,4 @@ async def get_project_balance(context: Context, principal: CurrentPrincipal) -> 
     amount, currency = await context.db.run_read(
         lambda session: get_balance(session, principal.project_id)
     )
-    return BalanceResponseDto(amount=float(amount), currency=currency)
+    return BalanceResponseDto.model_validate({"amount": float(amount), "currency": currency})

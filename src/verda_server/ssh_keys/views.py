@@ -8,13 +8,13 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
-from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id
+from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.ssh_keys import service
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto, GetKeysResponseDto
 
 router = APIRouter(tags=["SSH Keys"], dependencies=[Depends(require_principal)])
-NOT_FOUND = {404: {"description": "SSH key not found"}}
+NOT_FOUND = not_found_response("SSH key not found")
 
 
 def _dto(row: object) -> GetKeysResponseDto:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
-from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id
+from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.startup_scripts import service
 from verda_server.startup_scripts.schemas import (
@@ -18,7 +18,7 @@ from verda_server.startup_scripts.schemas import (
 )
 
 router = APIRouter(tags=["Startup Scripts"], dependencies=[Depends(require_principal)])
-NOT_FOUND = {404: {"description": "Startup script not found"}}
+NOT_FOUND = not_found_response("Startup script not found")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 _PAGE_HEADERS = {

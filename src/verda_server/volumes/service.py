@@ -215,7 +215,7 @@ class VolumeView:
         return {row.id: row for row in rows}
 
     def _common(self, volume: Volume, instances: dict[str, Instance]) -> dict[str, object]:
-        monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(
+        monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
             self._currency  # type: ignore[arg-type]
         )
         monthly = round(monthly_per_gb * volume.size, 6)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
-from verda_server.api.responses import bare_id_response, created_id
+from verda_server.api.responses import bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
 from verda_server.volumes import actions, service
@@ -22,7 +22,7 @@ from verda_server.volumes.schemas import (
 )
 
 router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
-NOT_FOUND = {404: {"description": "Volume not found"}}
+NOT_FOUND = not_found_response("Volume not found")
 
 
 def _view(context: AppContext, session: Session, project_id: str) -> service.VolumeView:
