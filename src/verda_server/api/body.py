@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
@@ -23,10 +22,9 @@ async def json_or_form(request: Request) -> dict[str, Any]:
         return {}
     # Whatever the declared type, a body read as JSON gets the JSON checks.
     try:
-        check_body("application/json", raw)
+        data = check_body("application/json", raw)
     except BadBody as exc:
         raise invalid(str(exc)) from exc
-    data = json.loads(raw)
     if not isinstance(data, dict):
         raise invalid("Request body must be a JSON object")
     return data

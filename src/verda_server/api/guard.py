@@ -47,9 +47,10 @@ def _walk(value: Any, path: str) -> None:
             _walk(item, f"{path}.{index}" if path else str(index))
 
 
-def check_body(content_type: str, body: bytes) -> None:
+def check_body(content_type: str, body: bytes) -> Any:
+    """The parsed body, once it passed every check (None for an empty body)."""
     if not body.strip():
-        return
+        return None
     if content_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
@@ -57,7 +58,7 @@ def check_body(content_type: str, body: bytes) -> None:
             raise BadBody("Malformed form body") from exc
         for key, value in pairs:
             _walk(value, key)
-        return
+        return dict(pairs)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -66,6 +67,7 @@ def check_body(content_type: str, body: bytes) -> None:
         _walk(data, "")
     except RecursionError as exc:
         raise BadBody("Request body nests too deeply") from exc
+    return data
 
 
 def _is_checked(content_type: str) -> bool:

@@ -111,7 +111,7 @@ async def get_price_history(
     response_model=dtos.InstanceType,
     responses=NOT_FOUND,
 )
-def get_instance_type(
+async def get_instance_type(
     context: Context,
     instance_type: str,
     spot: SpotFlag,

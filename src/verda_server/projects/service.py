@@ -122,13 +122,6 @@ def bootstrap(
     return Bootstrap(project.id, new_id, new_secret, True)
 
 
-def get_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise not_found("Project not found")
-    return project
-
-
 def get_balance(session: Session, project_id: str) -> tuple[Decimal, str]:
     # A column query, not an ORM load: this is the hottest authenticated read.
     row = session.execute(
