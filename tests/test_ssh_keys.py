@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import struct
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from verda.exceptions import APIException
@@ -186,33 +186,34 @@ def test_what_is_not_a_key_is_refused(authed, key):
     assert authed.get("/v1/sshkeys").json() == []
 
 
-def test_migration_0005_turns_stored_sha256_fingerprints_into_md5(tmp_path):
+def test_migration_0005_turns_stored_sha256_fingerprints_into_md5(empty_database_url):
     """Keys stored before 0005 carry SHA256 fingerprints; after it, MD5 (and back on downgrade)."""
     from alembic import command
     from sqlalchemy import create_engine, text
 
     from verda_server.storage.migrate import alembic_config
 
-    sha256 = "SHA256:" + _b64(hashlib.sha256(base64.b64decode(VECTOR_KEY.split()[1])).digest())
-    sha256 = sha256.rstrip("=")
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    blob = base64.b64decode(VECTOR_KEY.split()[1])
+    sha256 = "SHA256:" + _b64(hashlib.sha256(blob).digest()).rstrip("=")
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    engine = create_engine(empty_database_url)
     try:
         with engine.connect() as connection:
             command.upgrade(alembic_config(connection), "0004")
             connection.execute(
                 text(
                     "INSERT INTO projects (id, name, balance, currency, is_default, created_at) "
-                    "VALUES ('p', 'p', 0, 'usd', 1, '2026-01-01 00:00:00')"
-                )
+                    "VALUES ('p', 'p', 0, 'usd', :yes, :when)"
+                ),
+                {"yes": True, "when": when},
             )
-            rows = [("good", VECTOR_KEY), ("broken", "ssh-ed25519 @@@@ not base64")]
-            for key_id, key in rows:
+            for key_id, key in [("good", VECTOR_KEY), ("broken", "ssh-ed25519 @@@@ nope")]:
                 connection.execute(
                     text(
                         "INSERT INTO ssh_keys (id, project_id, name, key, fingerprint, created_at) "
-                        "VALUES (:id, 'p', 'k', :key, :fp, '2026-01-01 00:00:00')"
+                        "VALUES (:id, 'p', 'k', :key, :fp, :when)"
                     ),
-                    {"id": key_id, "key": key, "fp": sha256},
+                    {"id": key_id, "key": key, "fp": sha256, "when": when},
                 )
             connection.commit()
 
