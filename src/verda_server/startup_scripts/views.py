@@ -69,6 +69,7 @@ async def list_scripts(
     name: Annotated[
         str | None, Query(description="Only scripts whose name contains this (ignoring case)")
     ] = None,
+    # The only sort key there is: checked here, and always applied.
     order_by: Annotated[
         Literal["created_at"] | None,
         Query(alias="orderBy", description="Sort key; scripts are sorted by creation time"),
