@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from verda.exceptions import APIException
 
 from tests.test_errors import assert_error
+from tests.test_volumes import RFC3339
 
 SCRIPT = "#!/bin/bash\n\necho hello world"
 
@@ -20,7 +23,10 @@ def _add(client, name: str = "s", script: str = SCRIPT) -> str:
 def test_add_get_list_delete(authed, contract):
     script_id = _add(authed, "hello")
     one = contract.check(authed.get(f"/v1/scripts/{script_id}"), "/v1/scripts/{script_id}")
-    assert one == [{"id": script_id, "name": "hello", "script": SCRIPT}]
+    assert RFC3339.match(one[0]["created_at"])
+    assert one == [
+        {"id": script_id, "name": "hello", "script": SCRIPT, "created_at": one[0]["created_at"]}
+    ]
     listed = contract.check(authed.get("/v1/scripts"), "/v1/scripts")
     assert listed == one
     assert "X-Total-Count" not in authed.get("/v1/scripts").headers
@@ -39,10 +45,109 @@ def test_pagination_keeps_the_array_and_adds_headers(authed):
     assert first.headers["X-Total-Count"] == "23"
     third = authed.get("/v1/scripts", params={"page": 3, "pageSize": 10})
     assert [s["id"] for s in third.json()] == ids[20:]
+    # The size asked for, not the 3 items this last page holds.
+    assert (third.headers["X-Page"], third.headers["X-Page-Size"]) == ("3", "10")
+    assert third.headers["X-Total-Count"] == "23"
     sized = authed.get("/v1/scripts", params={"pageSize": 5})
     assert [s["id"] for s in sized.json()] == ids[:5] and sized.headers["X-Page"] == "1"
     beyond = authed.get("/v1/scripts", params={"page": 9, "pageSize": 100})
     assert beyond.json() == [] and beyond.headers["X-Total-Count"] == "23"
+
+
+def test_page_size_100_is_the_largest(live, authed, project):
+    live.set_script_quota(project.project_id, 101)
+    ids = [_add(authed, f"s{i:03}") for i in range(101)]
+    full = authed.get("/v1/scripts", params={"pageSize": 100})
+    assert [s["id"] for s in full.json()] == ids[:100]
+    assert (full.headers["X-Page-Size"], full.headers["X-Total-Count"]) == ("100", "101")
+    rest = authed.get("/v1/scripts", params={"page": 2, "pageSize": 100})
+    assert [s["id"] for s in rest.json()] == ids[100:]
+    assert (rest.headers["X-Page"], rest.headers["X-Page-Size"]) == ("2", "100")
+    message = assert_error(
+        authed.get("/v1/scripts", params={"pageSize": 101}), 400, "invalid_request"
+    )
+    assert "pageSize" in message
+
+
+def _named(live, authed, names: list[str]) -> dict[str, str]:
+    """Scripts added one second apart by the server's clock, so their order is known."""
+    ids = {}
+    for name in names:
+        ids[name] = _add(authed, name)
+        live.clock.advance(1)
+    return ids
+
+
+def _names(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [s["name"] for s in response.json()]
+
+
+def test_created_at_is_the_server_time_of_the_add(live, authed):
+    before = live.clock.advance(120)
+    script_id = _add(authed)
+    (one,) = authed.get(f"/v1/scripts/{script_id}").json()
+    created = datetime.fromisoformat(one["created_at"].replace("Z", "+00:00"))
+    assert timedelta(0) <= created - before < timedelta(seconds=5)
+    assert authed.get("/v1/scripts").json() == [one]
+
+
+def test_order_by_creation_time_either_way(live, authed):
+    names = ["b-first", "a-second", "c-third", "d-fourth"]
+    _named(live, authed, names)
+    assert _names(authed.get("/v1/scripts")) == names
+    assert _names(authed.get("/v1/scripts", params={"orderBy": "created_at"})) == names
+    asc = {"orderBy": "created_at", "orderDirection": "asc"}
+    assert _names(authed.get("/v1/scripts", params=asc)) == names
+    desc = {"orderBy": "created_at", "orderDirection": "desc"}
+    assert _names(authed.get("/v1/scripts", params=desc)) == names[::-1]
+    assert _names(authed.get("/v1/scripts", params={"orderDirection": "desc"})) == names[::-1]
+    page = authed.get("/v1/scripts", params={**desc, "page": 2, "pageSize": 3})
+    assert _names(page) == ["b-first"]
+    assert (page.headers["X-Page"], page.headers["X-Page-Size"]) == ("2", "3")
+
+
+def test_name_matches_any_part_ignoring_case(live, authed, contract):
+    ids = _named(live, authed, ["Setup-GPU", "gpu drivers", "cpu only", "warm-up", "GPUs"])
+    found = contract.check(authed.get("/v1/scripts", params={"name": "gpu"}), "/v1/scripts")
+    assert [s["name"] for s in found] == ["Setup-GPU", "gpu drivers", "GPUs"]
+    assert {s["id"] for s in found} == {ids["Setup-GPU"], ids["gpu drivers"], ids["GPUs"]}
+    assert _names(authed.get("/v1/scripts", params={"name": "UP-g"})) == ["Setup-GPU"]
+    assert _names(authed.get("/v1/scripts", params={"name": "nothing"})) == []
+    assert len(_names(authed.get("/v1/scripts", params={"name": ""}))) == 5
+    paged = authed.get("/v1/scripts", params={"name": "GPU", "pageSize": 2, "page": 2})
+    assert _names(paged) == ["GPUs"]
+    assert (paged.headers["X-Page-Size"], paged.headers["X-Total-Count"]) == ("2", "3")
+    newest = {"name": "gpu", "orderBy": "created_at", "orderDirection": "desc", "pageSize": 2}
+    assert _names(authed.get("/v1/scripts", params=newest)) == ["GPUs", "gpu drivers"]
+
+
+def test_like_wildcards_in_the_name_match_literally(live, authed):
+    _named(live, authed, ["100% done", "1000 done", "a_b", "axb", "back/slash", "a\\b"])
+    assert _names(authed.get("/v1/scripts", params={"name": "%"})) == ["100% done"]
+    assert _names(authed.get("/v1/scripts", params={"name": "0% d"})) == ["100% done"]
+    assert _names(authed.get("/v1/scripts", params={"name": "a_b"})) == ["a_b"]
+    assert _names(authed.get("/v1/scripts", params={"name": "_"})) == ["a_b"]
+    assert _names(authed.get("/v1/scripts", params={"name": "k/s"})) == ["back/slash"]
+    assert _names(authed.get("/v1/scripts", params={"name": "a\\b"})) == ["a\\b"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"orderBy": "name"}, "orderBy"),
+        ({"orderBy": "createdAt"}, "orderBy"),
+        ({"orderBy": ""}, "orderBy"),
+        ({"orderDirection": "up"}, "orderDirection"),
+        ({"orderDirection": "DESC"}, "orderDirection"),
+        ({"orderBy": "created_at", "orderDirection": ""}, "orderDirection"),
+        ({"name": "a\x00b"}, "name"),
+    ],
+)
+def test_bad_listing_parameters_are_refused(authed, params, field):
+    _add(authed)
+    message = assert_error(authed.get("/v1/scripts", params=params), 400, "invalid_request")
+    assert field in message
 
 
 @pytest.mark.parametrize(
@@ -101,8 +206,12 @@ def test_bulk_delete_is_all_or_nothing(authed):
         authed.request("DELETE", "/v1/scripts", json={"scripts": [a, missing]}), 404, "not_found"
     )
     assert len(authed.get("/v1/scripts").json()) == 2
-    assert authed.request("DELETE", "/v1/scripts", json={"scripts": [a, b]}).status_code == 200
+    assert authed.request("DELETE", "/v1/scripts", json={"scripts": [a]}).status_code == 200
+    assert [s["id"] for s in authed.get("/v1/scripts").json()] == [b]
+    bare = authed.request("DELETE", "/v1/scripts", json={"scripts": b})
+    assert bare.status_code == 200 and bare.content == b""
     assert authed.get("/v1/scripts").json() == []
+    assert_error(authed.request("DELETE", "/v1/scripts", json={"scripts": b}), 404, "not_found")
 
 
 def test_sdk_startup_scripts(sdk):

@@ -32,6 +32,11 @@ ONE = "/v1/volumes/{volume_id}"
 
 
 @pytest.fixture
+def document_of(contract):
+    return contract.document
+
+
+@pytest.fixture
 def other(live):
     """A client of a second project, for isolation checks."""
     creds = live.new_project()
@@ -353,6 +358,35 @@ def test_delete_by_id(authed):
     assert_error(authed.delete(f"/v1/volumes/{MISSING}"), 404, "not_found")
 
 
+def test_delete_by_id_with_force_is_permanent(authed):
+    """The Go SDK's delete sends ?force=true and no body."""
+    active, trashed, kept, unforced = (create(authed) for _ in range(4))
+    forced = authed.delete(f"/v1/volumes/{active}", params={"force": "true"})
+    assert forced.status_code == 202, forced.text
+    has(get(authed, active), status="deleted", is_permanently_deleted=True)
+    assert authed.delete(f"/v1/volumes/{trashed}").status_code == 202
+    assert get(authed, trashed)["is_permanently_deleted"] is False
+    assert authed.delete(f"/v1/volumes/{trashed}?force=true").status_code == 202
+    assert get(authed, trashed)["is_permanently_deleted"] is True
+    assert authed.delete(f"/v1/volumes/{trashed}?force=true").status_code == 204
+    assert authed.delete(f"/v1/volumes/{kept}?force=false").status_code == 202
+    has(get(authed, kept), status="deleted", is_permanently_deleted=False)
+    body = authed.request(
+        "DELETE", f"/v1/volumes/{unforced}?force=false", json={"is_permanent": True}
+    )
+    assert body.status_code == 202
+    assert get(authed, unforced)["is_permanently_deleted"] is True
+    assert listed(authed, "/v1/volumes/trash") == [kept] and listed(authed) == []
+    message = assert_error(authed.delete(f"/v1/volumes/{kept}?force=maybe"), 400, "invalid_request")
+    assert "force" in message
+
+
+def test_the_document_declares_the_force_parameter(document_of):
+    operation = document_of["paths"]["/v1/volumes/{volume_id}"]["delete"]
+    (force,) = [p for p in operation["parameters"] if p["name"] == "force"]
+    assert force["in"] == "query" and force["schema"]["type"] == "boolean"
+
+
 # ---- clones --------------------------------------------------------------
 
 
@@ -407,6 +441,58 @@ def test_bad_clones_create_nothing(authed):
     for fields in ({"location_code": "MARS-01"}, {"type": "NVMe_OS_Cluster"}, {"type": "SSD"}):
         assert_error(act(authed, "clone", source, **fields), 400, "invalid_request")
     assert listed(authed) == [source]
+
+
+def test_the_go_sdk_clone_puts_the_target_location_in_type(live, authed, contract):
+    """Go's CloneVolume: {"id", "action": "clone", "name", "type": "<location>"}."""
+    source = create(authed, name="go-src", size=50, type="NVMe")
+    body = {"id": source, "action": "clone", "name": "go-clone", "type": "FIN-03"}
+    response = authed.put("/v1/volumes", json=body)
+    assert response.status_code == 202, response.text
+    (clone,) = contract.check(response, "/v1/volumes")
+    has(get(authed, clone), name="go-clone", size=50, type="NVMe", location="FIN-03")
+    assert get(authed, clone)["status"] == "cloning"
+    live.clock.advance(5.1)
+    has(get(authed, clone), status="detached", type="NVMe", location="FIN-03")
+    (here,) = _clone(authed, contract, source, type="FIN-01")
+    has(get(authed, here), status="detached", type="NVMe", location="FIN-01", name="go-src-clone")
+    (agreeing,) = _clone(authed, contract, source, type="ICE-01", location_code="ICE-01")
+    has(get(authed, agreeing), type="NVMe", location="ICE-01")
+
+
+def test_a_volume_type_in_type_is_the_clone_type_and_null_keeps_both(authed, contract):
+    source = create(authed, type="NVMe", location_code="FIN-02")
+    (hdd,) = _clone(authed, contract, source, type="HDD")
+    has(get(authed, hdd), type="HDD", location="FIN-02")
+    (same,) = _clone(authed, contract, source, type=None)
+    has(get(authed, same), type="NVMe", location="FIN-02")
+    (moved,) = _clone(authed, contract, source, type="HDD", location_code="FIN-01")
+    has(get(authed, moved), type="HDD", location="FIN-01", status="cloning")
+    (kept,) = _clone(authed, contract, source, type=None, location_code="FIN-03")
+    has(get(authed, kept), type="NVMe", location="FIN-03")
+
+
+def test_a_type_that_is_neither_or_disagrees_with_location_code_is_refused(authed):
+    source = create(authed)
+    for bad in ("SSD", "fin-03", "", "FIN-99"):
+        message = assert_error(act(authed, "clone", source, type=bad), 400, "invalid_request")
+        assert "volume type" in message and "location code" in message
+        assert "NVMe" in message and "FIN-03" in message
+    message = assert_error(
+        act(authed, "clone", source, type="FIN-03", location_code="ICE-01"), 400, "invalid_request"
+    )
+    assert "FIN-03" in message and "ICE-01" in message
+    assert_error(act(authed, "clone", source, type=5), 400, "invalid_request")
+    assert listed(authed) == [source]
+
+
+def test_the_document_says_type_takes_a_volume_type_or_a_location(document_of):
+    schema = document_of["components"]["schemas"]["PerformVolumeActionPublicDto"]
+    field = schema["properties"]["type"]
+    assert "location code" in field["description"] and "volume type" in field["description"]
+    choices = field["anyOf"]
+    assert any("NVMe" in choice.get("enum", ()) for choice in choices)
+    assert any("location code" in choice.get("description", "") for choice in choices)
 
 
 # ---- isolation -----------------------------------------------------------

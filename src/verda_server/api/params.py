@@ -24,10 +24,40 @@ CurrencyParam = Annotated[
 LocationParam = Annotated[str | None, Query(description="Datacenter location code, e.g. FIN-01")]
 
 
+async def location_filter(
+    location_code_camel: Annotated[
+        str | None,
+        Query(
+            alias="locationCode",
+            deprecated=True,
+            description="Deprecated spelling of location_code",
+        ),
+    ] = None,
+    location_code: Annotated[
+        str | None, Query(description="Datacenter location code, e.g. FIN-01")
+    ] = None,
+) -> str | None:
+    """Both spellings of the location are accepted; they must not disagree."""
+    if (
+        location_code_camel is not None
+        and location_code is not None
+        and location_code_camel != location_code
+    ):
+        raise invalid("locationCode and location_code disagree; send one of them")
+    return location_code if location_code is not None else location_code_camel
+
+
+LocationFilter = Annotated[str | None, Depends(location_filter)]
+
+
 async def spot_flag(
     is_spot_camel: Annotated[
         bool | None,
-        Query(alias="isSpot", description="Spot capacity (spelling used by the Python SDK)"),
+        Query(
+            alias="isSpot",
+            deprecated=True,
+            description="Deprecated spelling of is_spot (sent by the Python SDK)",
+        ),
     ] = None,
     is_spot: Annotated[
         bool | None, Query(description="Spot capacity (spelling used by the Go SDK)")

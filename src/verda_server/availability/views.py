@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from verda_server.api.context import AppContext, Context
-from verda_server.api.params import LocationParam, SpotFlag
+from verda_server.api.params import LocationFilter, SpotFlag
 from verda_server.api.security import require_principal
 from verda_server.availability import service
 from verda_server.availability.schemas import (
@@ -12,6 +12,8 @@ from verda_server.availability.schemas import (
 )
 
 router = APIRouter(dependencies=[Depends(require_principal)])
+# Clusters have no spot capacity, yet their endpoints take the spot flag like the others.
+CLUSTERS_ARE_NEVER_SPOT = "Clusters are never spot: with is_spot=true nothing is available."
 
 
 async def _usage(context: AppContext) -> service.Usage:
@@ -26,7 +28,7 @@ async def _usage(context: AppContext) -> service.Usage:
     response_description="Returns the instance type availabilities for all locations",
 )
 async def get_instance_availabilities(
-    context: Context, spot: SpotFlag, location_code: LocationParam = None
+    context: Context, spot: SpotFlag, location_code: LocationFilter
 ) -> list[InstanceAvailabilityResponseDto]:
     catalog = context.catalog
     codes = service.check_location(catalog, location_code)
@@ -62,7 +64,7 @@ async def _instance_type_available(
     response_description="Returns the instance type availability",
 )
 async def get_instance_type_availability(
-    context: Context, instance_type: str, spot: SpotFlag, location_code: LocationParam = None
+    context: Context, instance_type: str, spot: SpotFlag, location_code: LocationFilter
 ) -> bool:
     return await _instance_type_available(context, instance_type, spot, location_code)
 
@@ -79,7 +81,7 @@ async def get_instance_type_availability_deprecated(
     context: Context,
     instanceType: str,
     spot: SpotFlag,
-    location_code: LocationParam = None,
+    location_code: LocationFilter,
 ) -> bool:
     return await _instance_type_available(context, instanceType, spot, location_code)
 
@@ -90,14 +92,16 @@ async def get_instance_type_availability_deprecated(
     summary="Get all cluster type availabilities for all locations",
     response_model=list[ClusterAvailabilityResponseDto],
     response_description="Returns the cluster type availabilities for all locations",
+    description=CLUSTERS_ARE_NEVER_SPOT,
 )
 async def get_cluster_availabilities(
-    context: Context, location_code: LocationParam = None
+    context: Context, spot: SpotFlag, location_code: LocationFilter
 ) -> list[ClusterAvailabilityResponseDto]:
     catalog = context.catalog
     return [
         ClusterAvailabilityResponseDto(
-            location_code=code, availabilities=service.available_cluster_types(catalog, code)
+            location_code=code,
+            availabilities=[] if spot else service.available_cluster_types(catalog, code),
         )
         for code in service.check_location(catalog, location_code)
     ]
@@ -107,15 +111,16 @@ async def get_cluster_availabilities(
     "/v1/cluster-availability/{cluster_type}",
     tags=["Cluster Availability"],
     summary="Get cluster type availability",
-    description="A bare JSON boolean; false for a type that does not exist.",
+    description="A bare JSON boolean; false for a type that does not exist. "
+    + CLUSTERS_ARE_NEVER_SPOT,
     response_model=bool,
     response_description="Returns the cluster type availability",
 )
 async def get_cluster_type_availability(
-    context: Context, cluster_type: str, location_code: LocationParam = None
+    context: Context, cluster_type: str, spot: SpotFlag, location_code: LocationFilter
 ) -> bool:
     catalog = context.catalog
-    return any(
-        service.free_cluster_units(catalog, code, cluster_type) > 0
-        for code in service.check_location(catalog, location_code)
+    codes = service.check_location(catalog, location_code)
+    return not spot and any(
+        service.free_cluster_units(catalog, code, cluster_type) > 0 for code in codes
     )

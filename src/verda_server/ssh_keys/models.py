@@ -17,5 +17,6 @@ class SshKey(Base):
     )
     name: Mapped[str] = mapped_column(String(255))
     key: Mapped[str] = mapped_column(Text)
-    fingerprint: Mapped[str] = mapped_column(String(128))
+    # MD5, as the API shows it; NULL where the key's blob does not decode.
+    fingerprint: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,6 +9,11 @@ class GetKeysResponseDto(BaseModel):
     id: str = Field(description="SSH key id")
     name: str = Field(description="Name of the SSH key")
     key: str = Field(description="Public SSH key")
+    fingerprint: str | None = Field(
+        description="MD5 fingerprint of the key, colon-separated lowercase hex "
+        "(e.g. 16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48); null when it can't be computed"
+    )
+    created_at: str = Field(description="When the key was added (RFC 3339)")
 
 
 class AddKeyDto(BaseModel):

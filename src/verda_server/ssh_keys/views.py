@@ -10,15 +10,23 @@ from verda_server.api.context import Context
 from verda_server.api.errors import invalid
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
+from verda_server.clock import isoformat
 from verda_server.ssh_keys import service
+from verda_server.ssh_keys.models import SshKey
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto, GetKeysResponseDto
 
 router = APIRouter(tags=["SSH Keys"], dependencies=[Depends(require_principal)])
 NOT_FOUND = not_found_response("SSH key not found")
 
 
-def _dto(row: object) -> GetKeysResponseDto:
-    return GetKeysResponseDto.model_validate(row, from_attributes=True)
+def _dto(row: SshKey) -> GetKeysResponseDto:
+    return GetKeysResponseDto(
+        id=row.id,
+        name=row.name,
+        key=row.key,
+        fingerprint=row.fingerprint,
+        created_at=isoformat(row.created_at),
+    )
 
 
 async def list_keys(context: Context, principal: CurrentPrincipal) -> list[GetKeysResponseDto]:

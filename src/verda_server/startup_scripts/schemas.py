@@ -9,6 +9,7 @@ class GetScriptResponseDto(BaseModel):
     id: str = Field(description="Script ID")
     name: str = Field(description="Script name")
     script: str = Field(description="Script content")
+    created_at: str = Field(description="When the script was added (RFC 3339)")
 
 
 class AddScriptDto(BaseModel):

@@ -27,11 +27,22 @@ class Page:
 
 
 def list_scripts(
-    session: Session, project_id: str, page: int | None = None, page_size: int | None = None
+    session: Session,
+    project_id: str,
+    page: int | None = None,
+    page_size: int | None = None,
+    *,
+    name: str | None = None,
+    descending: bool = False,
 ) -> Page:
+    """Oldest first (newest first when descending); `name` matches any part, ignoring case."""
     query = select(StartupScript).where(StartupScript.project_id == project_id)
+    if name:
+        # autoescape: a % or _ in the name is matched literally, not as a wildcard.
+        query = query.where(StartupScript.name.icontains(name, autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    query = query.order_by(StartupScript.created_at, StartupScript.id)
+    order = (StartupScript.created_at, StartupScript.id)
+    query = query.order_by(*(column.desc() for column in order) if descending else order)
     if page is not None and page_size is not None:
         offset = (page - 1) * page_size
         if offset >= total:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -8,9 +8,12 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
+from verda_server.api.guard import unstorable
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
+from verda_server.clock import isoformat
 from verda_server.startup_scripts import service
+from verda_server.startup_scripts.models import StartupScript
 from verda_server.startup_scripts.schemas import (
     AddScriptDto,
     DeleteScriptsDto,
@@ -27,21 +30,28 @@ _PAGE_HEADERS = {
         "schema": {"type": "integer"},
     },
     "X-Page-Size": {"description": "Current page size", "schema": {"type": "integer"}},
-    "X-Total-Count": {"description": "Total number of scripts", "schema": {"type": "integer"}},
+    "X-Total-Count": {
+        "description": "Number of scripts that match (on every page)",
+        "schema": {"type": "integer"},
+    },
 }
 
 
-def _dto(row: object) -> GetScriptResponseDto:
-    return GetScriptResponseDto.model_validate(row, from_attributes=True)
+def _dto(row: StartupScript) -> GetScriptResponseDto:
+    return GetScriptResponseDto(
+        id=row.id, name=row.name, script=row.script, created_at=isoformat(row.created_at)
+    )
 
 
 @router.get(
     "/v1/scripts",
     summary="Get startup scripts",
     description=(
-        "The whole list, or one page of it with `page` and/or `pageSize` (default page size "
-        "10, at most 100). Paging keeps the array payload and adds X-Page, X-Page-Size and "
-        "X-Total-Count headers."
+        "Oldest first, or newest first with `orderDirection=desc`; `name` keeps the scripts "
+        "whose name contains it (ignoring case). The whole list, or one page of it with `page` "
+        "and/or `pageSize` (default page size 10, at most 100). Paging keeps the array payload "
+        "and adds X-Page, X-Page-Size (the page size asked for) and X-Total-Count (scripts that "
+        "match) headers."
     ),
     response_model=list[GetScriptResponseDto],
     responses={
@@ -56,12 +66,30 @@ async def list_scripts(
     principal: CurrentPrincipal,
     page: Annotated[int | None, Query(ge=1)] = None,
     page_size: Annotated[int | None, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = None,
+    name: Annotated[
+        str | None, Query(description="Only scripts whose name contains this (ignoring case)")
+    ] = None,
+    # The only sort key there is: checked here, and always applied.
+    order_by: Annotated[
+        Literal["created_at"] | None,
+        Query(alias="orderBy", description="Sort key; scripts are sorted by creation time"),
+    ] = None,
+    order_direction: Annotated[
+        Literal["asc", "desc"] | None,
+        Query(alias="orderDirection", description="asc (oldest first, the default) or desc"),
+    ] = None,
 ) -> Response:
+    if name is not None and unstorable(name):
+        raise invalid("name: contains a NUL character or invalid unicode")
     paging = page is not None or page_size is not None
     number, size = page or 1, page_size or DEFAULT_PAGE_SIZE
     result = await context.db.run_read(
         lambda session: service.list_scripts(
-            session, principal.project_id, *((number, size) if paging else (None, None))
+            session,
+            principal.project_id,
+            *((number, size) if paging else (None, None)),
+            name=name,
+            descending=order_direction == "desc",
         )
     )
     body = [_dto(row).model_dump() for row in result.items]

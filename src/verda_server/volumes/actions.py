@@ -161,6 +161,31 @@ def _check_attached_instances_shut_down(session: Session, volume: Volume) -> Non
     service.check_instances_shut_down(i for i in instances if i is not None)
 
 
+def _clone_target(
+    catalog: Catalog, source: Volume, body: PerformVolumeActionPublicDto
+) -> tuple[str, str]:
+    """The clone's (type, location). `type` holds a volume type (Python SDK) or, from
+    the Go SDK, the target location: then the clone keeps the source's type."""
+    location_code = body.location_code or None
+    if body.type is None or body.type in catalog.volume_types:
+        location = service.check_location(catalog, location_code) if location_code else None
+        return body.type or source.type, location or source.location
+    if body.type in catalog.locations:
+        if location_code is not None and location_code != body.type:
+            raise invalid(
+                f"type names the location {body.type!r} but location_code is "
+                f"{location_code!r}: send one location"
+            )
+        return source.type, body.type
+    raise invalid(
+        f"type: {body.type!r} is neither a volume type ("
+        + ", ".join(catalog.volume_types)
+        + ") nor a location code ("
+        + ", ".join(catalog.location_codes())
+        + ")"
+    )
+
+
 def _clone(
     session: Session,
     now: datetime,
@@ -170,12 +195,7 @@ def _clone(
     source: Volume,
     body: PerformVolumeActionPublicDto,
 ) -> Volume:
-    location = (
-        service.check_location(catalog, body.location_code)
-        if body.location_code
-        else source.location
-    )
-    volume_type = body.type or source.type
+    volume_type, location = _clone_target(catalog, source, body)
     service.check_spec(catalog, volume_type, source.size)
     cross_location = location != source.location
     clone = service.new_volume(

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, WithJsonSchema
 
 from verda_server.api.ids import IdList, IdOrIds, SizeGb
 from verda_server.catalog.source import Currency, VolumeTypeName
@@ -75,6 +75,28 @@ class CreateVolumePublicDto(BaseModel):
     instance_ids: IdList | None = None
 
 
+# What clients put in a clone's `type`: Python a volume type, Go the target location.
+CloneTypeOrLocation = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "enum": list(get_args(VolumeTypeName)),
+                    "description": "A volume type: the clone's type",
+                },
+                {
+                    "type": "string",
+                    "description": "A location code, e.g. FIN-03: the clone's location "
+                    "(the clone keeps the source's type)",
+                },
+            ]
+        }
+    ),
+]
+
+
 class PerformVolumeActionPublicDto(BaseModel):
     # Checked by the service, which answers a clearer 400 than a schema error would.
     action: str = Field(json_schema_extra={"enum": [a.value for a in Action]})
@@ -85,7 +107,12 @@ class PerformVolumeActionPublicDto(BaseModel):
     location_code: str | None = None
     name: str | None = None
     size: SizeGb | None = None
-    type: VolumeTypeName | None = None
+    type: CloneTypeOrLocation | None = Field(
+        default=None,
+        description="clone: a volume type (the clone's type) or a location code (the clone's "
+        "location, keeping the source's type); null keeps the source's type (and its "
+        "location unless location_code names one)",
+    )
 
 
 class DeleteVolumePublicDto(BaseModel):

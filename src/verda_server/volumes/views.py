@@ -148,6 +148,10 @@ async def get_volume(
 @router.delete(
     "/v1/volumes/{volume_id}",
     summary="Delete volume by id",
+    description=(
+        "To the trash, or permanently with `force=true` (the Go SDK's spelling) or a JSON "
+        'body `{"is_permanent": true}` (the Python SDK\'s).'
+    ),
     status_code=202,
     response_class=Response,
     responses={
@@ -161,8 +165,11 @@ def delete_volume(
     principal: CurrentPrincipal,
     volume_id: str,
     body: Annotated[DeleteVolumePublicDto | None, Body()] = None,
+    force: Annotated[
+        bool, Query(description="Delete permanently, skipping the trash (as is_permanent)")
+    ] = False,
 ) -> Response:
-    permanent = body.is_permanent if body is not None else False
+    permanent = force or (body.is_permanent if body is not None else False)
     with context.work(principal.project_id) as (session, now):
         deleted = actions.delete_by_id(
             session,
