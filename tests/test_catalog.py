@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
+
+from verda_server.catalog.source import CatalogError, load_source
 
 PUBLIC = [
     "/v1/instance-types",
@@ -230,3 +234,48 @@ def test_cluster_availability(authed, contract, catalog):
     assert authed.get(f"{path}/NOPE").text == "false"
     filtered = authed.get(path, params={"location_code": code}).json()
     assert filtered == [with_clusters]
+
+
+@pytest.mark.parametrize(
+    "price",
+    ["1.5\n", "1.5\r", "1\n.5", " 1.5", "1.5 ", "1_0", "1e3", "+1", "-1", "NaN", "1.", ".5"],
+)
+def test_a_catalog_price_must_be_a_plain_decimal_string(tmp_path, price):
+    data = load_source().model_dump(mode="json")
+    data["instance_types"][0]["price_per_hour"]["usd"] = price
+    with pytest.raises(CatalogError, match=r"instance_types\.0\.price_per_hour\.usd:"):
+        load_source(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    "image_id",
+    [
+        "2404f580-1300-1111-82b3-f199fb9b701b\n",
+        "2404f580-1300-1111-82b3-f199fb9b701b\r",
+        "2404f580-1300-1111\n-82b3-f199fb9b701b",
+        "{2404f580-1300-1111-82b3-f199fb9b701b}",
+        "urn:uuid:2404f580-1300-1111-82b3-f199fb9b701b",
+        "2404f5801300111182b3f199fb9b701b",
+        "2404f580_1300-1111-82b3-f199fb9b701b",
+    ],
+)
+def test_a_catalog_id_must_be_a_plain_uuid(tmp_path, image_id):
+    data = load_source().model_dump(mode="json")
+    data["images"][0]["id"] = image_id
+    with pytest.raises(CatalogError, match=r"images\.0\.id:"):
+        load_source(_write(tmp_path, data))
+
+
+def test_catalog_prices_and_ids_at_the_limits_load(tmp_path):
+    data = load_source().model_dump(mode="json")
+    data["instance_types"][0]["price_per_hour"] = {"usd": "0", "eur": "12.000100"}
+    data["images"][0]["id"] = "2404F580-1300-1111-82B3-F199FB9B701B"
+    loaded = load_source(_write(tmp_path, data))
+    assert loaded.instance_types[0].price_per_hour.eur == "12.000100"
+    assert loaded.images[0].id == "2404f580-1300-1111-82b3-f199fb9b701b"
+
+
+def _write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path

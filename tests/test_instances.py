@@ -177,6 +177,25 @@ def test_bad_deploys_name_the_problem_and_create_nothing(authed, overrides, fiel
     assert authed.get("/v1/instances").json() == [] and volumes(authed) == []
 
 
+@pytest.mark.parametrize(
+    "hostname",
+    ["web\n", "h\n", "a\n.b", "a.b\n", "we\nb", "\nweb", "web\r", "we\rb", "web\r\n", "web\n\n"],
+)
+def test_host_names_with_line_breaks_are_refused(authed, hostname):
+    message = assert_error(
+        authed.post("/v1/instances", json=deploy_body(hostname=hostname)), 400, "invalid_request"
+    )
+    assert "hostname" in message
+    assert authed.get("/v1/instances").json() == []
+
+
+@pytest.mark.parametrize(
+    "hostname", ["a", "A-9", "a" * 63, "a.b-c.d", ".".join(["a" * 63] * 4)[:253]]
+)
+def test_host_names_at_the_limits_are_accepted_as_sent(authed, hostname):
+    assert get(authed, deploy(authed, hostname=hostname))["hostname"] == hostname
+
+
 def test_missing_references_are_not_found_and_create_nothing(live, authed):
     missing = "00000000-0000-4000-8000-000000000000"
     for overrides in (

@@ -144,3 +144,30 @@ def test_the_response_check_on_every_raw_request_can_fail(contract):
     ):
         with pytest.raises((AssertionError, jsonschema.ValidationError, ValueError)):
             contract.verify(bad)
+
+
+def _response(method: str, path: str, status: int, **kwargs) -> httpx.Response:
+    return httpx.Response(status, request=httpx.Request(method, "http://test" + path), **kwargs)
+
+
+def test_the_response_check_wants_a_body_exactly_where_content_is_documented(contract):
+    some_id = "00000000-0000-4000-8000-000000000000"
+    contract.verify(_response("PUT", "/v1/volumes", 202, json=[]))
+    contract.verify(_response("DELETE", f"/v1/scripts/{some_id}", 200))
+    contract.verify(_response("DELETE", f"/v1/volumes/{some_id}", 204))
+    for empty in (
+        _response("PUT", "/v1/volumes", 202),  # declares application/json for 202
+        _response("GET", "/v1/balance", 200),
+        _response("PUT", "/v1/instances", 202),
+        _response("POST", "/v1/volumes", 202),  # declares text/plain
+    ):
+        with pytest.raises(AssertionError, match="with an empty body; documented"):
+            contract.verify(empty)
+    for unexpected in (
+        _response("DELETE", f"/v1/scripts/{some_id}", 200, json=[]),  # declares no content
+        _response("DELETE", f"/v1/volumes/{some_id}", 202, text="ok"),
+    ):
+        with pytest.raises(AssertionError, match="documented: no content"):
+            contract.verify(unexpected)
+    with pytest.raises(AssertionError, match=r"with text/plain; documented: \['application/json'"):
+        contract.verify(_response("PUT", "/v1/volumes", 202, text="[]"))

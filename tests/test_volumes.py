@@ -199,7 +199,8 @@ def test_attach_and_detach(live, authed):
     assert assert_error(response, 403, "forbidden_action") == NOT_SHUT_DOWN
     assert get(authed, volume_id)["status"] == "detached"
     response = act(authed, "attach", [volume_id], instance_id=shut_down[0])
-    assert response.status_code == 202 and response.content == b""
+    assert response.status_code == 202 and response.content == b"[]"
+    assert response.headers["content-type"] == "application/json"
     has(get(authed, volume_id), status="attached", target="vdb", instance_id=shut_down[0])
     ok(authed, "detach", volume_id)
     has(get(authed, volume_id), status="detached", instances=[], target=None, instance_id=None)
@@ -409,6 +410,10 @@ def test_a_clone_in_the_same_location_is_ready_at_once(live, authed, contract):
     pair = _clone(authed, contract, [source, other], name="copy")
     assert len(pair) == 2 and {get(authed, v)["name"] for v in pair} == {"copy"}
     assert set(listed(authed)) == before | set(pair)
+    # The new ids come in the order of the sources.
+    assert [get(authed, v)["size"] for v in pair] == [70, 50]
+    reversed_pair = _clone(authed, contract, [other, source])
+    assert [get(authed, v)["size"] for v in reversed_pair] == [50, 70]
 
 
 def test_a_clone_to_another_location_is_cloning_for_5_seconds(live, authed, contract):

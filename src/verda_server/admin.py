@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from verda_server.api.errors import ApiError
-from verda_server.cli_common import prepare_data_dir
+from verda_server.cli_common import fail, safe_url, store_url
 from verda_server.clock import Clock
-from verda_server.config import DEFAULT_DATA_DIR, sqlite_url
+from verda_server.config import DEFAULT_DATA_DIR
 from verda_server.projects import service as projects
 from verda_server.projects.models import Project
 from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
@@ -34,11 +35,13 @@ DatabaseUrl = Annotated[
 
 
 def _open(data_dir: Path, database_url: str | None) -> Database:
-    if database_url is None:
-        database_url = sqlite_url(prepare_data_dir(data_dir))
-    db = Database(database_url)
-    with startup_lock(db) as connection:
-        upgrade(connection)
+    database_url = store_url(data_dir, database_url)
+    try:
+        db = Database(database_url)
+        with startup_lock(db) as connection:
+            upgrade(connection)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"cannot open the store {safe_url(database_url)}: {exc}")
     return db
 
 

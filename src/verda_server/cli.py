@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from verda_server import __version__
 from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
-from verda_server.cli_common import fail, prepare_data_dir, safe_url
+from verda_server.cli_common import fail, safe_url, store_url
 from verda_server.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
@@ -24,7 +24,6 @@ from verda_server.config import (
     INSTANT,
     Lifecycle,
     Settings,
-    sqlite_url,
 )
 from verda_server.projects.service import Bootstrap
 
@@ -135,8 +134,7 @@ def serve(
         raise typer.BadParameter(
             f"--signing-key must be at least {MIN_SIGNING_KEY_BYTES} bytes (HS256)"
         )
-    if database_url is None:
-        database_url = sqlite_url(prepare_data_dir(data_dir))
+    database_url = store_url(data_dir, database_url)
     settings = Settings(
         database_url=database_url,
         host=host,

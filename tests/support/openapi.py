@@ -22,9 +22,7 @@ class ContractChecker:
         self.document = document
         # Static segments win over parameters, as in the router.
         templates = sorted(document["paths"], key=lambda t: (t.count("{"), t))
-        self._routes = [
-            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$"), t) for t in templates
-        ]
+        self._routes = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", t)), t) for t in templates]
 
     def _validate(self, body: Any, schema: dict[str, Any]) -> None:
         full = dict(schema)
@@ -44,7 +42,7 @@ class ContractChecker:
 
     def operation(self, method: str, path: str) -> dict[str, Any] | None:
         for pattern, template in self._routes:
-            if pattern.match(path):
+            if pattern.fullmatch(path):
                 return self.document["paths"][template].get(method.lower())
         return None
 
@@ -63,11 +61,15 @@ class ContractChecker:
             f"{request.method} {path} answered {response.status_code}, which is not documented"
         )
         content = documented.get("content")
+        answered = f"{request.method} {path} answered {response.status_code}"
         if not response.content:
+            # An empty body is only right where the document promises no content.
+            assert not content, f"{answered} with an empty body; documented: {sorted(content)}"
             assert response.status_code in (200, 202, 204), "an empty body where one is owed"
             return
         media = response.headers.get("content-type", "").split(";")[0]
-        assert content and media in content, f"{media} is not documented for {path}"
+        assert content, f"{answered} with a {media or 'untyped'} body; documented: no content"
+        assert media in content, f"{answered} with {media}; documented: {sorted(content)}"
         if media == "application/json":
             self._validate(response.json(), content[media]["schema"])
         elif media == "text/plain":

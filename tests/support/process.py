@@ -79,8 +79,9 @@ def _wait_ready(server: ServerProcess, timeout: float = 30) -> None:
 
 @contextmanager
 def run_server(
-    *args: str, env: dict[str, str] | None = None, module: bool = False
+    *args: str, env: dict[str, str] | None = None, module: bool = False, umask: int = -1
 ) -> Iterator[ServerProcess]:
+    """The server as a child process; `umask` is the child's (-1 keeps ours)."""
     port = free_port()
     command = (
         [sys.executable, "-m", "verda_server"]
@@ -98,6 +99,7 @@ def run_server(
         stderr=subprocess.STDOUT,
         text=True,
         env=full_env,
+        umask=umask,
     )
     server = ServerProcess(process, port)
     server.start_reading()

@@ -25,8 +25,11 @@ def act(client, action: str, ids, **fields):
 
 
 def ok(client, action: str, ids, **fields) -> None:
+    """An action that creates no volume: 202 with the JSON list of none."""
     response = act(client, action, ids, **fields)
     assert response.status_code == 202, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == []
 
 
 def listed(client, path: str = "/v1/volumes") -> list[str]:

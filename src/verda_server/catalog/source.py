@@ -9,12 +9,11 @@ with a message that names the problem rather than at request time.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 from importlib import resources
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
-from uuid import UUID
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,18 +30,23 @@ VolumeTypeName = Literal[
 ]
 
 
+# Whole-string patterns (re.fullmatch): `$` would also match before a final
+# newline, and Decimal() and UUID() accept surrounding whitespace, underscores,
+# exponents, braces and "urn:uuid:", none of which belongs in a served value.
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _decimal_string(value: str) -> str:
-    try:
-        number = Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"{value!r} is not a decimal number") from exc
-    if not number.is_finite() or number < 0:
-        raise ValueError(f"{value!r} is not a non-negative price")
+    if not _DECIMAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a non-negative decimal number such as 1.25")
     return value
 
 
 def _uuid_string(value: str) -> str:
-    return str(UUID(value))
+    if not _UUID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a UUID such as 2404f580-1300-1111-82b3-f199fb9b701b")
+    return value.lower()
 
 
 PriceString = Annotated[str, AfterValidator(_decimal_string)]

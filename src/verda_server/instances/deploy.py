@@ -29,7 +29,8 @@ from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# Matched with fullmatch: `$` would also accept a label ending in a newline.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 MAX_HOSTNAME = 253
 
 
@@ -37,7 +38,7 @@ def check_hostname(hostname: str) -> str:
     if (
         not hostname
         or len(hostname) > MAX_HOSTNAME
-        or not all(_LABEL.match(label) for label in hostname.split("."))
+        or not all(_LABEL.fullmatch(label) for label in hostname.split("."))
     ):
         raise invalid(
             "hostname: must be a valid host name (letters, digits and hyphens, labels of "

@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from verda_server.storage.files import make_private, sqlite_file
+
 T = TypeVar("T")
 
 # WAL lets readers run beside the single writer; synchronous=FULL fsyncs the
@@ -68,6 +70,9 @@ def make_engine(url: str) -> Engine:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
+        database_file = sqlite_file(url)
+        if database_file is not None:
+            make_private(database_file)
         self.engine = make_engine(url)
         self._is_postgres = self.engine.dialect.name == "postgresql"
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")

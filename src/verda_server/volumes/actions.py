@@ -73,8 +73,9 @@ def perform(
     lifecycle: Lifecycle,
     project_id: str,
     body: PerformVolumeActionPublicDto,
-) -> list[str] | None:
-    """Apply the action to every listed volume; clone answers the new ids."""
+) -> list[str]:
+    """Apply the action to every listed volume; answer the ids of the volumes it
+    created (clone's new volumes; none for the other actions)."""
     if body.action in REFUSED:
         raise invalid(REFUSED[Action(body.action)])
     try:
@@ -100,7 +101,7 @@ def perform(
         result = _apply(session, now, catalog, lifecycle, project_id, action, volume, body)
         if result is not None:
             new_ids.append(result)
-    return new_ids if action is Action.CLONE else None
+    return new_ids
 
 
 def _apply(

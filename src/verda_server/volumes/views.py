@@ -75,17 +75,17 @@ def create_volume(
     "/v1/volumes",
     summary="Perform action on a volume or multiple volumes",
     description=(
-        "All or nothing. `clone` answers the JSON list of the new volume ids; a clone to "
-        "another location reads `cloning` until done and can be stopped with `cancel` on "
-        "the new id."
+        "All or nothing. Every action answers the JSON list of the volume ids it created: "
+        "the new volumes for `clone`, `[]` for the others. A clone to another location reads "
+        "`cloning` until done and can be stopped with `cancel` on the new id."
     ),
     status_code=202,
-    response_class=Response,
+    response_class=JSONResponse,
     responses={
         202: {
             "description": (
-                "Done. `clone` answers the JSON list of the new volume ids; the other "
-                "actions answer an empty body."
+                "Done: the ids of the volumes created, `clone`'s new volumes (in the "
+                "order of `id`), `[]` for every other action."
             ),
             "content": {
                 "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
@@ -107,9 +107,7 @@ def perform_volume_action(
             principal.project_id,
             body,
         )
-    if new_ids is not None:
-        return JSONResponse(new_ids, status_code=202)
-    return Response(status_code=202)
+    return JSONResponse(new_ids, status_code=202)
 
 
 @router.get(
