@@ -149,6 +149,52 @@ def test_images_by_type_by_id_and_by_detached_os_volume(live, authed, catalog):
     )
 
 
+# The live service's ids that dstack deploys by (CLIENTS.md), with a type that supports each.
+DSTACK_IMAGES = [
+    ("2404f580-1300-1111-82b3-f199fb9b701b", "ubuntu-24.04-cuda-13.0-open-docker", "1A100.22V"),
+    ("77777777-4f48-4249-82b3-f199fb9b701b", "ubuntu-24.04-cuda-12.8-open-docker", "1A100.22V"),
+    ("2088da25-bb0d-41cc-a191-dccae45d96fd", "ubuntu-22.04-cuda-12.0-docker", "1V100.6V"),
+    ("2088da25-bb0d-41cc-a191-dccae45d96fd", "ubuntu-22.04-cuda-12.0-docker", "2A6000.20V"),
+]
+
+
+@pytest.mark.parametrize(("image_id", "image_type", "instance_type"), DSTACK_IMAGES)
+def test_dstack_deploys_by_the_live_image_ids(live, authed, image_id, image_type, instance_type):
+    key_id = authed.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()}).text
+    script_id = authed.post("/v1/scripts", json={"name": "s", "script": "echo"}).text
+    body = {
+        "instance_type": instance_type,
+        "image": image_id,
+        "ssh_key_ids": [key_id],
+        "startup_script_id": script_id,
+        "hostname": "dstack-run-0",
+        "description": "dstack-run-0",
+        "location_code": "FIN-01",
+        "os_volume": {"name": "OS volume", "size": 100},
+        "is_spot": False,
+        "pricing": "FIXED_PRICE",
+    }
+    response = authed.post("/v1/instances", json=body)
+    assert response.status_code == 202, response.text
+    instance = get(authed, response.text)
+    assert (instance["image"], instance["instance_type"]) == (image_type, instance_type)
+    listed = authed.get("/v1/images", params={"instance_type": instance_type}).json()
+    assert {"id": image_id, "image_type": image_type}.items() <= next(
+        i for i in listed if i["id"] == image_id
+    ).items()
+    live.clock.advance(BOOT)
+    assert act(authed, "delete", instance["id"]).status_code == 202  # capacity back
+
+
+def test_every_v100_and_a6000_type_supports_the_cuda_12_0_image(authed, catalog):
+    types = [t.instance_type for t in catalog.instance_types if "V100" in t.instance_type]
+    types += [t.instance_type for t in catalog.instance_types if "A6000" in t.instance_type]
+    assert len(types) == 8
+    for name in types:
+        images = authed.get("/v1/images", params={"instance_type": name}).json()
+        assert "2088da25-bb0d-41cc-a191-dccae45d96fd" in {i["id"] for i in images}, name
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
