@@ -135,7 +135,7 @@ def test_prices_follow_the_project_currency(live, http, catalog):
 
 def test_images_by_type_by_id_and_by_detached_os_volume(live, authed, catalog):
     image = next(i for i in catalog.images if i.image_type == "ubuntu-22.04")
-    first = deploy(authed, image=image.id)
+    first = running(live, authed, image=image.id)
     assert get(authed, first)["image"] == "ubuntu-22.04"
     os_volume_id = get(authed, first)["os_volume_id"]
     assert act(authed, "delete", first, volume_ids=[]).status_code == 202
@@ -286,7 +286,8 @@ def test_capacity_is_consumed_and_released(live, authed, catalog):
     )
     message = assert_error(full, 503, "service_unavailable")
     assert "capacity" in message
-    act(authed, "delete", ids[0])
+    live.clock.advance(BOOT)  # a provisioning instance can't be deleted yet
+    assert act(authed, "delete", ids[0]).status_code == 202
     assert authed.get(path, params={"location_code": location}).json() is True
 
 
@@ -322,36 +323,59 @@ def test_bulk_actions_report_each_instance(live, authed):
     assert mixed.status_code == 207
     results = {r["instanceId"]: r for r in mixed.json()}
     assert results[b] == {"instanceId": b, "action": "hibernate", "status": "success"}
-    assert results[a]["status"] == "error" and results[a]["statusCode"] == 400
+    assert results[a] == {
+        "instanceId": a,
+        "action": "hibernate",
+        "status": "error",
+        "error": "Can't hibernate a provisioning instance",
+        "statusCode": 403,
+    }
     assert results[missing]["statusCode"] == 404
     assert results[missing]["error"].startswith("Invalid instance id")
     assert [i["id"] for i in authed.get("/v1/instances").json()] == [a]
 
 
 def test_single_action_errors(live, authed):
+    """Refused transitions are 403 forbidden_action; malformed requests stay 400."""
     instance_id = deploy(authed)
     missing = "00000000-0000-4000-8000-000000000000"
     assert assert_error(act(authed, "delete", missing), 404, "not_found") == "Invalid instance id"
-    assert assert_error(act(authed, "discontinue", instance_id), 400, "invalid_request") == (
-        "Can't discontinue a provisioning instance"
-    )
+    for action in ("delete", "discontinue"):
+        assert assert_error(act(authed, action, instance_id), 403, "forbidden_action") == (
+            "Can't discontinue a provisioning instance"
+        )
     assert "shut down" in assert_error(
-        act(authed, "hibernate", running(live, authed)), 400, "invalid_request"
+        act(authed, "hibernate", running(live, authed)), 403, "forbidden_action"
     )
-    assert_error(act(authed, "configure_spot", instance_id), 400, "invalid_request")
+    assert assert_error(act(authed, "configure_spot", instance_id), 403, "forbidden_action") == (
+        "Can't configure_spot an instance that is not a spot instance"
+    )
     live.clock.advance(BOOT)
-    assert_error(act(authed, "delete_stuck", instance_id), 400, "invalid_request")
+    assert assert_error(act(authed, "delete_stuck", instance_id), 403, "forbidden_action") == (
+        "Can't delete_stuck a running instance"
+    )
     for refused in ("deploy", "transfer", "restore", "explode"):
         assert_error(act(authed, refused, instance_id), 400, "invalid_request")
     assert_error(act(authed, "shutdown", []), 400, "invalid_request")
     assert get(authed, instance_id)["status"] == "running"
 
 
-def test_discontinue_then_again_reads_as_gone(live, authed):
+def test_a_discontinued_instance_reads_as_such_and_refuses_everything(live, authed, contract):
     instance_id = running(live, authed)
+    before = get(authed, instance_id)
     assert act(authed, "discontinue", instance_id).status_code == 202
-    message = assert_error(act(authed, "discontinue", instance_id), 404, "not_found")
-    assert message == "Invalid instance id"
+    for action in ("discontinue", "delete"):
+        message = assert_error(act(authed, action, instance_id), 403, "forbidden_action")
+        assert message == "Can't discontinue a discontinued instance"
+    message = assert_error(act(authed, "start", instance_id), 403, "forbidden_action")
+    assert message == "Can't start a discontinued instance"
+    body = contract.check(authed.get(f"/v1/instances/{instance_id}"), "/v1/instances/{instance_id}")
+    # Its address went back to the pool and its volumes were released; the rest is as it was.
+    assert body == before | {"status": "discontinued", "ip": None, "volume_ids": []}
+    assert authed.get("/v1/instances").json() == []
+    assert authed.get("/v1/instances", params={"status": "running"}).json() == []
+    listed = authed.get("/v1/instances", params={"status": "discontinued"}).json()
+    assert listed == [body]
 
 
 def test_spot_instances_accept_configure_spot(live, authed):
@@ -364,7 +388,7 @@ def test_delete_without_volume_ids_trashes_the_os_volume_and_detaches_the_rest(l
     os_volume_id = get(authed, instance_id)["os_volume_id"]
     assert act(authed, "delete", instance_id).status_code == 202
     assert authed.get("/v1/instances").json() == []
-    assert_error(authed.get(f"/v1/instances/{instance_id}"), 404, "not_found")
+    assert get(authed, instance_id)["status"] == "discontinued"
     assert [(v["name"], v["status"]) for v in volumes(authed)] == [("data", "detached")]
     assert [v["id"] for v in trash(authed)] == [os_volume_id]
 
@@ -403,6 +427,10 @@ def test_hibernate_detaches_everything_and_removes_the_instance(live, authed):
     assert act(authed, "hibernate", instance_id).status_code == 202
     assert authed.get("/v1/instances").json() == []
     assert [v["status"] for v in volumes(authed)] == ["detached"]
+    body = get(authed, instance_id)
+    assert body["status"] == "discontinued" and body["os_volume_id"] == volumes(authed)[0]["id"]
+    message = assert_error(act(authed, "delete", instance_id), 403, "forbidden_action")
+    assert message == "Can't discontinue a discontinued instance"
 
 
 def test_the_deprecated_action_path_behaves_the_same(live, authed):
@@ -486,9 +514,16 @@ def test_sdk_lifecycle_provisioning_running_offline_running_deleted(live, sdk):
     assert sdk.instances.get() == []
     assert [v.name for v in sdk.volumes.get()] == ["data"]
     assert [v.id for v in sdk.volumes.get_in_trash()] == [fetched.os_volume_id]
+    gone = sdk.instances.get_by_id(instance.id)
+    assert (gone.id, gone.status, gone.hostname) == (instance.id, "discontinued", "sdk-host")
+    assert [i.id for i in sdk.instances.get(status="discontinued")] == [instance.id]
     with pytest.raises(APIException) as raised:
-        sdk.instances.get_by_id(instance.id)
-    assert raised.value.code == "not_found"
+        sdk.instances.action(instance.id, "delete")
+    assert raised.value.code == "forbidden_action"
+    assert raised.value.message == "Can't discontinue a discontinued instance"
+    with pytest.raises(APIException) as raised:
+        sdk.instances.get_by_id("00000000-0000-4000-8000-000000000000")
+    assert (raised.value.code, raised.value.message) == ("not_found", "Invalid instance id")
 
 
 def test_sdk_availability_and_errors(sdk):
