@@ -303,6 +303,22 @@ def test_an_instance_without_an_os_volume_can_not_start(fleet, authed):
     assert get(authed, instance_id)["os_volume_id"] == os_id
 
 
+def test_instances_deleted_before_discontinued_was_recorded_read_discontinued(fleet, authed, live):
+    """Stores written by earlier versions marked removal by `deleted_at` only."""
+    (instance_id,) = fleet.reach("discontinued", [False])
+    with live.context.db.write() as session:
+        session.get(Instance, instance_id).status = "offline"
+    assert get(authed, instance_id)["status"] == "discontinued"
+    listed = authed.get("/v1/instances", params={"status": "discontinued"}).json()
+    assert [i["id"] for i in listed] == [instance_id]
+    assert authed.get("/v1/instances", params={"status": "offline"}).json() == []
+    message = assert_error(act(authed, "delete", instance_id), 403, "forbidden_action")
+    assert message == "Can't discontinue a discontinued instance"
+    _, data_id = fleet.volumes[instance_id]
+    attach = {"action": "attach", "id": data_id, "instance_id": instance_id}
+    assert_error(authed.put("/v1/volumes", json=attach), 403, "forbidden_action")
+
+
 def test_volumes_do_not_attach_to_a_discontinued_instance(fleet, authed):
     (instance_id,) = fleet.reach("discontinued", [False])
     _, data_id = fleet.volumes[instance_id]
