@@ -135,7 +135,7 @@ def test_prices_follow_the_project_currency(live, http, catalog):
 
 def test_images_by_type_by_id_and_by_detached_os_volume(live, authed, catalog):
     image = next(i for i in catalog.images if i.image_type == "ubuntu-22.04")
-    first = deploy(authed, image=image.id)
+    first = running(live, authed, image=image.id)
     assert get(authed, first)["image"] == "ubuntu-22.04"
     os_volume_id = get(authed, first)["os_volume_id"]
     assert act(authed, "delete", first, volume_ids=[]).status_code == 202
@@ -147,6 +147,52 @@ def test_images_by_type_by_id_and_by_detached_os_volume(live, authed, catalog):
     assert_error(
         authed.post("/v1/instances", json=deploy_body(image=os_volume_id)), 400, "invalid_request"
     )
+
+
+# The live service's ids that dstack deploys by (CLIENTS.md), with a type that supports each.
+DSTACK_IMAGES = [
+    ("2404f580-1300-1111-82b3-f199fb9b701b", "ubuntu-24.04-cuda-13.0-open-docker", "1A100.22V"),
+    ("77777777-4f48-4249-82b3-f199fb9b701b", "ubuntu-24.04-cuda-12.8-open-docker", "1A100.22V"),
+    ("2088da25-bb0d-41cc-a191-dccae45d96fd", "ubuntu-22.04-cuda-12.0-docker", "1V100.6V"),
+    ("2088da25-bb0d-41cc-a191-dccae45d96fd", "ubuntu-22.04-cuda-12.0-docker", "2A6000.20V"),
+]
+
+
+@pytest.mark.parametrize(("image_id", "image_type", "instance_type"), DSTACK_IMAGES)
+def test_dstack_deploys_by_the_live_image_ids(live, authed, image_id, image_type, instance_type):
+    key_id = authed.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()}).text
+    script_id = authed.post("/v1/scripts", json={"name": "s", "script": "echo"}).text
+    body = {
+        "instance_type": instance_type,
+        "image": image_id,
+        "ssh_key_ids": [key_id],
+        "startup_script_id": script_id,
+        "hostname": "dstack-run-0",
+        "description": "dstack-run-0",
+        "location_code": "FIN-01",
+        "os_volume": {"name": "OS volume", "size": 100},
+        "is_spot": False,
+        "pricing": "FIXED_PRICE",
+    }
+    response = authed.post("/v1/instances", json=body)
+    assert response.status_code == 202, response.text
+    instance = get(authed, response.text)
+    assert (instance["image"], instance["instance_type"]) == (image_type, instance_type)
+    listed = authed.get("/v1/images", params={"instance_type": instance_type}).json()
+    assert {"id": image_id, "image_type": image_type}.items() <= next(
+        i for i in listed if i["id"] == image_id
+    ).items()
+    live.clock.advance(BOOT)
+    assert act(authed, "delete", instance["id"]).status_code == 202  # capacity back
+
+
+def test_every_v100_and_a6000_type_supports_the_cuda_12_0_image(authed, catalog):
+    types = [t.instance_type for t in catalog.instance_types if "V100" in t.instance_type]
+    types += [t.instance_type for t in catalog.instance_types if "A6000" in t.instance_type]
+    assert len(types) == 8
+    for name in types:
+        images = authed.get("/v1/images", params={"instance_type": name}).json()
+        assert "2088da25-bb0d-41cc-a191-dccae45d96fd" in {i["id"] for i in images}, name
 
 
 @pytest.mark.parametrize(
@@ -259,7 +305,8 @@ def test_capacity_is_consumed_and_released(live, authed, catalog):
     )
     message = assert_error(full, 503, "service_unavailable")
     assert "capacity" in message
-    act(authed, "delete", ids[0])
+    live.clock.advance(BOOT)  # a provisioning instance can't be deleted yet
+    assert act(authed, "delete", ids[0]).status_code == 202
     assert authed.get(path, params={"location_code": location}).json() is True
 
 
@@ -295,36 +342,59 @@ def test_bulk_actions_report_each_instance(live, authed):
     assert mixed.status_code == 207
     results = {r["instanceId"]: r for r in mixed.json()}
     assert results[b] == {"instanceId": b, "action": "hibernate", "status": "success"}
-    assert results[a]["status"] == "error" and results[a]["statusCode"] == 400
+    assert results[a] == {
+        "instanceId": a,
+        "action": "hibernate",
+        "status": "error",
+        "error": "Can't hibernate a provisioning instance",
+        "statusCode": 403,
+    }
     assert results[missing]["statusCode"] == 404
     assert results[missing]["error"].startswith("Invalid instance id")
     assert [i["id"] for i in authed.get("/v1/instances").json()] == [a]
 
 
 def test_single_action_errors(live, authed):
+    """Refused transitions are 403 forbidden_action; malformed requests stay 400."""
     instance_id = deploy(authed)
     missing = "00000000-0000-4000-8000-000000000000"
     assert assert_error(act(authed, "delete", missing), 404, "not_found") == "Invalid instance id"
-    assert assert_error(act(authed, "discontinue", instance_id), 400, "invalid_request") == (
-        "Can't discontinue a provisioning instance"
-    )
+    for action in ("delete", "discontinue"):
+        assert assert_error(act(authed, action, instance_id), 403, "forbidden_action") == (
+            "Can't discontinue a provisioning instance"
+        )
     assert "shut down" in assert_error(
-        act(authed, "hibernate", running(live, authed)), 400, "invalid_request"
+        act(authed, "hibernate", running(live, authed)), 403, "forbidden_action"
     )
-    assert_error(act(authed, "configure_spot", instance_id), 400, "invalid_request")
+    assert assert_error(act(authed, "configure_spot", instance_id), 403, "forbidden_action") == (
+        "Can't configure_spot an instance that is not a spot instance"
+    )
     live.clock.advance(BOOT)
-    assert_error(act(authed, "delete_stuck", instance_id), 400, "invalid_request")
+    assert assert_error(act(authed, "delete_stuck", instance_id), 403, "forbidden_action") == (
+        "Can't delete_stuck a running instance"
+    )
     for refused in ("deploy", "transfer", "restore", "explode"):
         assert_error(act(authed, refused, instance_id), 400, "invalid_request")
     assert_error(act(authed, "shutdown", []), 400, "invalid_request")
     assert get(authed, instance_id)["status"] == "running"
 
 
-def test_discontinue_then_again_reads_as_gone(live, authed):
+def test_a_discontinued_instance_reads_as_such_and_refuses_everything(live, authed, contract):
     instance_id = running(live, authed)
+    before = get(authed, instance_id)
     assert act(authed, "discontinue", instance_id).status_code == 202
-    message = assert_error(act(authed, "discontinue", instance_id), 404, "not_found")
-    assert message == "Invalid instance id"
+    for action in ("discontinue", "delete"):
+        message = assert_error(act(authed, action, instance_id), 403, "forbidden_action")
+        assert message == "Can't discontinue a discontinued instance"
+    message = assert_error(act(authed, "start", instance_id), 403, "forbidden_action")
+    assert message == "Can't start a discontinued instance"
+    body = contract.check(authed.get(f"/v1/instances/{instance_id}"), "/v1/instances/{instance_id}")
+    # Its address went back to the pool and its volumes were released; the rest is as it was.
+    assert body == before | {"status": "discontinued", "ip": None, "volume_ids": []}
+    assert authed.get("/v1/instances").json() == []
+    assert authed.get("/v1/instances", params={"status": "running"}).json() == []
+    listed = authed.get("/v1/instances", params={"status": "discontinued"}).json()
+    assert listed == [body]
 
 
 def test_spot_instances_accept_configure_spot(live, authed):
@@ -337,7 +407,7 @@ def test_delete_without_volume_ids_trashes_the_os_volume_and_detaches_the_rest(l
     os_volume_id = get(authed, instance_id)["os_volume_id"]
     assert act(authed, "delete", instance_id).status_code == 202
     assert authed.get("/v1/instances").json() == []
-    assert_error(authed.get(f"/v1/instances/{instance_id}"), 404, "not_found")
+    assert get(authed, instance_id)["status"] == "discontinued"
     assert [(v["name"], v["status"]) for v in volumes(authed)] == [("data", "detached")]
     assert [v["id"] for v in trash(authed)] == [os_volume_id]
 
@@ -376,6 +446,10 @@ def test_hibernate_detaches_everything_and_removes_the_instance(live, authed):
     assert act(authed, "hibernate", instance_id).status_code == 202
     assert authed.get("/v1/instances").json() == []
     assert [v["status"] for v in volumes(authed)] == ["detached"]
+    body = get(authed, instance_id)
+    assert body["status"] == "discontinued" and body["os_volume_id"] == volumes(authed)[0]["id"]
+    message = assert_error(act(authed, "delete", instance_id), 403, "forbidden_action")
+    assert message == "Can't discontinue a discontinued instance"
 
 
 def test_the_deprecated_action_path_behaves_the_same(live, authed):
@@ -459,9 +533,16 @@ def test_sdk_lifecycle_provisioning_running_offline_running_deleted(live, sdk):
     assert sdk.instances.get() == []
     assert [v.name for v in sdk.volumes.get()] == ["data"]
     assert [v.id for v in sdk.volumes.get_in_trash()] == [fetched.os_volume_id]
+    gone = sdk.instances.get_by_id(instance.id)
+    assert (gone.id, gone.status, gone.hostname) == (instance.id, "discontinued", "sdk-host")
+    assert [i.id for i in sdk.instances.get(status="discontinued")] == [instance.id]
     with pytest.raises(APIException) as raised:
-        sdk.instances.get_by_id(instance.id)
-    assert raised.value.code == "not_found"
+        sdk.instances.action(instance.id, "delete")
+    assert raised.value.code == "forbidden_action"
+    assert raised.value.message == "Can't discontinue a discontinued instance"
+    with pytest.raises(APIException) as raised:
+        sdk.instances.get_by_id("00000000-0000-4000-8000-000000000000")
+    assert (raised.value.code, raised.value.message) == ("not_found", "Invalid instance id")
 
 
 def test_sdk_availability_and_errors(sdk):

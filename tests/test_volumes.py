@@ -204,8 +204,8 @@ def test_attach_and_detach(live, authed):
     has(get(authed, volume_id), status="attached", target="vdb", instance_id=shut_down[0])
     ok(authed, "detach", volume_id)
     has(get(authed, volume_id), status="detached", instances=[], target=None, instance_id=None)
-    assert_error(act(authed, "detach", volume_id), 400, "invalid_request")
-    assert_error(act(authed, "attach", volume_id), 400, "invalid_request")
+    assert_error(act(authed, "detach", volume_id), 403, "forbidden_action")
+    assert "instance_id" in assert_error(act(authed, "attach", volume_id), 400, "invalid_request")
     assert_error(act(authed, "attach", volume_id, instance_id=MISSING), 404, "not_found")
 
 
@@ -215,7 +215,7 @@ def test_a_volume_that_is_not_shared_attaches_to_one_instance_only(live, authed)
     shared = create(authed, type="HDD_Shared", instance_id=a)
     ok(authed, "attach", shared, instance_id=b)
     assert {i["id"] for i in get(authed, shared)["instances"]} == {a, b}
-    assert_error(act(authed, "attach", single, instance_id=b), 400, "invalid_request")
+    assert_error(act(authed, "attach", single, instance_id=b), 403, "forbidden_action")
     assert [i["id"] for i in get(authed, single)["instances"]] == [a]
     assert single not in get_instance(authed, b)["volume_ids"]
 
@@ -267,11 +267,11 @@ def test_actions_are_all_or_nothing(live, authed):
     a, b, trashed = create(authed, name="a"), create(authed, name="b"), create(authed)
     ok(authed, "delete", trashed)
     assert_error(act(authed, "rename", [a, MISSING, b], name="x"), 404, "not_found")
-    assert_error(act(authed, "rename", [a, b, trashed], name="x"), 400, "invalid_request")
-    assert_error(act(authed, "delete", [a, trashed]), 400, "invalid_request")
-    assert_error(act(authed, "cancel", [a, b]), 400, "invalid_request")
+    assert_error(act(authed, "rename", [a, b, trashed], name="x"), 403, "forbidden_action")
+    assert_error(act(authed, "delete", [a, trashed]), 403, "forbidden_action")
+    assert_error(act(authed, "cancel", [a, b]), 403, "forbidden_action")
     assert_error(act(authed, "delete", [a, os_volume_id, b]), 403, "forbidden_action")
-    assert_error(act(authed, "clone", [a, trashed]), 400, "invalid_request")
+    assert_error(act(authed, "clone", [a, trashed]), 403, "forbidden_action")
     has(get(authed, a), name="a", status="detached")
     has(get(authed, b), name="b", status="detached")
     assert listed(authed) == [os_volume_id, a, b]
@@ -315,7 +315,7 @@ def test_delete_to_the_trash_and_restore(live, authed, contract):
     restored = get(authed, volume_id)
     assert restored["status"] == "detached" and "deleted_at" not in restored
     assert volume_id in listed(authed) and listed(authed, "/v1/volumes/trash") == []
-    assert_error(act(authed, "restore", volume_id), 400, "invalid_request")
+    assert_error(act(authed, "restore", volume_id), 403, "forbidden_action")
 
 
 def test_the_trash_keeps_a_volume_96_hours(live, http, authed, project):
@@ -330,7 +330,7 @@ def test_the_trash_keeps_a_volume_96_hours(live, http, authed, project):
     gone = get(http, expiring)
     has(gone, status="deleted", is_permanently_deleted=True)
     assert RFC3339.match(gone["deleted_at"])
-    assert_error(act(http, "restore", expiring), 400, "invalid_request")
+    assert_error(act(http, "restore", expiring), 403, "forbidden_action")
     assert get(http, kept)["status"] == "detached" and listed(http) == [kept]
 
 
@@ -339,7 +339,7 @@ def test_a_permanent_delete_skips_the_trash(authed):
     ok(authed, "delete", volume_id, is_permanent=True)
     has(get(authed, volume_id), status="deleted", is_permanently_deleted=True)
     assert listed(authed, "/v1/volumes/trash") == [] and listed(authed) == []
-    assert_error(act(authed, "restore", volume_id), 400, "invalid_request")
+    assert_error(act(authed, "restore", volume_id), 403, "forbidden_action")
 
 
 def test_delete_by_id(authed):
@@ -431,14 +431,14 @@ def test_a_clone_to_another_location_is_cloning_for_5_seconds(live, authed, cont
 def test_cancel_stops_a_clone_in_flight(live, authed, contract):
     source = create(authed)
     (clone,) = _clone(authed, contract, source, location_code="FIN-03")
-    assert_error(act(authed, "cancel", source), 400, "invalid_request")
+    assert_error(act(authed, "cancel", source), 403, "forbidden_action")
     ok(authed, "cancel", clone)
     body = contract.check(authed.get(f"/v1/volumes/{clone}"), ONE)
     assert body["status"] == "canceled" and "mount_command" not in body
     assert listed(authed) == [source] and listed(authed, "/v1/volumes/trash") == []
     live.clock.advance(6)
     assert get(authed, clone)["status"] == "canceled"
-    assert_error(act(authed, "cancel", clone), 400, "invalid_request")
+    assert_error(act(authed, "cancel", clone), 403, "forbidden_action")
 
 
 def test_bad_clones_create_nothing(authed):

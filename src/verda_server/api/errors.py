@@ -66,6 +66,11 @@ def not_found(message: str) -> ApiError:
     return ApiError("not_found", message)
 
 
+def forbidden(message: str) -> ApiError:
+    """A well-formed request the resource's state does not allow (a refused transition)."""
+    return ApiError("forbidden_action", message)
+
+
 def unauthorized(message: str) -> ApiError:
     return ApiError("unauthorized_request", message)
 

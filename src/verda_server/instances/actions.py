@@ -12,12 +12,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from verda_server.api.errors import STATUS_OF, ApiError, invalid, not_found
+from verda_server.api.errors import STATUS_OF, ApiError, forbidden, invalid, not_found
 from verda_server.config import Lifecycle
 from verda_server.instances import service
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import InstanceActionResultDto
-from verda_server.instances.states import REFUSED, RULES, TIMED, Action, Status, refusal
+from verda_server.instances.states import (
+    REFUSED,
+    RULES,
+    TIMED,
+    Action,
+    Status,
+    VolumeEffect,
+    refusal,
+)
 from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
@@ -28,10 +36,6 @@ class Outcome:
     results: list[InstanceActionResultDto]
     # A single action on an instance already in the requested state.
     nothing_to_do: bool
-
-
-# Actions that remove the instance and decide what becomes of its volumes.
-REMOVING = frozenset({Action.DELETE, Action.DISCONTINUE, Action.DELETE_STUCK})
 
 
 def parse_action(name: str) -> Action:
@@ -54,8 +58,8 @@ def perform(
     volume_ids: list[str] | None,
     delete_permanently: bool,
 ) -> Outcome:
-    if volume_ids and action in REMOVING:
-        _check_volume_ids(session, project_id, ids, volume_ids)
+    if volume_ids and RULES[action].volumes is VolumeEffect.RELEASE:
+        _check_volume_ids(session, project_id, action, ids, volume_ids)
     results: list[InstanceActionResultDto] = []
     noop = False
     for instance_id in ids:
@@ -91,19 +95,23 @@ def perform(
 
 
 def _check_volume_ids(
-    session: Session, project_id: str, ids: list[str], volume_ids: list[str]
+    session: Session, project_id: str, action: Action, ids: list[str], volume_ids: list[str]
 ) -> None:
-    """Every listed volume must be on one of the instances being removed."""
-    live = session.scalars(
-        select(Instance.id).where(
+    """Every listed volume must be on one of the instances being removed. When
+    none of them can be (provisioning, already gone), each id's own refusal says
+    so instead: dstack matches on those messages."""
+    named = session.scalars(
+        select(Instance).where(
             Instance.project_id == project_id,
-            Instance.deleted_at.is_(None),
             Instance.id.in_([i for i in ids if is_uuid(i)]),
         )
     ).all()
+    legal = [i.id for i in named if service.status_of(i) in RULES[action].legal_from]
+    if not legal:
+        return
     attached = set(
         session.scalars(
-            select(VolumeAttachment.volume_id).where(VolumeAttachment.instance_id.in_(live))
+            select(VolumeAttachment.volume_id).where(VolumeAttachment.instance_id.in_(legal))
         )
     )
     for volume_id in volume_ids:
@@ -123,28 +131,31 @@ def _one(
 ) -> bool:
     """Apply the action; False when the instance already was where it was asked to be."""
     instance = service.get_instance(session, project_id, instance_id)
-    status = Status(instance.status)
+    status = service.status_of(instance)
+    os_volume_id = instance.os_volume_id
     rule = RULES[action]
     if status in rule.already:
         return False
     if status not in rule.legal_from:
-        raise invalid(refusal(action, status))
-    if rule.to is Status.PROVISIONING and instance.os_volume_id is None:
-        raise invalid(f"Can't {action.value} an instance without an OS volume: attach one first")
-    if rule.to is not None:
+        raise forbidden(refusal(action, status))
+    if rule.spot_only and not instance.is_spot:
+        raise forbidden(f"Can't {action.value} an instance that is not a spot instance")
+    if rule.needs_os_volume and instance.os_volume_id is None:
+        raise forbidden(f"Can't {action.value} an instance without an OS volume: attach one first")
+    if rule.volumes is VolumeEffect.DETACH:
+        for volume in _attached(session, instance):
+            volumes.detach(volume, instance.id)
+    elif rule.volumes is VolumeEffect.RELEASE:
+        _release_volumes(session, now, lifecycle, instance, volume_ids, delete_permanently)
+    if rule.to is Status.DISCONTINUED:
+        _remove(instance, now)
+        # Read by id it still names the OS disk it had (to deploy again from it).
+        instance.os_volume_id = os_volume_id
+    elif rule.to is not None:
         instance.status = rule.to.value
         instance.due_at = (
             now + timedelta(seconds=lifecycle.provisioning_seconds) if rule.to in TIMED else None
         )
-    elif action is Action.CONFIGURE_SPOT:
-        if not instance.is_spot:
-            raise invalid("configure_spot: instance is not a spot instance")
-    elif action is Action.HIBERNATE:
-        for volume in _attached(session, instance):
-            volumes.detach(volume, instance.id)
-        _remove(instance, now)
-    else:  # delete, discontinue, delete_stuck
-        _delete_with_volumes(session, now, lifecycle, instance, volume_ids, delete_permanently)
     return True
 
 
@@ -159,7 +170,7 @@ def _attached(session: Session, instance: Instance) -> list[Volume]:
     )
 
 
-def _delete_with_volumes(
+def _release_volumes(
     session: Session,
     now: datetime,
     lifecycle: Lifecycle,
@@ -180,10 +191,11 @@ def _delete_with_volumes(
         volumes.detach(volume, instance.id)
         if volume.id in doomed and not volume.attachments:
             volumes.move_to_trash(volume, now, lifecycle, permanent=permanently)
-    _remove(instance, now)
 
 
 def _remove(instance: Instance, now: datetime) -> None:
+    """Discontinued: out of the list and of capacity, still readable by id."""
+    instance.status = Status.DISCONTINUED.value
     instance.deleted_at = now
     instance.due_at = None
     instance.ip = None  # back to the location's pool

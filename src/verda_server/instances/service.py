@@ -13,7 +13,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
 from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
-from verda_server.instances.states import Status
+from verda_server.instances.states import REMOVED, Status
 from verda_server.storage.owned import canonical_id
 from verda_server.volumes.models import VolumeAttachment
 
@@ -21,19 +21,28 @@ from verda_server.volumes.models import VolumeAttachment
 INVALID_ID = "Invalid instance id"
 
 
-def _live(project_id: str) -> Select[Instance]:
+def _owned(project_id: str) -> Select[Instance]:
+    """Every instance the project ever had, removed ones included."""
     return (
         select(Instance)
         .options(selectinload(Instance.ssh_keys))
-        .where(Instance.project_id == project_id, Instance.deleted_at.is_(None))
+        .where(Instance.project_id == project_id)
     )
 
 
+def status_of(instance: Instance) -> Status:
+    """Removal is recorded by `deleted_at`; rows removed before the status was
+    also set to discontinued read as discontinued all the same."""
+    return Status.DISCONTINUED if instance.deleted_at is not None else Status(instance.status)
+
+
 def get_instance(session: Session, project_id: str, instance_id: str) -> Instance:
+    """Any instance the project had, removed ones too (they read discontinued);
+    "Invalid instance id" is for ids it never had."""
     key = canonical_id(instance_id)
     if key is None:
         raise not_found(INVALID_ID)
-    found = session.scalars(_live(project_id).where(Instance.id == key)).first()
+    found = session.scalars(_owned(project_id).where(Instance.id == key)).first()
     if found is None:
         raise not_found(INVALID_ID)
     return found
@@ -42,7 +51,7 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
     keys = [canonical_id(i) for i in ids]
     found = [k for k in keys if k is not None]
-    rows = {r.id: r for r in session.scalars(_live(project_id).where(Instance.id.in_(found)))}
+    rows = {r.id: r for r in session.scalars(_owned(project_id).where(Instance.id.in_(found)))}
     for instance_id, key in zip(ids, keys, strict=True):
         if key is None or key not in rows:
             raise not_found(f"{INVALID_ID}: {instance_id}")
@@ -50,7 +59,11 @@ def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list
 
 
 def list_instances(session: Session, project_id: str, status: str | None) -> Sequence[Instance]:
-    query = _live(project_id).order_by(Instance.created_at, Instance.id)
+    """Live instances; removed ones only when asked for by `status=discontinued`."""
+    query = _owned(project_id).order_by(Instance.created_at, Instance.id)
+    if status is not None and Status(status) in REMOVED:
+        return session.scalars(query.where(Instance.deleted_at.is_not(None))).all()
+    query = query.where(Instance.deleted_at.is_(None))
     if status is not None:
         query = query.where(Instance.status == status)
     return session.scalars(query).all()
@@ -91,7 +104,7 @@ def to_dtos(
             GetInstanceResponsePublicApiDto(
                 id=instance.id,
                 ip=public_ip(instance),
-                status=instance.status,  # type: ignore[arg-type]
+                status=status_of(instance).value,  # type: ignore[arg-type]
                 created_at=isoformat(instance.created_at),
                 hostname=instance.hostname,
                 description=instance.description,

@@ -1,5 +1,6 @@
 """The instance state machine, in one place: statuses, which action is legal
-from which status, which are no-ops, and the timed transitions."""
+from which status, which are no-ops, what each does to the instance's volumes,
+and the timed transitions. Anything not legal is refused (403 forbidden_action)."""
 
 from __future__ import annotations
 
@@ -37,25 +38,52 @@ class Action(StrEnum):
     TRANSFER = "transfer"
 
 
+class VolumeEffect(StrEnum):
+    """What an action does to the volumes attached to the instance."""
+
+    NONE = "none"
+    # Every volume detached, none deleted.
+    DETACH = "detach"
+    # `volume_ids` decides: absent, the OS volume goes to the trash; a list, those
+    # are deleted; the rest are detached either way.
+    RELEASE = "release"
+
+
 @dataclass(frozen=True)
 class Rule:
     legal_from: frozenset[Status]
     # Statuses in which the action has nothing to do: 204 for a single action.
     already: frozenset[Status] = frozenset()
-    # The status the action moves to; None when it removes the instance or
-    # changes no status.
+    # The status the action moves to; None when it changes no status.
     to: Status | None = None
+    volumes: VolumeEffect = VolumeEffect.NONE
+    # Only for spot instances (configure_spot).
+    spot_only: bool = False
+    # Needs an OS disk to act (boot/start): one detached while shut down leaves none.
+    needs_os_volume: bool = False
     # Special refusals clients match on (dstack), by status.
     messages: dict[Status, str] = field(default_factory=dict)
 
 
 S = Status
+# dstack reads the first as "retry later" and the second as "already gone", for
+# delete as well as discontinue.
+_GONE_OR_NOT_YET = {
+    S.PROVISIONING: "Can't discontinue a provisioning instance",
+    S.DISCONTINUED: "Can't discontinue a discontinued instance",
+}
 RULES: dict[Action, Rule] = {
     Action.BOOT: Rule(
-        frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING}), to=S.PROVISIONING
+        frozenset({S.OFFLINE}),
+        frozenset({S.RUNNING, S.PROVISIONING}),
+        to=S.PROVISIONING,
+        needs_os_volume=True,
     ),
     Action.START: Rule(
-        frozenset({S.OFFLINE}), frozenset({S.RUNNING, S.PROVISIONING}), to=S.PROVISIONING
+        frozenset({S.OFFLINE}),
+        frozenset({S.RUNNING, S.PROVISIONING}),
+        to=S.PROVISIONING,
+        needs_os_volume=True,
     ),
     Action.SHUTDOWN: Rule(frozenset({S.RUNNING}), frozenset({S.OFFLINE}), to=S.OFFLINE),
     Action.FORCE_SHUTDOWN: Rule(
@@ -63,21 +91,30 @@ RULES: dict[Action, Rule] = {
     ),
     Action.HIBERNATE: Rule(
         frozenset({S.OFFLINE}),
+        to=S.DISCONTINUED,
+        volumes=VolumeEffect.DETACH,
         messages={S.RUNNING: "Instance must be shut down before it can be hibernated"},
     ),
-    Action.DELETE: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING, S.ERROR})),
+    Action.DELETE: Rule(
+        frozenset({S.RUNNING, S.OFFLINE, S.ERROR}),
+        to=S.DISCONTINUED,
+        volumes=VolumeEffect.RELEASE,
+        messages=_GONE_OR_NOT_YET,
+    ),
     Action.DISCONTINUE: Rule(
         frozenset({S.RUNNING, S.OFFLINE, S.ERROR}),
-        messages={
-            S.PROVISIONING: "Can't discontinue a provisioning instance",
-            S.DISCONTINUED: "Can't discontinue a discontinued instance",
-        },
+        to=S.DISCONTINUED,
+        volumes=VolumeEffect.RELEASE,
+        messages=_GONE_OR_NOT_YET,
     ),
-    Action.CONFIGURE_SPOT: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING})),
-    Action.DELETE_STUCK: Rule(frozenset({S.PROVISIONING, S.ERROR})),
+    Action.CONFIGURE_SPOT: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING}), spot_only=True),
+    # For what is stuck: the way out of provisioning that delete refuses.
+    Action.DELETE_STUCK: Rule(
+        frozenset({S.PROVISIONING, S.ERROR}), to=S.DISCONTINUED, volumes=VolumeEffect.RELEASE
+    ),
 }
 
-# Actions the public API names but does not perform.
+# Actions the public API names but does not perform (400, like an unknown action).
 REFUSED: dict[str, str] = {
     Action.DEPLOY: "Action deploy is not available here: deploy with POST /v1/instances",
     Action.TRANSFER: "Action transfer is not available through the public API",
@@ -89,6 +126,10 @@ TIMED: dict[Status, Status] = {Status.PROVISIONING: Status.RUNNING}
 
 # Statuses that count as shut down for volume operations.
 SHUT_DOWN = frozenset({Status.OFFLINE})
+
+# Statuses of instances that are gone: readable by id, out of the plain list,
+# holding no capacity, address or volumes.
+REMOVED = frozenset({Status.DISCONTINUED})
 
 
 def refusal(action: Action, status: Status) -> str:

@@ -33,15 +33,24 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "All actions completed successfully", "content": _RESULTS},
     204: {"description": "Instance is already in the requested state (single action only)"},
     207: {"description": "Some actions failed: per-action results", "content": _RESULTS},
-    400: {"description": "Invalid request or action not allowed (single action only)"},
-    404: {"description": "Instance not found (single action only)"},
+    400: {"description": "Malformed request: unknown or unavailable action, bad body"},
+    403: {
+        "description": (
+            "The action is not allowed from the instance's status, e.g. \"Can't discontinue "
+            'a provisioning instance" (single action only)'
+        )
+    },
+    404: {"description": "Invalid instance id (single action only)"},
 }
 
 
 @router.get(
     "/v1/instances",
     summary="Get instances",
-    description="All live instances of the project, or those with the given status.",
+    description=(
+        "All live instances of the project, or those with the given status. Deleted and "
+        "hibernated instances are left out; `status=discontinued` lists them."
+    ),
     response_model=list[GetInstanceResponsePublicApiDto],
 )
 async def list_instances(
@@ -113,9 +122,10 @@ def _perform(
     summary="Perform action on an instance or multiple instances",
     status_code=202,
     description=(
-        "One result per id. 202 when all succeed, 207 when some fail, 204 for a single "
-        "action that finds the instance already in the requested state, 400/404 for a "
-        "single invalid or missing one. Delete and discontinue: without volume_ids the OS "
+        "One result per id. 202 when all succeed, 207 when some fail (each result with "
+        "its statusCode), 204 for a single action that finds the instance already in the "
+        "requested state, 403 for a single one the instance's status refuses, 404 for a "
+        "single unknown id. Delete and discontinue: without volume_ids the OS "
         "volume is deleted and the others detached; [] deletes none; listed ids are deleted "
         "and the rest detached; delete_permanently skips the trash."
     ),
@@ -146,6 +156,7 @@ def perform_action_deprecated(
 @router.get(
     "/v1/instances/{instance_id}",
     summary="Get instance by id",
+    description="Deleted and hibernated instances still answer, with status `discontinued`.",
     response_model=GetInstanceResponsePublicApiDto,
     responses={404: {"description": "Invalid instance id"}},
 )

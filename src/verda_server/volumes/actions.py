@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from verda_server.api.errors import ApiError, invalid
+from verda_server.api.errors import forbidden, invalid
 from verda_server.catalog.service import Catalog
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
@@ -91,11 +91,13 @@ def perform(
         if action is Action.ATTACH and status is Status.ATTACHED:
             if service.is_shared(volume.type):
                 continue
-            raise invalid(f"A {volume.type} volume attaches to one instance only: detach it first")
+            raise forbidden(
+                f"A {volume.type} volume attaches to one instance only: detach it first"
+            )
         if volume.is_permanently_deleted or (
             status not in LEGAL_FROM[action] and not _purges_trash(action, status, body)
         ):
-            raise invalid(refusal(action, status))
+            raise forbidden(refusal(action, status))
     new_ids: list[str] = []
     for volume in volumes:
         result = _apply(session, now, catalog, lifecycle, project_id, action, volume, body)
@@ -237,7 +239,7 @@ def delete_by_id(
         service.purge(volume)
         return True
     if status not in LEGAL_FROM[Action.DELETE]:
-        raise ApiError("invalid_request", refusal(Action.DELETE, status))
+        raise forbidden(refusal(Action.DELETE, status))
     _check_attached_instances_shut_down(session, volume)
     service.move_to_trash(volume, now, lifecycle, permanent=permanent)
     return True

@@ -16,9 +16,8 @@ from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
 from verda_server.clock import isoformat
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
-from verda_server.instances.service import public_ip
-from verda_server.instances.states import SHUT_DOWN
-from verda_server.instances.states import Status as InstanceStatus
+from verda_server.instances.service import public_ip, status_of
+from verda_server.instances.states import REMOVED, SHUT_DOWN
 from verda_server.storage.owned import get_all_owned, get_owned
 from verda_server.validation import clean_name
 from verda_server.volumes.models import Volume, VolumeAttachment, VolumeSshKey
@@ -164,7 +163,10 @@ def purge(volume: Volume) -> None:
 
 
 def check_instances_shut_down(instances: Iterable[Instance]) -> None:
-    if any(InstanceStatus(i.status) not in SHUT_DOWN for i in instances):
+    statuses = [status_of(i) for i in instances]
+    if any(s in REMOVED for s in statuses):
+        raise ApiError("forbidden_action", "Can't attach a volume to a discontinued instance")
+    if any(s not in SHUT_DOWN for s in statuses):
         raise ApiError("forbidden_action", NOT_SHUT_DOWN)
 
 

@@ -1,4 +1,6 @@
-"""The volume state machine: statuses, legal actions, timed transitions."""
+"""The volume state machine: statuses, legal actions, timed transitions.
+An action from a status not in its LEGAL_FROM is refused with 403
+forbidden_action; REFUSED and unknown actions are malformed input (400)."""
 
 from __future__ import annotations
 

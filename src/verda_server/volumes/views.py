@@ -59,7 +59,11 @@ async def list_volumes(
     response_class=PlainTextResponse,
     responses={
         **bare_id_response("Volume ID", 202),
-        403: {"description": "One or more of the specified instances is not shut down"},
+        403: {
+            "description": (
+                "One or more of the specified instances is not shut down (or is discontinued)"
+            )
+        },
         404: {"description": "An instance named does not exist"},
     },
 )
@@ -91,7 +95,12 @@ def create_volume(
                 "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
             },
         },
-        403: {"description": "An instance involved is not shut down"},
+        403: {
+            "description": (
+                "The action is not allowed from a volume's status, or an instance involved "
+                "is not shut down"
+            )
+        },
         404: NOT_FOUND[404],
     },
 )
@@ -155,6 +164,12 @@ async def get_volume(
     responses={
         202: {"description": "Deleted (to the trash, or permanently)"},
         204: {"description": "The volume was already deleted"},
+        403: {
+            "description": (
+                "The volume can't be deleted in its status (cloning), or an instance it is "
+                "attached to is not shut down"
+            )
+        },
         **NOT_FOUND,
     },
 )
