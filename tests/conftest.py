@@ -75,27 +75,29 @@ def project(live: LiveServer) -> Credentials:
     return live.new_project()
 
 
-@pytest.fixture
-def clients(live: LiveServer, contract: Any) -> Iterator[Callable[..., httpx.Client]]:
-    """Makes raw clients whose every response is checked against the OpenAPI
-    document: anonymous, or carrying `token` (each its own client, so a token
-    given to one never leaks into another)."""
-    made: list[httpx.Client] = []
+def checked_client(base_url: str, contract: Any, token: str | None = None) -> httpx.Client:
+    """A raw client whose every response is checked against the OpenAPI
+    document; it carries `token` if given, and never any other."""
 
     def verify(response: httpx.Response) -> None:
         response.read()
         contract.verify(response)
 
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.Client(
+        base_url=base_url, timeout=10, headers=headers, event_hooks={"response": [verify]}
+    )
+
+
+@pytest.fixture
+def clients(live: LiveServer, contract: Any) -> Iterator[Callable[..., httpx.Client]]:
+    """Makes checked clients, anonymous or carrying a token: each its own
+    client, so that a token given to one never leaks into another."""
+    made: list[httpx.Client] = []
+
     def make(token: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        client = httpx.Client(
-            base_url=live.base_url,
-            timeout=10,
-            headers=headers,
-            event_hooks={"response": [verify]},
-        )
-        made.append(client)
-        return client
+        made.append(checked_client(live.base_url, contract, token))
+        return made[-1]
 
     yield make
     for client in made:
