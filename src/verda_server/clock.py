@@ -33,10 +33,6 @@ class Clock:
         clock._frozen_at = at or datetime.fromtimestamp(int(time.time()), UTC)
         return clock
 
-    @property
-    def is_frozen(self) -> bool:
-        return self._frozen_at is not None
-
     def now(self) -> datetime:
         if self._frozen_at is not None:
             # Exact datetime arithmetic: a deadline `advance`d to is met exactly.
