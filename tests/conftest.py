@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -75,18 +75,42 @@ def project(live: LiveServer) -> Credentials:
     return live.new_project()
 
 
-@pytest.fixture
-def http(live: LiveServer, contract: Any) -> Iterator[httpx.Client]:
-    """A raw client whose every response is checked against the OpenAPI document."""
+def checked_client(base_url: str, contract: Any, token: str | None = None) -> httpx.Client:
+    """A raw client whose every response is checked against the OpenAPI
+    document; it carries `token` if given, and never any other."""
 
     def verify(response: httpx.Response) -> None:
         response.read()
         contract.verify(response)
 
-    with httpx.Client(
-        base_url=live.base_url, timeout=10, event_hooks={"response": [verify]}
-    ) as client:
-        yield client
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.Client(
+        base_url=base_url, timeout=10, headers=headers, event_hooks={"response": [verify]}
+    )
+
+
+@pytest.fixture
+def clients(live: LiveServer, contract: Any) -> Iterator[Callable[..., httpx.Client]]:
+    """Makes checked clients, anonymous or carrying a token: each its own
+    client, so that a token given to one never leaks into another."""
+    made: list[httpx.Client] = []
+
+    def make(token: str | None = None) -> httpx.Client:
+        made.append(checked_client(live.base_url, contract, token))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def http(clients: Callable[..., httpx.Client]) -> Iterator[httpx.Client]:
+    """An anonymous raw client: it never carries a token (a request may still
+    pass one explicitly in its own headers)."""
+    client = clients()
+    yield client
+    assert "authorization" not in client.headers, "the anonymous client was given a token"
 
 
 @pytest.fixture
@@ -95,9 +119,17 @@ def token(http: httpx.Client, project: Credentials) -> str:
 
 
 @pytest.fixture
-def authed(http: httpx.Client, token: str) -> httpx.Client:
-    http.headers["Authorization"] = f"Bearer {token}"
-    return http
+def authed(clients: Callable[..., httpx.Client], token: str) -> httpx.Client:
+    """A raw client of its own carrying the `project`'s bearer token."""
+    return clients(token)
+
+
+@pytest.fixture
+def client_of(
+    clients: Callable[..., httpx.Client], http: httpx.Client
+) -> Callable[[Credentials], httpx.Client]:
+    """A raw client carrying a fresh token of the given project's credentials."""
+    return lambda creds: clients(creds.access_token(http))
 
 
 @pytest.fixture

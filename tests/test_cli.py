@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -108,10 +111,10 @@ def test_flags_win_over_the_environment(tmp_path):
         assert _token(server.base_url, "from-env", "env-secret").status_code == 401
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signals_shut_down_cleanly(tmp_path, sig):
+def test_ctrl_c_shuts_down_cleanly(tmp_path):
+    # SIGTERM: see test_sigterm_drains_an_in_flight_request_then_exits_0.
     with run_server("--data-dir", str(tmp_path), module=True) as server:
-        assert server.stop(sig) == 0
+        assert server.stop(signal.SIGINT) == 0
         assert "Traceback" not in server.text
 
 
@@ -277,14 +280,54 @@ def _deploy_and_read(server) -> str:
     return client.instances.get_by_id(instance.id).status
 
 
-def test_provisioning_delay_is_configurable_and_instant_is_available(tmp_path):
+def test_the_process_honours_provisioning_seconds(tmp_path):
+    """The real process's clock can't be moved, so both directions are checked
+    at once: 0 is running at the first read (the default, 3 s, would still be
+    provisioning), 3600 is still provisioning (an hour can't pass meanwhile)."""
     env = {"VERDA_CLIENT_ID": "c", "VERDA_CLIENT_SECRET": "s"}
-    with run_server("--data-dir", str(tmp_path / "a"), "--instant", env=env) as server:
+    with run_server(
+        "--data-dir", str(tmp_path / "a"), "--provisioning-seconds", "0", env=env
+    ) as server:
         assert _deploy_and_read(server) == "running"
     with run_server(
-        "--data-dir", str(tmp_path / "b"), "--provisioning-seconds", "600", env=env
+        "--data-dir", str(tmp_path / "b"), "--provisioning-seconds", "3600", env=env
     ) as server:
         assert _deploy_and_read(server) == "provisioning"
+
+
+def test_sigterm_drains_an_in_flight_request_then_exits_0(tmp_path):
+    env = {"VERDA_CLIENT_ID": "c", "VERDA_CLIENT_SECRET": "secret-c"}
+    body = json.dumps(
+        {"grant_type": "client_credentials", "client_id": "c", "client_secret": "secret-c"}
+    ).encode()
+    head = (
+        "POST /v1/oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with (
+        run_server("--data-dir", str(tmp_path), env=env) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock,
+    ):
+        sock.sendall(head)
+        # The app asked for the body: the request is in flight.
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 ")
+        server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while "Waiting for connections to close" not in server.text:
+            assert time.monotonic() < deadline and server.process.poll() is None
+            time.sleep(0.02)
+        with pytest.raises(httpx.TransportError):  # no new requests meanwhile
+            httpx.get(server.base_url + "/healthz", timeout=2)
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        assert server.stop() == 0
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["access_token"]
+    assert "Traceback" not in server.text
 
 
 @pytest.mark.parametrize(

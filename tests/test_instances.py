@@ -126,11 +126,10 @@ def test_spot_instances_take_the_spot_price(live, authed, catalog):
     assert volumes(authed)[0]["name"] == "os" and volumes(authed)[0]["size"] == 60
 
 
-def test_prices_follow_the_project_currency(live, http, catalog):
-    creds = live.new_project(currency="eur")
-    http.headers["Authorization"] = f"Bearer {creds.access_token(http)}"
+def test_prices_follow_the_project_currency(live, client_of, catalog):
+    client = client_of(live.new_project(currency="eur"))
     spec = next(t for t in catalog.instance_types if t.instance_type == "CPU.4V.16G")
-    assert get(http, deploy(http))["price_per_hour"] == float(spec.price_per_hour.eur)
+    assert get(client, deploy(client))["price_per_hour"] == float(spec.price_per_hour.eur)
 
 
 def test_images_by_type_by_id_and_by_detached_os_volume(live, authed, catalog):

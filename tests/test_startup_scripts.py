@@ -13,10 +13,12 @@ from tests.test_volumes import RFC3339
 SCRIPT = "#!/bin/bash\n\necho hello world"
 
 
-def _add(client, name: str = "s", script: str = SCRIPT) -> str:
+def _add(client, name: str = "s", script: str = SCRIPT, live=None) -> str:
     response = client.post("/v1/scripts", json={"name": name, "script": script})
     assert response.status_code == 201, response.text
     assert response.headers["content-type"].startswith("text/plain")
+    if live is not None:
+        live.tick()  # so that the next one is created later
     return response.text
 
 
@@ -35,8 +37,8 @@ def test_add_get_list_delete(authed, contract):
     assert_error(authed.get(f"/v1/scripts/{script_id}"), 404, "not_found")
 
 
-def test_pagination_keeps_the_array_and_adds_headers(authed):
-    ids = [_add(authed, f"s{i:02}") for i in range(23)]
+def test_pagination_keeps_the_array_and_adds_headers(live, authed):
+    ids = [_add(authed, f"s{i:02}", live=live) for i in range(23)]
     whole = authed.get("/v1/scripts").json()
     assert [s["id"] for s in whole] == ids
     first = authed.get("/v1/scripts", params={"page": 1})
@@ -182,7 +184,7 @@ def test_bad_scripts_are_refused(authed, body, field):
 
 def test_the_quota_refuses_the_next_script(live, authed, project):
     live.set_script_quota(project.project_id, 3)
-    ids = [_add(authed) for _ in range(3)]
+    ids = [_add(authed, live=live) for _ in range(3)]
     message = assert_error(
         authed.post("/v1/scripts", json={"name": "x", "script": SCRIPT}), 403, "forbidden_action"
     )
@@ -214,8 +216,9 @@ def test_bulk_delete_is_all_or_nothing(authed):
     assert_error(authed.request("DELETE", "/v1/scripts", json={"scripts": b}), 404, "not_found")
 
 
-def test_sdk_startup_scripts(sdk):
+def test_sdk_startup_scripts(live, sdk):
     created = sdk.startup_scripts.create("boot", SCRIPT)
+    live.tick()
     fetched = sdk.startup_scripts.get_by_id(created.id)
     assert (fetched.id, fetched.name, fetched.script) == (created.id, "boot", SCRIPT)
     other = sdk.startup_scripts.create("other", "echo 2")

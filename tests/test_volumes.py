@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from verda.exceptions import APIException
 
@@ -20,7 +19,6 @@ from tests.support.volumes import (
     listed,
     make_instances,
     ok,
-    reauthenticate,
     summary,
 )
 from tests.test_errors import assert_error
@@ -37,12 +35,9 @@ def document_of(contract):
 
 
 @pytest.fixture
-def other(live):
+def other(live, client_of):
     """A client of a second project, for isolation checks."""
-    creds = live.new_project()
-    with httpx.Client(base_url=live.base_url, timeout=10) as client:
-        reauthenticate(client, creds)
-        yield client
+    return client_of(live.new_project())
 
 
 # ---- create --------------------------------------------------------------
@@ -61,11 +56,10 @@ def test_create_answers_the_bare_id_and_the_volume_reads_detached(authed, contra
 
 
 @pytest.mark.parametrize("currency", ["usd", "eur"])
-def test_mount_commands_and_prices(live, http, contract, currency):
-    creds = live.new_project(currency=currency)
-    reauthenticate(http, creds)
-    volume_id = create(http, type="HDD_Shared", size=123, location_code="ICE-01")
-    body = contract.check(http.get(f"/v1/volumes/{volume_id}"), ONE)
+def test_mount_commands_and_prices(live, client_of, contract, currency):
+    client = client_of(live.new_project(currency=currency))
+    volume_id = create(client, type="HDD_Shared", size=123, location_code="ICE-01")
+    body = contract.check(client.get(f"/v1/volumes/{volume_id}"), ONE)
     path = body["pseudo_path"]
     assert re.fullmatch(r"volume-[A-Za-z0-9]+", path)
     host = f"nfs.ice-01.datacrunch.io:{path}"
@@ -75,12 +69,12 @@ def test_mount_commands_and_prices(live, http, contract, currency):
     assert body["filesystem_to_fstab_command"] == (
         f"grep -qxF '{fstab}' /etc/fstab || echo '{fstab}' | sudo tee -a /etc/fstab"
     )
-    types = http.get("/v1/volume-types", params={"currency": currency}).json()
+    types = client.get("/v1/volume-types", params={"currency": currency}).json()
     per_gb = next(t for t in types if t["type"] == "HDD_Shared")["price"]["price_per_month_per_gb"]
     assert body["currency"] == currency
     assert body["monthly_price"] == pytest.approx(123 * per_gb)
     assert body["base_hourly_cost"] == pytest.approx(123 * per_gb / 730)
-    assert get(http, create(http, size=5))["pseudo_path"] != path
+    assert get(client, create(client, size=5))["pseudo_path"] != path
 
 
 def test_sizes_from_1_to_100000_gb_are_accepted(authed):
@@ -169,6 +163,7 @@ def test_the_list_filters_by_status(live, authed):
     (instance_id,) = make_instances(live, authed)
     os_volume_id = get_instance(authed, instance_id)["os_volume_id"]
     detached = create(authed)
+    live.tick()
     attached = create(authed, instance_id=instance_id)
     trashed = create(authed)
     ok(authed, "delete", trashed)
@@ -318,20 +313,27 @@ def test_delete_to_the_trash_and_restore(live, authed, contract):
     assert_error(act(authed, "restore", volume_id), 403, "forbidden_action")
 
 
-def test_the_trash_keeps_a_volume_96_hours(live, http, authed, project):
-    kept, expiring = create(authed), create(authed)
-    ok(authed, "delete", [kept, expiring])
-    live.clock.advance(TRASH_SECONDS - 60)
-    reauthenticate(http, project)
-    assert sorted(listed(http, "/v1/volumes/trash")) == sorted([kept, expiring])
-    ok(http, "restore", kept)
-    live.clock.advance(61)
-    assert listed(http, "/v1/volumes/trash") == []
-    gone = get(http, expiring)
+def test_the_trash_keeps_a_volume_96_hours_to_the_second(live, authed, project, client_of):
+    edge, kept, late = create(authed), create(authed), create(authed)
+    ok(authed, "delete", [edge, kept])
+    live.clock.advance(1)
+    ok(authed, "delete", late)  # one second behind the other two
+    live.clock.advance(TRASH_SECONDS - 2)  # edge and kept: 96 h - 1 s in the trash
+    client = client_of(project)  # the first token expired long ago
+    assert sorted(listed(client, "/v1/volumes/trash")) == sorted([edge, kept, late])
+    assert get(client, edge)["is_permanently_deleted"] is False
+    ok(client, "restore", kept)
+    live.clock.advance(1)  # edge: exactly 96 h, its expiry instant; late: 96 h - 1 s
+    assert listed(client, "/v1/volumes/trash") == [late]
+    gone = get(client, edge)
     has(gone, status="deleted", is_permanently_deleted=True)
     assert RFC3339.match(gone["deleted_at"])
-    assert_error(act(http, "restore", expiring), 403, "forbidden_action")
-    assert get(http, kept)["status"] == "detached" and listed(http) == [kept]
+    assert_error(act(client, "restore", edge), 403, "forbidden_action")
+    live.clock.advance(1)  # edge: 96 h + 1 s; late: exactly 96 h
+    assert listed(client, "/v1/volumes/trash") == []
+    has(get(client, late), status="deleted", is_permanently_deleted=True)
+    has(get(client, edge), status="deleted", is_permanently_deleted=True)
+    assert get(client, kept)["status"] == "detached" and listed(client) == [kept]
 
 
 def test_a_permanent_delete_skips_the_trash(authed):

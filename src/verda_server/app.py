@@ -23,7 +23,7 @@ from verda_server.clock import Clock
 from verda_server.config import Settings
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
-from verda_server.lifecycle.sweeper import periodic
+from verda_server.lifecycle.sweeper import Job, periodic
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -90,11 +90,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
 def create_app(context: AppContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        lifecycle = context.settings.lifecycle
-        async with periodic(
-            (lifecycle.sweep_interval, context.reconciler.settle),
-            (TOKEN_PRUNE_INTERVAL, context.tokens.prune),
-        ):
+        sweep = context.settings.lifecycle.sweep_interval
+        jobs: list[Job] = [(TOKEN_PRUNE_INTERVAL, context.tokens.prune)]
+        if sweep:
+            jobs.append((sweep, context.reconciler.settle))
+        async with periodic(*jobs):
             yield
         context.db.dispose()
 

@@ -13,16 +13,35 @@ from datetime import UTC, datetime, timedelta
 
 
 class Clock:
-    """Wall-clock time plus an adjustable offset (never runs backwards)."""
+    """Wall-clock time plus an adjustable offset (never runs backwards).
+
+    `Clock.frozen()` is a clock that stands still until `advance()` moves it:
+    what a test sees then depends only on how far it moved the clock, never
+    on how long the machine took.
+    """
 
     def __init__(self, offset: timedelta = timedelta(0)) -> None:
         self._offset = offset
+        self._frozen_at: datetime | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def frozen(cls, at: datetime | None = None) -> Clock:
+        """A clock stopped at `at` (default: the wall clock's current whole second,
+        so that whole-second expiries such as a token's fall exactly on it)."""
+        clock = cls()
+        clock._frozen_at = at or datetime.fromtimestamp(int(time.time()), UTC)
+        return clock
+
     def now(self) -> datetime:
+        if self._frozen_at is not None:
+            # Exact datetime arithmetic: a deadline `advance`d to is met exactly.
+            return self._frozen_at + self._offset
         return datetime.fromtimestamp(time.time(), UTC) + self._offset
 
     def timestamp(self) -> float:
+        if self._frozen_at is not None:
+            return self.now().timestamp()
         return time.time() + self._offset.total_seconds()
 
     @property

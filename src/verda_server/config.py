@@ -23,7 +23,9 @@ class Lifecycle:
     provisioning_seconds: float = 3.0
     clone_seconds: float = 5.0
     trash_seconds: float = 96 * 3600
-    sweep_interval: float = 1.0
+    # Real seconds between background sweeps; None: no sweep, so that only
+    # requests settle what is due (a test then decides exactly when).
+    sweep_interval: float | None = 1.0
 
 
 INSTANT = Lifecycle(provisioning_seconds=0.0, clone_seconds=0.0)

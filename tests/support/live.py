@@ -16,7 +16,7 @@ import uvicorn
 from verda_server.api.context import AppContext
 from verda_server.app import Server, build
 from verda_server.clock import Clock
-from verda_server.config import Settings
+from verda_server.config import Lifecycle, Settings
 from verda_server.projects import service as projects
 
 
@@ -65,6 +65,11 @@ class LiveServer:
     def clock(self) -> Clock:
         return self.server.context.clock
 
+    def tick(self) -> None:
+        """Move the frozen clock on by a millisecond: lists are in creation order,
+        and things created at one instant have no order between them."""
+        self.clock.advance(0.001)
+
     def new_project(self, balance: str = "1000", currency: str = "usd") -> Credentials:
         ctx = self.context
         with ctx.db.write() as session:
@@ -99,10 +104,19 @@ def serve_in_thread(server: Server, port: int) -> Iterator[str]:
         thread.join(timeout=20)
 
 
+# No background sweep: only requests (and tests, by hand) settle what is due.
+NO_SWEEP = Lifecycle(sweep_interval=None)
+
+
 @contextmanager
-def start_live_server(database_url: str, **overrides: object) -> Iterator[LiveServer]:
+def start_live_server(
+    database_url: str, clock: Clock | None = None, **overrides: object
+) -> Iterator[LiveServer]:
+    """A server on a frozen clock (time moves only by `clock.advance`) and,
+    unless `lifecycle` says otherwise, without the background sweep."""
     port = free_port()
+    overrides.setdefault("lifecycle", NO_SWEEP)
     settings = Settings(database_url=database_url, port=port, **overrides)  # type: ignore[arg-type]
-    server = build(settings, clock=Clock())
+    server = build(settings, clock=clock or Clock.frozen())
     with serve_in_thread(server, port) as base_url:
         yield LiveServer(server, base_url)

@@ -80,8 +80,3 @@ def has(body: dict, **expected) -> None:
     """The body holds these values (a plain assert: support modules aren't rewritten)."""
     actual = {k: body.get(k, "<absent>") for k in expected}
     assert actual == expected, f"{actual} != {expected}"
-
-
-def reauthenticate(http, project) -> None:
-    """Access tokens expire by the server clock: after a big jump, get a new one."""
-    http.headers["Authorization"] = f"Bearer {project.access_token(http)}"
