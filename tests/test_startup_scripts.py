@@ -58,7 +58,10 @@ def test_pagination_keeps_the_array_and_adds_headers(live, authed):
 
 def test_page_size_100_is_the_largest(live, authed, project):
     live.set_script_quota(project.project_id, 101)
-    ids = [_add(authed, f"s{i:03}") for i in range(101)]
+    ids = []
+    for i in range(101):
+        ids.append(_add(authed, f"s{i:03}"))
+        live.tick()
     full = authed.get("/v1/scripts", params={"pageSize": 100})
     assert [s["id"] for s in full.json()] == ids[:100]
     assert (full.headers["X-Page-Size"], full.headers["X-Total-Count"]) == ("100", "101")
