@@ -96,6 +96,7 @@ def create_app(context: AppContext) -> FastAPI:
             (TOKEN_PRUNE_INTERVAL, context.tokens.prune),
         ):
             yield
+        context.tokens.close()
         context.db.dispose()
 
     app = FastAPI(

@@ -30,7 +30,7 @@ async def require_principal(
         if request.headers.get("authorization"):
             raise unauthorized("Malformed Authorization header, expected 'Bearer <token>'")
         raise unauthorized("Missing access token")
-    principal = context.tokens.authenticate(credentials.credentials)
+    principal = await context.tokens.authenticate(credentials.credentials)
     request.state.principal = principal
     return principal
 
