@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.errors import ApiError, unauthorized
-from verda_server.auth.access import SCOPE, AccessTokenReader, credential_stamp, sign
+from verda_server.auth.access import (
+    SCOPE,
+    AccessClaims,
+    AccessTokenReader,
+    credential_stamp,
+    sign,
+)
 from verda_server.auth.models import Credential, RefreshToken
 from verda_server.auth.schemas import GetAccessTokenResponseDto
 from verda_server.auth.secrets import digest, new_refresh_token
@@ -149,19 +157,28 @@ class TokenService:
             scope=SCOPE,
         )
 
-    async def authenticate(self, token: str) -> Principal:
-        """Check an access token, and that its credential still exists, belongs to
-        the token's project and has the secret the token was issued under: one
-        primary-key read, on every authenticated request, never cached, so a
-        rotated or revoked credential ends its tokens at once on every replica."""
+    def claims(self, token: str) -> AccessClaims:
+        """A token's signed claims, once its expiry is checked by the server's
+        clock. Not yet proof of anything: `confirm` or `principal` must follow."""
         claims = self._reader.read(token)
         if claims.expires_at <= self._clock.timestamp():
             raise unauthorized("Access token expired")
-        row = await self._credential.run(client_id=claims.client_id)
+        return claims
+
+    async def confirm(self, claims: AccessClaims) -> Principal:
+        """Check that the token's credential still exists, belongs to its project
+        and has the secret the token was issued under: one primary-key read, on
+        every authenticated request, never cached, so a rotated or revoked
+        credential ends its tokens at once on every replica."""
+        return self.principal(claims, await self._credential.run(client_id=claims.client_id))
+
+    def principal(self, claims: AccessClaims, credential: Sequence[Any] | None) -> Principal:
+        """`confirm`, given the credential's (project_id, secret_hash) as read by the
+        caller in a read of its own (None when there is no such credential)."""
         if (
-            row is None
-            or row[0] != claims.project_id
-            or not hmac.compare_digest(credential_stamp(row[1]), claims.stamp)
+            credential is None
+            or credential[0] != claims.project_id
+            or not hmac.compare_digest(credential_stamp(credential[1]), claims.stamp)
         ):
             raise unauthorized(_REVOKED)
         if not claims.scoped:

@@ -135,11 +135,22 @@ def bootstrap(
     return Bootstrap(project.id, new_id, new_secret, True)
 
 
-def get_balance(session: Session, project_id: str) -> tuple[Decimal, str]:
-    # A column query, not an ORM load: this is the hottest authenticated read.
+@dataclass(frozen=True)
+class CredentialBalance:
+    balance: Decimal
+    currency: str
+    credential: tuple[str, str]  # its (project_id, secret_hash), for the token check
+
+
+def get_balance(session: Session, client_id: str) -> CredentialBalance | None:
+    """The balance of the credential's project, and the credential itself, in one
+    query: the hottest authenticated read checks its token without a read of
+    its own. None when there is no such credential."""
     row = session.execute(
-        select(Project.balance, Project.currency).where(Project.id == project_id)
+        select(Project.balance, Project.currency, Credential.project_id, Credential.secret_hash)
+        .join(Credential, Credential.project_id == Project.id)
+        .where(Credential.client_id == client_id)
     ).one_or_none()
     if row is None:
-        raise not_found("Project not found")
-    return row.balance, row.currency
+        return None
+    return CredentialBalance(row.balance, row.currency, (row.project_id, row.secret_hash))

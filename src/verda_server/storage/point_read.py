@@ -33,16 +33,20 @@ class PointRead:
             args = tuple(params[name] for name in self._positions)
         connection = self._db.engine.raw_connection()
         try:
-            cursor = connection.cursor()
+            if self._inline:
+                # pysqlite runs here without transactions of its own (see
+                # database.py): the one statement is its own read transaction.
+                return _fetch(connection, self._sql, args)
+            # Autocommit spares the round trips of BEGIN and ROLLBACK; the pool
+            # hands out idle connections and gets this one back idle.
+            driver: Any = connection.driver_connection
+            driver.autocommit = True
             try:
-                cursor.execute(self._sql, args)
-                row = cursor.fetchone()
+                return _fetch(connection, self._sql, args)
             finally:
-                cursor.close()
+                driver.autocommit = False
         finally:
-            # Back to the pool, which ends the driver's implicit transaction.
             connection.close()
-        return None if row is None else tuple(row)
 
     async def run(self, **params: Any) -> tuple[Any, ...] | None:
         """`first`, in the style of `Database.run_read`: inline on the embedded
@@ -50,3 +54,13 @@ class PointRead:
         if self._inline:
             return self.first(**params)
         return await run_in_threadpool(lambda: self.first(**params))
+
+
+def _fetch(connection: Any, sql: str, args: Any) -> tuple[Any, ...] | None:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else tuple(row)
