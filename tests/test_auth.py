@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import jwt
 import pytest
 from sqlalchemy import select
 
+from tests.support.tokens import bearer, claims_of, resign
 from verda_server.auth.models import Credential, RefreshToken
+from verda_server.auth.secrets import digest
 
 TOKEN = "/v1/oauth2/token"
 
@@ -282,3 +285,83 @@ def test_expired_refresh_tokens_are_pruned(live, http, project):
         assert not session.scalars(
             select(RefreshToken).where(RefreshToken.client_id == project.client_id)
         ).all()
+
+
+def test_an_access_token_works_until_the_second_before_its_expiry(live, http, project):
+    token = project.access_token(http)
+    headers = {"Authorization": f"Bearer {token}"}
+    expires_at = claims_of(token)["exp"]
+    live.clock.advance(expires_at - 1 - live.clock.timestamp())
+    assert http.get("/v1/balance", headers=headers).status_code == 200
+    live.clock.advance(1)
+    message = _error(http.get("/v1/balance", headers=headers), 401, "unauthorized_request")
+    assert "expired" in message.lower()
+    live.clock.advance(1)
+    _error(http.get("/v1/balance", headers=headers), 401, "unauthorized_request")
+
+
+def _far(claims: dict) -> int:
+    return int(claims["exp"]) + 3600
+
+
+_NOT_WHOLE_SECONDS = {
+    "exp-fraction": ("exp", lambda c: _far(c) + 0.5),
+    "exp-float": ("exp", lambda c: float(_far(c))),
+    "exp-bool": ("exp", lambda c: True),
+    "exp-string": ("exp", lambda c: str(_far(c))),
+    "exp-beyond-2**53": ("exp", lambda c: 2**53),
+    "exp-huge": ("exp", lambda c: 10**40),
+    "exp-infinite": ("exp", lambda c: math.inf),
+    "exp-nan": ("exp", lambda c: math.nan),
+    "exp-missing": ("exp", lambda c: None),
+    "iat-fraction": ("iat", lambda c: c["iat"] + 0.5),
+    "iat-float": ("iat", lambda c: float(c["iat"])),
+    "iat-bool": ("iat", lambda c: False),
+    "iat-string": ("iat", lambda c: str(c["iat"])),
+    "iat-negative": ("iat", lambda c: -1),
+    "iat-huge": ("iat", lambda c: 10**40),
+    "iat-nan": ("iat", lambda c: math.nan),
+    "iat-missing": ("iat", lambda c: None),
+    "iat-after-exp": ("iat", lambda c: c["exp"] + 1),
+}
+
+
+@pytest.mark.parametrize(("claim", "value"), _NOT_WHOLE_SECONDS.values(), ids=_NOT_WHOLE_SECONDS)
+def test_time_claims_must_be_whole_seconds(live, http, project, claim, value):
+    claims = claims_of(project.access_token(http))
+    token = resign(live, claims, **{claim: value(claims)})  # None drops the claim
+    message = _error(http.get("/v1/balance", headers=bearer(token)), 401, "unauthorized_request")
+    assert message == "Invalid access token"
+
+
+def test_pruning_keeps_every_refresh_token_until_its_expiry(live, http, project):
+    first = project.token_response(http)
+    live.clock.advance(10)
+    second = http.post(
+        TOKEN, json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    ).json()
+    with live.context.db.read() as session:
+        expires_at = session.scalar(
+            select(RefreshToken.expires_at).where(
+                RefreshToken.token_hash == digest(str(first["refresh_token"]))
+            )
+        )
+    assert expires_at is not None
+
+    def stored() -> int:
+        with live.context.db.read() as session:
+            rows = session.scalars(
+                select(RefreshToken.token_hash).where(RefreshToken.client_id == project.client_id)
+            ).all()
+        return len(rows)
+
+    live.clock.advance((expires_at - live.clock.now()).total_seconds() - 1)
+    live.context.tokens.prune()
+    assert stored() == 2  # the spent one too: its reuse must still be recognised
+    live.clock.advance(1)
+    live.context.tokens.prune()
+    assert stored() == 1
+    refreshed = http.post(
+        TOKEN, json={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+    )
+    assert refreshed.status_code == 200

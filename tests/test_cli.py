@@ -347,3 +347,62 @@ def test_bad_start_up_options_fail_cleanly(tmp_path, args, expected):
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def _balance(base_url: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.get(base_url + "/v1/balance", headers=headers).status_code
+
+
+def test_a_restart_with_a_new_secret_ends_the_access_tokens_of_the_old_one(tmp_path):
+    flags = ("--data-dir", str(tmp_path), "--client-id", "rotating")
+    with run_server(*flags, "--client-secret", "first-secret-1234") as server:
+        token = _token(server.base_url, "rotating", "first-secret-1234").json()["access_token"]
+        assert _balance(server.base_url, token) == 200
+    with run_server(*flags, "--client-secret", "second-secret-5678") as server:
+        assert _balance(server.base_url, token) == 401
+        script = httpx.post(
+            server.base_url + "/v1/scripts",
+            json={"name": "s", "script": "echo"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert script.status_code == 401
+        fresh = _token(server.base_url, "rotating", "second-secret-5678").json()["access_token"]
+        assert _balance(server.base_url, fresh) == 200
+
+
+def test_operators_revoke_a_credential_while_the_server_runs(tmp_path):
+    data_dir = ("--data-dir", str(tmp_path))
+    created = _cli("projects", "create", *data_dir)
+    project_id = created.stdout.split()[1]
+    first = dict(re.findall(r"(\w+)=(\S+)", created.stdout))
+    added = _cli("projects", "add-credential", project_id, *data_dir)
+    assert added.returncode == 0, added.stderr
+    second = dict(re.findall(r"(\w+)=(\S+)", added.stdout))
+    assert second["VERDA_CLIENT_ID"] != first["VERDA_CLIENT_ID"]
+    with run_server(*data_dir) as server:
+        issued = _token(
+            server.base_url, first["VERDA_CLIENT_ID"], first["VERDA_CLIENT_SECRET"]
+        ).json()
+        kept = _token(
+            server.base_url, second["VERDA_CLIENT_ID"], second["VERDA_CLIENT_SECRET"]
+        ).json()["access_token"]
+        assert _balance(server.base_url, issued["access_token"]) == 200
+
+        revoked = _cli("projects", "revoke-credential", first["VERDA_CLIENT_ID"], *data_dir)
+        assert revoked.returncode == 0, revoked.stderr
+        assert first["VERDA_CLIENT_ID"] in revoked.stdout and project_id in revoked.stdout
+        assert _balance(server.base_url, issued["access_token"]) == 401
+        refreshed = httpx.post(
+            server.base_url + "/v1/oauth2/token",
+            json={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+        )
+        assert refreshed.status_code == 401
+        again = _token(server.base_url, first["VERDA_CLIENT_ID"], first["VERDA_CLIENT_SECRET"])
+        assert again.status_code == 401
+        assert _balance(server.base_url, kept) == 200
+
+    unknown = _cli("projects", "revoke-credential", first["VERDA_CLIENT_ID"], *data_dir)
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
+    nowhere = _cli("projects", "add-credential", "no-such-project", *data_dir)
+    assert nowhere.returncode == 1 and "not found" in nowhere.stderr

@@ -108,3 +108,44 @@ def set_script_quota(
     finally:
         db.dispose()
     typer.echo(f"project {project_id}: at most {startup_scripts} startup scripts")
+
+
+@app.command("add-credential")
+def add_credential(
+    project_id: Annotated[str, typer.Argument(help="The project's id.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give a project another credential pair, printed once."""
+    db = _open(data_dir, database_url)
+    try:
+        with db.write() as session:
+            if session.get(Project, project_id) is None:
+                raise ApiError("not_found", f"Project {project_id} not found")
+            client_id, secret = projects.add_credential(session, Clock(), project_id)
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"export VERDA_CLIENT_ID={client_id} VERDA_CLIENT_SECRET={secret}")
+
+
+@app.command("revoke-credential")
+def revoke_credential(
+    client_id: Annotated[str, typer.Argument(help="The credential's client id.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete a credential: its access and refresh tokens stop working at once,
+    also on servers running on this store."""
+    db = _open(data_dir, database_url)
+    try:
+        with db.write() as session:
+            project_id = projects.revoke_credential(session, client_id)
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"credential {client_id} of project {project_id} revoked")

@@ -96,6 +96,7 @@ def create_app(context: AppContext) -> FastAPI:
             jobs.append((sweep, context.reconciler.settle))
         async with periodic(*jobs):
             yield
+        context.tokens.close()
         context.db.dispose()
 
     app = FastAPI(

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from verda_server.api.context import Context
 from verda_server.api.errors import unauthorized
+from verda_server.auth.access import AccessClaims
 from verda_server.auth.service import Principal
 
 SCHEME_NAME = "bearerAuth"
@@ -21,18 +22,27 @@ _bearer = HTTPBearer(
 )
 
 
-async def require_principal(
+async def access_claims(
     request: Request,
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> AccessClaims:
     if credentials is None:
         if request.headers.get("authorization"):
             raise unauthorized("Malformed Authorization header, expected 'Bearer <token>'")
         raise unauthorized("Missing access token")
-    principal = context.tokens.authenticate(credentials.credentials)
-    request.state.principal = principal
-    return principal
+    return context.tokens.claims(credentials.credentials)
+
+
+# A token's signed, unexpired claims, NOT yet checked against its credential:
+# only for a handler that reads the credential in its own read and passes it to
+# `TokenService.principal` before it answers (the balance). Everything else
+# takes a CurrentPrincipal.
+TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
+
+
+async def require_principal(context: Context, claims: TokenClaims) -> Principal:
+    return await context.tokens.confirm(claims)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

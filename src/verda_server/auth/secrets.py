@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import secrets
 import string
-import threading
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -47,32 +46,8 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(key).decode()}"
 
 
-class SecretVerifier:
-    """Checks secrets against stored hashes, remembering successful checks.
-
-    The cache key binds the stored hash, so a rotated secret is re-verified,
-    and holds only a digest of the presented secret, never the secret.
-    """
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self._verified: set[str] = set()
-        self._max = max_entries
-        self._lock = threading.Lock()
-
-    def verify(self, secret: str, stored: str) -> bool:
-        key = digest(stored + "\x00" + secret)
-        if key in self._verified:
-            return True
-        if not _check(secret, stored):
-            return False
-        with self._lock:
-            if len(self._verified) >= self._max:
-                self._verified.clear()
-            self._verified.add(key)
-        return True
-
-
-def _check(secret: str, stored: str) -> bool:
+def check_secret(secret: str, stored: str) -> bool:
+    """The full scrypt check: about 16 MiB and tens of milliseconds."""
     try:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":

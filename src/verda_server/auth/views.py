@@ -45,7 +45,21 @@ def _required_string(body: dict[str, Any], field: str) -> str:
         "Accepts a JSON or a form-encoded body."
     ),
     response_model=GetAccessTokenResponseDto,
-    responses={401: {"description": "Unauthorized"}},
+    responses={
+        401: {"description": "Unauthorized"},
+        503: {
+            "description": (
+                "Too many client secrets being checked at once; retry after the "
+                "`Retry-After` seconds"
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+    },
     openapi_extra=_token_request_schema(),
 )
 async def get_access_token(request: Request, context: Context) -> GetAccessTokenResponseDto:
@@ -54,8 +68,7 @@ async def get_access_token(request: Request, context: Context) -> GetAccessToken
     if grant_type == "client_credentials":
         client_id = _required_string(body, "client_id")
         client_secret = _required_string(body, "client_secret")
-        # Hashing and the store are blocking work: keep them off the event loop.
-        return await run_in_threadpool(context.tokens.client_credentials, client_id, client_secret)
+        return await context.tokens.client_credentials(client_id, client_secret)
     if grant_type == "refresh_token":
         refresh_token = _required_string(body, "refresh_token")
         return await run_in_threadpool(context.tokens.refresh, refresh_token)

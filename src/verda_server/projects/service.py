@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
 from verda_server.auth.models import Credential, RefreshToken
 from verda_server.auth.secrets import (
-    SecretVerifier,
+    check_secret,
     hash_secret,
     new_client_id,
     new_client_secret,
@@ -74,6 +74,18 @@ def add_credential(
     return client_id, client_secret
 
 
+def revoke_credential(session: Session, client_id: str) -> str:
+    """Delete a credential (its refresh tokens go with it, by cascade); its access
+    tokens stop working at once, because every request checks the credential.
+    Returns the project it belonged to."""
+    project_id = session.scalar(
+        delete(Credential).where(Credential.client_id == client_id).returning(Credential.project_id)
+    )
+    if project_id is None:
+        raise not_found(f"Credential {client_id} not found")
+    return project_id
+
+
 def bootstrap(
     session: Session,
     clock: Clock,
@@ -99,10 +111,11 @@ def bootstrap(
         credential = session.get(Credential, client_id)
         if credential is None:
             add_credential(session, clock, project.id, client_id, client_secret)
-        elif not SecretVerifier().verify(client_secret, credential.secret_hash):
+        elif not check_secret(client_secret, credential.secret_hash):
             # The configured pair is the truth: an operator rotating the
             # secret through the environment must not be locked out, and
-            # whatever the old secret obtained must stop working.
+            # whatever the old secret obtained must stop working (its refresh
+            # tokens here, its access tokens through the new hash's stamp).
             credential.secret_hash = hash_secret(client_secret)
             session.execute(
                 update(RefreshToken)
@@ -122,11 +135,22 @@ def bootstrap(
     return Bootstrap(project.id, new_id, new_secret, True)
 
 
-def get_balance(session: Session, project_id: str) -> tuple[Decimal, str]:
-    # A column query, not an ORM load: this is the hottest authenticated read.
+@dataclass(frozen=True)
+class CredentialBalance:
+    balance: Decimal
+    currency: str
+    credential: tuple[str, str]  # its (project_id, secret_hash), for the token check
+
+
+def get_balance(session: Session, client_id: str) -> CredentialBalance | None:
+    """The balance of the credential's project, and the credential itself, in one
+    query: the hottest authenticated read checks its token without a read of
+    its own. None when there is no such credential."""
     row = session.execute(
-        select(Project.balance, Project.currency).where(Project.id == project_id)
+        select(Project.balance, Project.currency, Credential.project_id, Credential.secret_hash)
+        .join(Credential, Credential.project_id == Project.id)
+        .where(Credential.client_id == client_id)
     ).one_or_none()
     if row is None:
-        raise not_found("Project not found")
-    return row.balance, row.currency
+        return None
+    return CredentialBalance(row.balance, row.currency, (row.project_id, row.secret_hash))

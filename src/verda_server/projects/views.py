@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from verda_server.api.context import Context
-from verda_server.api.security import CurrentPrincipal
+from verda_server.api.security import TokenClaims
 from verda_server.projects.schemas import BalanceResponseDto
 from verda_server.projects.service import get_balance
 
@@ -16,8 +16,11 @@ router = APIRouter(tags=["Balance"])
     response_model=BalanceResponseDto,
     response_description="Returns the project balance",
 )
-async def get_project_balance(context: Context, principal: CurrentPrincipal) -> BalanceResponseDto:
-    amount, currency = await context.db.run_read(
-        lambda session: get_balance(session, principal.project_id)
+async def get_project_balance(context: Context, claims: TokenClaims) -> BalanceResponseDto:
+    found = await context.db.run_read(lambda session: get_balance(session, claims.client_id))
+    # The token is checked against the credential read with the balance.
+    context.tokens.principal(claims, None if found is None else found.credential)
+    assert found is not None  # principal() refuses a missing credential
+    return BalanceResponseDto.model_validate(
+        {"amount": float(found.balance), "currency": found.currency}
     )
-    return BalanceResponseDto.model_validate({"amount": float(amount), "currency": currency})
