@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
+from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
@@ -136,7 +137,7 @@ async def list_trash(
     responses=NOT_FOUND,
 )
 async def get_volume(
-    context: Context, principal: SettledPrincipal, volume_id: str
+    context: Context, principal: SettledPrincipal, volume_id: PathId
 ) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
     def read(session: Session) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
         volume = service.get_volume(session, principal.project_id, volume_id)
@@ -159,7 +160,7 @@ async def get_volume(
 def delete_volume(
     context: Context,
     principal: CurrentPrincipal,
-    volume_id: str,
+    volume_id: PathId,
     body: Annotated[DeleteVolumePublicDto | None, Body()] = None,
 ) -> Response:
     permanent = body.is_permanent if body is not None else False
