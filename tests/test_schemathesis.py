@@ -9,11 +9,17 @@ the same every time and takes seconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from schemathesis import Config
+
+from tests.conftest import postgres_database
+from tests.support.live import LiveServer, start_live_server
+from verda_server.config import sqlite_url
 
 # Statuses a schema-valid request may get for reasons the schema can't know:
 # no such id (404), not in this state or over a quota (403, 409), no capacity
@@ -55,10 +61,23 @@ def spellings_agree(query: dict[str, Any] | None) -> bool:
     )
 
 
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with a store of its own: what the generated requests deploy holds
+    capacity, shared by every project, that other tests count on."""
+    if database_url.startswith("sqlite"):
+        with start_live_server(sqlite_url(tmp_path_factory.mktemp("schemathesis"))) as server:
+            yield server
+    else:
+        with postgres_database() as url, start_live_server(url) as server:
+            yield server
+
+
 @pytest.fixture
-def api_schema(live, project, http):
-    token = project.access_token(http)
-    document = http.get("/v1/openapi.json").json()
+def api_schema(live, project):
+    with httpx.Client(base_url=live.base_url) as client:
+        token = project.access_token(client)
+        document = client.get("/v1/openapi.json").json()
     config = Config.from_dict(
         {**CONFIG, "base-url": live.base_url, "headers": {"Authorization": f"Bearer {token}"}}
     )
