@@ -288,6 +288,13 @@ def test_a_json_content_type_without_a_body_is_fine_on_delete_and_get(world, aut
     assert [(v["id"], v["is_permanently_deleted"]) for v in trash] == [(volume, False)]
 
 
+def test_a_body_on_a_delete_by_id_that_takes_none_is_ignored(world, authed):
+    key, script = world.key(), world.script()
+    assert authed.request("DELETE", f"/v1/sshkeys/{key}", json={"x": None}).status_code == 200
+    assert authed.request("DELETE", f"/v1/scripts/{script}", json={}).status_code == 200
+    assert authed.get("/v1/sshkeys").json() == [] and authed.get("/v1/scripts").json() == []
+
+
 def test_a_bulk_delete_without_its_body_is_refused(authed):
     for path in ("/v1/sshkeys", "/v1/scripts"):
         response = authed.request("DELETE", path, headers=JSON)
