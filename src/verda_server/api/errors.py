@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from verda_server.api.patterns import MEANINGS
+
 logger = logging.getLogger("verda_server")
 
 ErrorCode = Literal[
@@ -95,7 +97,12 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         if error.get("type") == "json_invalid":
             return "Malformed JSON in request body"
         field = _field_path(error.get("loc", ()))
-        messages.append(f"{field}: {error.get('msg', 'invalid value')}")
+        ctx = error.get("ctx") or {}
+        # A pattern's meaning, or a validator's own words without "Value error, ".
+        meaning = MEANINGS.get(ctx.get("pattern", "")) or (
+            str(ctx["error"]) if error.get("type") == "value_error" and "error" in ctx else None
+        )
+        messages.append(f"{field}: {meaning or error.get('msg', 'invalid value')}")
     return "; ".join(messages) or "Invalid request"
 
 

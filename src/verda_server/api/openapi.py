@@ -10,7 +10,9 @@ from pydantic import BaseModel
 
 from verda_server import __version__
 from verda_server.api.errors import PublicApiErrorResponseDto
+from verda_server.api.request_schemas import complete_request_schemas
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
+from verda_server.catalog.service import Catalog
 from verda_server.instances.schemas import InstanceActionResultDto
 
 TITLE = "Verda Cloud Public API"
@@ -65,7 +67,7 @@ def _complete_operation(op: dict[str, Any]) -> None:
     _add_error(responses, "500")
 
 
-def build_openapi(app: FastAPI, server_url: str) -> dict[str, Any]:
+def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, Any]:
     document = get_openapi(
         title=TITLE,
         version="v1",
@@ -85,13 +87,14 @@ def build_openapi(app: FastAPI, server_url: str) -> dict[str, Any]:
     for item in document["paths"].values():
         for op in item.values():
             _complete_operation(op)
+    complete_request_schemas(document, catalog)
     return document
 
 
 def install_openapi(app: FastAPI, server_url: str) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app, server_url)
+            app.openapi_schema = build_openapi(app, server_url, app.state.context.catalog)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

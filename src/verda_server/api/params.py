@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
+from verda_server.api.catalog_enums import LocationCode
 from verda_server.api.errors import invalid
 from verda_server.catalog.source import Currency
 
@@ -18,15 +19,19 @@ def _lower(value: Any) -> Any:
 CurrencyParam = Annotated[
     Currency,
     BeforeValidator(_lower),
-    Query(description="Currency of the prices: usd or eur"),
+    # Any case, as the README says: a pattern, since an enum would be case-sensitive.
+    WithJsonSchema({"type": "string", "pattern": "^(?:[uU][sS][dD]|[eE][uU][rR])$"}),
+    Query(description="Currency of the prices: usd or eur, in any case"),
 ]
 
-LocationParam = Annotated[str | None, Query(description="Datacenter location code, e.g. FIN-01")]
+LocationParam = Annotated[
+    LocationCode | None, Query(description="Datacenter location code, e.g. FIN-01")
+]
 
 
 async def location_filter(
     location_code_camel: Annotated[
-        str | None,
+        LocationCode | None,
         Query(
             alias="locationCode",
             deprecated=True,
@@ -34,7 +39,11 @@ async def location_filter(
         ),
     ] = None,
     location_code: Annotated[
-        str | None, Query(description="Datacenter location code, e.g. FIN-01")
+        LocationCode | None,
+        Query(
+            description="Datacenter location code, e.g. FIN-01; "
+            "if locationCode is sent too, the two must agree (400 otherwise)"
+        ),
     ] = None,
 ) -> str | None:
     """Both spellings of the location are accepted; they must not disagree."""
@@ -56,11 +65,16 @@ async def spot_flag(
         Query(
             alias="isSpot",
             deprecated=True,
-            description="Deprecated spelling of is_spot (sent by the Python SDK)",
+            description="Deprecated spelling of is_spot (sent by the Python SDK); "
+            "if is_spot is sent too, the two must agree (400 otherwise)",
         ),
     ] = None,
     is_spot: Annotated[
-        bool | None, Query(description="Spot capacity (spelling used by the Go SDK)")
+        bool | None,
+        Query(
+            description="Spot capacity (spelling used by the Go SDK); "
+            "if isSpot is sent too, the two must agree (400 otherwise)"
+        ),
     ] = None,
 ) -> bool:
     """Both spellings of the spot flag are accepted; they must not disagree."""

@@ -4,16 +4,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from verda_server.api.request import RequestModel
 
-class GetAccessTokenDto(BaseModel):
+
+class GetAccessTokenDto(RequestModel):
     grant_type: Literal["client_credentials"]
-    client_id: str
-    client_secret: str
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
 
 
-class RefreshAccessTokenPublicApiDto(BaseModel):
+class RefreshAccessTokenPublicApiDto(RequestModel):
     grant_type: Literal["refresh_token"]
-    refresh_token: str
+    refresh_token: str = Field(min_length=1)
 
 
 class GetAccessTokenResponseDto(BaseModel):

@@ -3,7 +3,6 @@ volumes in one transaction, so that a refused deploy creates nothing."""
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from verda_server.api.errors import ApiError, invalid
+from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.availability.service import capacity_usage, free_instance_units
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
@@ -24,27 +23,10 @@ from verda_server.instances.states import Status
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
-from verda_server.storage.owned import is_uuid
+from verda_server.storage.owned import canonical_id, is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
-
-# Matched with fullmatch: `$` would also accept a label ending in a newline.
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-MAX_HOSTNAME = 253
-
-
-def check_hostname(hostname: str) -> str:
-    if (
-        not hostname
-        or len(hostname) > MAX_HOSTNAME
-        or not all(_LABEL.fullmatch(label) for label in hostname.split("."))
-    ):
-        raise invalid(
-            "hostname: must be a valid host name (letters, digits and hyphens, labels of "
-            "1 to 63 characters that neither start nor end with a hyphen)"
-        )
-    return hostname
 
 
 @dataclass(frozen=True)
@@ -71,9 +53,11 @@ def _resolve_image(
                 f"(supported: {', '.join(spec.supported_os)})"
             )
         return OsSource(found)
-    volume = session.get(Volume, image) if is_uuid(image) else None
-    if volume is None or volume.project_id != project_id:
+    if not is_uuid(image):
         raise invalid(f"image: {image!r} is neither an image type, an image id nor an OS volume")
+    volume = session.get(Volume, canonical_id(image))
+    if volume is None or volume.project_id != project_id:
+        raise not_found(f"image: OS volume {image} not found")
     if not volume.is_os_volume:
         raise invalid(f"image: volume {image} is not an OS volume")
     if volume.status != VolumeStatus.DETACHED.value:
@@ -106,10 +90,7 @@ def deploy(
     if spec is None:
         raise invalid(f"instance_type: unknown instance type {body.instance_type!r}")
     location = volumes.check_location(catalog, body.location_code)
-    if body.pricing == "DYNAMIC_PRICE":
-        raise invalid("pricing: DYNAMIC_PRICE was removed; only FIXED_PRICE is supported")
     contract = _contract(body)
-    hostname = check_hostname(body.hostname)
     os_source = _resolve_image(session, catalog, project_id, spec, location, body.image)
     key_ids = list(dict.fromkeys(body.ssh_key_ids or []))
     get_keys(session, project_id, key_ids)
@@ -145,7 +126,7 @@ def deploy(
         instance_type=spec.instance_type,
         location=location,
         status=Status.PROVISIONING.value,
-        hostname=hostname,
+        hostname=body.hostname,
         description=body.description,
         image=os_source.image.image_type,
         os_name=os_source.image.os_name,

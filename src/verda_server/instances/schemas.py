@@ -1,27 +1,29 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
-from verda_server.api.ids import IdList, IdOrIds, SizeGb
+from verda_server.api.catalog_enums import (
+    SUPPORTED_IMAGES,
+    ImageRef,
+    InstanceTypeName,
+    LocationCode,
+)
+from verda_server.api.ids import Id, IdList, IdOrIds, SizeGb, SomeIds
+from verda_server.api.patterns import explained
+from verda_server.api.request import RequestModel
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
-from verda_server.volumes.schemas import OnSpotDiscontinue
+from verda_server.instances.states import RULES
+from verda_server.validation import Name
+from verda_server.volumes.schemas import NewVolumeType, OnSpotDiscontinue
 
 Contract = Literal["LONG_TERM", "PAY_AS_YOU_GO", "SPOT"]
 Pricing = Literal["DYNAMIC_PRICE", "FIXED_PRICE"]
 InstanceStatusName = Literal[
     "running", "provisioning", "offline", "discontinued", "unknown", "ordered", "notfound",
     "new", "error", "deleting", "validating", "no_capacity", "installation_failed",
-]  # fmt: skip
-ActionName = Literal[
-    "boot", "start", "shutdown", "delete", "discontinue", "hibernate", "configure_spot",
-    "force_shutdown", "delete_stuck", "deploy", "transfer",
-]  # fmt: skip
-VolumeTypeField = Literal[
-    "HDD", "NVMe", "HDD_Shared", "NVMe_Shared", "NVMe_Local_Storage", "NVMe_Shared_Cluster",
-    "NVMe_OS_Cluster",
 ]  # fmt: skip
 
 
@@ -52,40 +54,72 @@ class GetInstanceResponsePublicApiDto(BaseModel):
     volume_ids: list[str]
 
 
-class OsVolumeDto(BaseModel):
-    name: str
-    size: SizeGb = Field(gt=0)
+class OsVolumeDto(RequestModel):
+    name: Name
+    size: SizeGb
     on_spot_discontinue: OnSpotDiscontinue | None = None
 
 
-class VolumeDto(BaseModel):
-    name: str
-    size: SizeGb = Field(gt=0)
-    type: VolumeTypeField
+class VolumeDto(RequestModel):
+    name: Name
+    size: SizeGb
+    type: NewVolumeType
     on_spot_discontinue: OnSpotDiscontinue | None = None
 
 
-class DeployInstancePublicDto(BaseModel):
-    instance_type: str
-    image: str
-    hostname: str
+# Labels of 1 to 63 letters, digits and hyphens, neither starting nor ending
+# with a hyphen, joined by dots.
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = explained(
+    rf"^{_LABEL}(?:\.{_LABEL})*$",
+    "must be a valid host name (letters, digits and hyphens, labels of 1 to 63 "
+    "characters that neither start nor end with a hyphen)",
+)
+MAX_HOSTNAME = 253
+
+
+def _fixed_price_only(value: Any) -> Any:
+    if value == "DYNAMIC_PRICE":
+        raise ValueError("DYNAMIC_PRICE was removed; only FIXED_PRICE is supported")
+    return value
+
+
+# A spot instance has the SPOT contract (or none); any other has another one.
+_CONTRACT_RULE: dict[str, Any] = {
+    "if": {"properties": {"is_spot": {"const": True}}, "required": ["is_spot"]},
+    "then": {"properties": {"contract": {"enum": ["SPOT", None]}}},
+    "else": {"properties": {"contract": {"enum": ["LONG_TERM", "PAY_AS_YOU_GO", None]}}},
+}
+
+
+class DeployInstancePublicDto(RequestModel):
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (SUPPORTED_IMAGES, _CONTRACT_RULE)
+
+    instance_type: InstanceTypeName
+    image: ImageRef = Field(
+        description="An image type or id the instance type supports, or the id of a "
+        "detached OS volume of the project in the same location"
+    )
+    hostname: str = Field(min_length=1, max_length=MAX_HOSTNAME, pattern=HOSTNAME_PATTERN)
     description: str = Field(max_length=1024)
-    location_code: str = Field(description="Location code for the instance and its volumes")
+    location_code: LocationCode = Field(
+        description="Location code for the instance and its volumes"
+    )
     ssh_key_ids: IdOrIds | None = None
-    startup_script_id: str | None = None
+    startup_script_id: Id | None = None
     os_volume: OsVolumeDto | None = None
     volumes: Annotated[list[VolumeDto], MaxLen(24)] | None = None
     existing_volumes: IdList | None = None
     is_spot: StrictBool = False
     contract: Contract | None = None
-    pricing: Pricing | None = None
+    pricing: Annotated[Literal["FIXED_PRICE"], BeforeValidator(_fixed_price_only)] | None = None
     coupon: str | None = Field(default=None, max_length=128)
 
 
-class PerformInstanceActionPublicDto(BaseModel):
+class PerformInstanceActionPublicDto(RequestModel):
     # Checked by the service, which answers a clearer 400 than a schema error would.
-    action: str = Field(json_schema_extra={"enum": list(get_args(ActionName))})
-    id: IdOrIds
+    action: str = Field(json_schema_extra={"enum": [a.value for a in RULES]})
+    id: SomeIds
     volume_ids: IdList | None = None
     delete_permanently: StrictBool = False
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
+from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.instances import actions, deploy, service
@@ -161,7 +162,7 @@ def perform_action_deprecated(
     responses={404: {"description": "Invalid instance id"}},
 )
 async def get_instance(
-    context: Context, principal: SettledPrincipal, instance_id: str
+    context: Context, principal: SettledPrincipal, instance_id: PathId
 ) -> GetInstanceResponsePublicApiDto:
     def read(session: Session) -> GetInstanceResponsePublicApiDto:
         row = service.get_instance(session, principal.project_id, instance_id)

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from verda_server.api.ids import IdOrIds
+from verda_server.api.ids import SomeIds
+from verda_server.api.request import RequestModel
+from verda_server.ssh_keys.form import KEY_PATTERN, MAX_KEY_LENGTH
+from verda_server.validation import Name
 
 
 class GetKeysResponseDto(BaseModel):
@@ -16,10 +19,14 @@ class GetKeysResponseDto(BaseModel):
     created_at: str = Field(description="When the key was added (RFC 3339)")
 
 
-class AddKeyDto(BaseModel):
-    name: str = Field(description="Name of the SSH key")
-    key: str = Field(description="Public SSH key")
+class AddKeyDto(RequestModel):
+    name: Name = Field(description="Name of the SSH key")
+    key: str = Field(
+        description="Public SSH key: one OpenSSH line, `<type> <base64> [comment]`",
+        max_length=MAX_KEY_LENGTH,
+        pattern=KEY_PATTERN,
+    )
 
 
-class DeleteKeysPublicDto(BaseModel):
-    keys: IdOrIds = Field(description="IDs of the SSH keys to delete")
+class DeleteKeysPublicDto(RequestModel):
+    keys: SomeIds = Field(description="IDs of the SSH keys to delete")

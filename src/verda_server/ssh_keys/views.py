@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 
 from verda_server.api.context import Context
-from verda_server.api.errors import invalid
+from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
@@ -44,22 +44,20 @@ def add_key(context: Context, principal: CurrentPrincipal, body: AddKeyDto) -> P
 def delete_keys(
     context: Context, principal: CurrentPrincipal, body: DeleteKeysPublicDto
 ) -> Response:
-    if not body.keys:
-        raise invalid("keys: name at least one SSH key id")
     with context.db.write() as session:
         service.delete_keys(session, principal.project_id, body.keys)
     return Response(status_code=200)
 
 
 async def get_key(
-    context: Context, principal: CurrentPrincipal, key_id: str
+    context: Context, principal: CurrentPrincipal, key_id: PathId
 ) -> list[GetKeysResponseDto]:
     return await context.db.run_read(
         lambda session: [_dto(service.get_key(session, principal.project_id, key_id))]
     )
 
 
-def delete_key(context: Context, principal: CurrentPrincipal, key_id: str) -> Response:
+def delete_key(context: Context, principal: CurrentPrincipal, key_id: PathId) -> Response:
     with context.db.write() as session:
         service.delete_keys(session, principal.project_id, [key_id])
     return Response(status_code=200)

@@ -17,7 +17,6 @@ from verda_server.validation import clean_name
 WHAT = "Startup script"
 DEFAULT_QUOTA = 100
 HARD_MAX_QUOTA = 1000
-MAX_SCRIPT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,6 @@ def list_scripts(
 def add_script(
     session: Session, clock: Clock, project_id: str, name: str, script: str
 ) -> StartupScript:
-    if not script.strip():
-        raise invalid("script: must not be empty")
-    if len(script.encode()) > MAX_SCRIPT_BYTES:
-        raise invalid(f"script: at most {MAX_SCRIPT_BYTES} bytes")
     # Lock the project row so that concurrent adds cannot both slip under the quota.
     project = session.scalars(
         select(Project).where(Project.id == project_id).with_for_update()

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
 from verda_server.api.guard import unstorable
+from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
@@ -131,8 +132,6 @@ def add_script(
 def delete_scripts(
     context: Context, principal: CurrentPrincipal, body: DeleteScriptsDto
 ) -> Response:
-    if not body.scripts:
-        raise invalid("scripts: name at least one startup script id")
     with context.db.write() as session:
         service.delete_scripts(session, principal.project_id, body.scripts)
     return Response(status_code=200)
@@ -146,7 +145,7 @@ def delete_scripts(
     responses=NOT_FOUND,
 )
 async def get_script(
-    context: Context, principal: CurrentPrincipal, script_id: str
+    context: Context, principal: CurrentPrincipal, script_id: PathId
 ) -> list[GetScriptResponseDto]:
     return await context.db.run_read(
         lambda session: [_dto(service.get_script(session, principal.project_id, script_id))]
@@ -159,7 +158,7 @@ async def get_script(
     response_class=Response,
     responses={**EMPTY_OK, **NOT_FOUND},
 )
-def delete_script(context: Context, principal: CurrentPrincipal, script_id: str) -> Response:
+def delete_script(context: Context, principal: CurrentPrincipal, script_id: PathId) -> Response:
     with context.db.write() as session:
         service.delete_scripts(session, principal.project_id, [script_id])
     return Response(status_code=200)

@@ -23,7 +23,8 @@ from verda_server.volumes.states import LEGAL_FROM, REFUSED, Action, Status, ref
 def _instances_for(
     session: Session, project_id: str, instance_id: str | None, instance_ids: Sequence[str] | None
 ) -> list[Instance]:
-    ids = list(dict.fromkeys([*([instance_id] if instance_id else []), *(instance_ids or [])]))
+    ids = [*([instance_id] if instance_id is not None else []), *(instance_ids or [])]
+    ids = list(dict.fromkeys(ids))
     return get_instances(session, project_id, ids) if ids else []
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StrictBool, WithJsonSchema
 
-from verda_server.api.ids import IdList, IdOrIds, SizeGb
+from verda_server.api.catalog_enums import LocationCode, of_catalog
+from verda_server.api.ids import Id, IdList, SizeGb, SomeIds
+from verda_server.api.request import RequestModel
 from verda_server.catalog.source import Currency, VolumeTypeName
-from verda_server.volumes.states import Action
+from verda_server.validation import Name
+from verda_server.volumes.states import REFUSED, Action
 
 OnSpotDiscontinue = Literal["keep_detached", "move_to_trash", "delete_permanently"]
 VolumeStatusName = Literal[
@@ -66,12 +69,16 @@ class GetVolumeInTrashPublicResponseDto(_VolumeCommon):
     is_permanently_deleted: bool = Field(description="Is volume permanently deleted")
 
 
-class CreateVolumePublicDto(BaseModel):
-    type: VolumeTypeName
-    name: str
-    size: SizeGb = Field(gt=0)
-    location_code: str
-    instance_id: str | None = None
+# A type volumes can be created with: one of the catalog's, not a cluster's.
+NewVolumeType = Annotated[VolumeTypeName, WithJsonSchema(of_catalog("volume_type"))]
+
+
+class CreateVolumePublicDto(RequestModel):
+    type: NewVolumeType
+    name: Name
+    size: SizeGb
+    location_code: LocationCode
+    instance_id: Id | None = None
     instance_ids: IdList | None = None
 
 
@@ -81,13 +88,9 @@ CloneTypeOrLocation = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
+                {**of_catalog("volume_type"), "description": "A volume type: the clone's type"},
                 {
-                    "type": "string",
-                    "enum": list(get_args(VolumeTypeName)),
-                    "description": "A volume type: the clone's type",
-                },
-                {
-                    "type": "string",
+                    **of_catalog("location"),
                     "description": "A location code, e.g. FIN-03: the clone's location "
                     "(the clone keeps the source's type)",
                 },
@@ -97,15 +100,37 @@ CloneTypeOrLocation = Annotated[
 ]
 
 
-class PerformVolumeActionPublicDto(BaseModel):
+_NOT_NULL: dict[str, Any] = {"not": {"type": "null"}}
+
+
+def _needs(action: Action, *alternatives: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """`action` needs one of these fields, with a value of that schema."""
+    present = [{"required": [f], "properties": {f: schema}} for f, schema in alternatives]
+    return {
+        "if": {"required": ["action"], "properties": {"action": {"const": action.value}}},
+        "then": present[0] if len(present) == 1 else {"anyOf": present},
+    }
+
+
+class PerformVolumeActionPublicDto(RequestModel):
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
+        _needs(
+            Action.ATTACH,
+            ("instance_id", _NOT_NULL),
+            ("instance_ids", {"type": "array", "minItems": 1}),
+        ),
+        _needs(Action.RENAME, ("name", _NOT_NULL)),
+        _needs(Action.RESIZE, ("size", _NOT_NULL)),
+    )
+
     # Checked by the service, which answers a clearer 400 than a schema error would.
-    action: str = Field(json_schema_extra={"enum": [a.value for a in Action]})
-    id: IdOrIds
-    instance_id: str | None = None
+    action: str = Field(json_schema_extra={"enum": [a.value for a in Action if a not in REFUSED]})
+    id: SomeIds
+    instance_id: Id | None = None
     instance_ids: IdList | None = None
     is_permanent: StrictBool = False
-    location_code: str | None = None
-    name: str | None = None
+    location_code: LocationCode | None = None
+    name: Name | None = None
     size: SizeGb | None = None
     type: CloneTypeOrLocation | None = Field(
         default=None,
@@ -115,5 +140,5 @@ class PerformVolumeActionPublicDto(BaseModel):
     )
 
 
-class DeleteVolumePublicDto(BaseModel):
+class DeleteVolumePublicDto(RequestModel):
     is_permanent: StrictBool = False

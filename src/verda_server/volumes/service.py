@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import ApiError, invalid
+from verda_server.api.ids import MAX_SIZE_GB
 from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
 from verda_server.clock import isoformat
 from verda_server.config import Lifecycle
@@ -29,7 +30,6 @@ from verda_server.volumes.schemas import (
 from verda_server.volumes.states import ACTIVE, Status
 
 WHAT = "Volume"
-MAX_SIZE_GB = 100_000
 CLUSTER_ONLY_TYPES = frozenset({"NVMe_Shared_Cluster", "NVMe_OS_Cluster"})
 NOT_SHUT_DOWN = "One or more of the specified instances is not shut down"
 _SUFFIX_ALPHABET = string.ascii_letters + string.digits

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
+from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
@@ -143,7 +144,7 @@ async def list_trash(
     responses=NOT_FOUND,
 )
 async def get_volume(
-    context: Context, principal: SettledPrincipal, volume_id: str
+    context: Context, principal: SettledPrincipal, volume_id: PathId
 ) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
     def read(session: Session) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
         volume = service.get_volume(session, principal.project_id, volume_id)
@@ -176,7 +177,7 @@ async def get_volume(
 def delete_volume(
     context: Context,
     principal: CurrentPrincipal,
-    volume_id: str,
+    volume_id: PathId,
     body: Annotated[DeleteVolumePublicDto | None, Body()] = None,
     force: Annotated[
         bool, Query(description="Delete permanently, skipping the trash (as is_permanent)")
