@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,7 @@ def caught(bug: Bug) -> tuple[bool, float]:
         env = {**os.environ, "PYTHONPATH": str(tree / "src")}
         started = time.monotonic()
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-            + ["-k", "not postgresql", *bug.tests],
+            [*PYTEST, "-k", "not postgresql", *bug.tests],
             cwd=tree,
             env=env,
             capture_output=True,
