@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
 from verda_server.cli_common import fail, safe_url, store_url
@@ -43,6 +46,20 @@ def _open(data_dir: Path, database_url: str | None) -> Database:
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
     return db
+
+
+@contextmanager
+def _writing(data_dir: Path, database_url: str | None) -> Iterator[Session]:
+    """One write to the store; a refusal of the domain ends the command with status 1."""
+    db = _open(data_dir, database_url)
+    try:
+        with db.write() as session:
+            yield session
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
 
 
 @app.command("list")
@@ -98,15 +115,8 @@ def set_script_quota(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Set a project's startup script quota (default 100, at most 1000)."""
-    db = _open(data_dir, database_url)
-    try:
-        with db.write() as session:
-            set_quota(session, project_id, startup_scripts)
-    except ApiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+    with _writing(data_dir, database_url) as session:
+        set_quota(session, project_id, startup_scripts)
     typer.echo(f"project {project_id}: at most {startup_scripts} startup scripts")
 
 
@@ -117,17 +127,10 @@ def add_credential(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Give a project another credential pair, printed once."""
-    db = _open(data_dir, database_url)
-    try:
-        with db.write() as session:
-            if session.get(Project, project_id) is None:
-                raise ApiError("not_found", f"Project {project_id} not found")
-            client_id, secret = projects.add_credential(session, Clock(), project_id)
-    except ApiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+    with _writing(data_dir, database_url) as session:
+        if session.get(Project, project_id) is None:
+            raise ApiError("not_found", f"Project {project_id} not found")
+        client_id, secret = projects.add_credential(session, Clock(), project_id)
     typer.echo(f"export VERDA_CLIENT_ID={client_id} VERDA_CLIENT_SECRET={secret}")
 
 
@@ -139,13 +142,6 @@ def revoke_credential(
 ) -> None:
     """Delete a credential: its access and refresh tokens stop working at once,
     also on servers running on this store."""
-    db = _open(data_dir, database_url)
-    try:
-        with db.write() as session:
-            project_id = projects.revoke_credential(session, client_id)
-    except ApiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+    with _writing(data_dir, database_url) as session:
+        project_id = projects.revoke_credential(session, client_id)
     typer.echo(f"credential {client_id} of project {project_id} revoked")
