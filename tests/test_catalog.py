@@ -269,10 +269,11 @@ def test_a_catalog_id_must_be_a_plain_uuid(tmp_path, image_id):
 def test_catalog_prices_and_ids_at_the_limits_load(tmp_path):
     data = load_source().model_dump(mode="json")
     data["instance_types"][0]["price_per_hour"] = {"usd": "0", "eur": "12.000100"}
-    data["images"][0]["id"] = "2404F580-1300-1111-82B3-F199FB9B701B"
+    image_id = data["images"][0]["id"]
+    data["images"][0]["id"] = image_id.upper()
     loaded = load_source(_write(tmp_path, data))
     assert loaded.instance_types[0].price_per_hour.eur == "12.000100"
-    assert loaded.images[0].id == "2404f580-1300-1111-82b3-f199fb9b701b"
+    assert loaded.images[0].id == image_id.lower()
 
 
 def _write(tmp_path: Path, data: dict) -> Path:
