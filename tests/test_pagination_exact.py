@@ -116,3 +116,17 @@ def test_the_quota_is_set_between_0_and_1000(live, authed, project):
     assert (raised.value.code, raised.value.message) == ("not_found", "Project not found")
     refused = authed.post("/v1/scripts", json={"name": "x", "script": "echo"})
     assert "0 allowed scripts" in assert_error(refused, 403, "forbidden_action")
+
+
+def test_deleting_an_unknown_script_names_it(authed):
+    kept = _add(authed)
+    missing = "00000000-0000-4000-8000-000000000000"
+    for response in (
+        authed.request("DELETE", "/v1/scripts", json={"scripts": [kept, missing]}),
+        authed.delete(f"/v1/scripts/{missing}"),
+    ):
+        message = assert_error(response, 404, "not_found")
+        assert message == f"Startup script {missing} not found"
+    message = assert_error(authed.get(f"/v1/scripts/{missing}"), 404, "not_found")
+    assert message == "Startup script not found"
+    assert [s["id"] for s in authed.get("/v1/scripts").json()] == [kept]
