@@ -39,24 +39,3 @@ def test_volume_ids_of_another_projects_instance_are_refused(live, authed):
         assert get(authed, mine)["status"] == "running"
         assert get(stranger, theirs)["status"] == "running"
         assert stranger.get(f"/v1/volumes/{their_volume}").json()["status"] == "attached"
-
-
-def test_only_boot_and_start_need_an_os_volume(live, authed):
-    """An offline instance whose OS volume was detached can still be configured,
-    hibernated, deleted or discontinued."""
-    spot, deleted, discontinued = (deploy(authed, is_spot=s) for s in (True, False, False))
-    live.clock.advance(BOOT)
-    for instance_id in (spot, deleted, discontinued):
-        assert act(authed, "shutdown", instance_id).status_code == 202
-        detach = {"action": "detach", "id": _os_volume(authed, instance_id)}
-        assert authed.put("/v1/volumes", json=detach).status_code == 202
-        assert get(authed, instance_id)["os_volume_id"] is None
-    for action, instance_id, status in (
-        ("configure_spot", spot, "offline"),
-        ("hibernate", spot, "discontinued"),
-        ("delete", deleted, "discontinued"),
-        ("discontinue", discontinued, "discontinued"),
-    ):
-        response = act(authed, action, instance_id)
-        assert response.status_code == 202, f"{action}: {response.text}"
-        assert get(authed, instance_id)["status"] == status, action

@@ -346,3 +346,22 @@ def test_the_grid_has_a_row_for_every_action_the_server_performs(contract):
     schemas = contract.document["components"]["schemas"]
     actions = schemas["PerformInstanceActionPublicDto"]["properties"]["action"]["enum"]
     assert set(actions) - {"deploy", "transfer"} == set(TABLE)
+
+
+def test_only_boot_and_start_need_an_os_volume(fleet, authed):
+    """An offline instance whose OS volume was detached can still be configured,
+    hibernated, deleted or discontinued."""
+    spot, deleted, discontinued = fleet.reach("offline", [True, False, False])
+    for instance_id in (spot, deleted, discontinued):
+        detach = {"action": "detach", "id": fleet.volumes[instance_id][0]}
+        assert authed.put("/v1/volumes", json=detach).status_code == 202
+        assert get(authed, instance_id)["os_volume_id"] is None
+    for action, instance_id, status in (
+        ("configure_spot", spot, "offline"),
+        ("hibernate", spot, "discontinued"),
+        ("delete", deleted, "discontinued"),
+        ("discontinue", discontinued, "discontinued"),
+    ):
+        response = act(authed, action, instance_id)
+        assert response.status_code == 202, f"{action}: {response.text}"
+        assert get(authed, instance_id)["status"] == status, action
