@@ -107,3 +107,12 @@ def test_the_grid_has_a_row_for_every_action_the_server_performs(contract):
     actions = schemas["PerformVolumeActionPublicDto"]["properties"]["action"]["enum"]
     performed = {name.split("-")[0] for name in TABLE if name.islower()}
     assert set(actions) - {"create", "export", "transfer"} == performed
+
+
+def test_the_timed_transition_of_a_cloning_volume(live, authed):
+    """TIMED: `cloning` ends by itself (5 s of server clock) in `detached`."""
+    volume_id = reach(authed, "cloning", "")
+    live.clock.advance(5.1)
+    assert volume_state(authed, volume_id) == "detached"
+    listed = authed.get("/v1/volumes", params={"status": "detached"}).json()
+    assert volume_id in [v["id"] for v in listed]
