@@ -365,3 +365,12 @@ def test_only_boot_and_start_need_an_os_volume(fleet, authed):
         response = act(authed, action, instance_id)
         assert response.status_code == 202, f"{action}: {response.text}"
         assert get(authed, instance_id)["status"] == status, action
+
+
+def test_configure_spot_is_for_spot_instances_only(fleet, authed):
+    """The spot_only column: refused for an on-demand instance in a status it is legal in."""
+    for status in ("running", "offline", "provisioning"):
+        (instance_id,) = fleet.reach(status, [False])
+        refused = act(authed, "configure_spot", instance_id)
+        message = assert_error(refused, 403, "forbidden_action")
+        assert message == "Can't configure_spot an instance that is not a spot instance", status
