@@ -159,3 +159,14 @@ def test_an_unknown_location_is_named_with_the_known_ones(server, client_of):
         assert message == (
             "location_code: unknown location 'MARS-01' (known: FIN-01, ICE-01, FIN-02, FIN-03)"
         ), path
+
+
+def test_spellings_that_disagree_are_named(server, client_of):
+    client = client_of(server)
+    for path in ("/v1/instance-availability", f"/v1/cluster-availability/{CLUSTER}"):
+        both = {"location_code": "FIN-01", "locationCode": "FIN-03"}
+        message = assert_error(client.get(path, params=both), 400, "invalid_request")
+        assert message == "locationCode and location_code disagree; send one of them"
+        both = {"is_spot": "true", "isSpot": "false"}
+        message = assert_error(client.get(path, params=both), 400, "invalid_request")
+        assert message == "isSpot and is_spot disagree; send one of them"

@@ -130,3 +130,12 @@ def test_deleting_an_unknown_script_names_it(authed):
     message = assert_error(authed.get(f"/v1/scripts/{missing}"), 404, "not_found")
     assert message == "Startup script not found"
     assert [s["id"] for s in authed.get("/v1/scripts").json()] == [kept]
+
+
+def test_a_quota_of_one_takes_exactly_one_script(live, authed, project):
+    live.set_script_quota(project.project_id, 1)
+    _add(authed)
+    refused = authed.post("/v1/scripts", json={"name": "x", "script": "echo"})
+    assert assert_error(refused, 403, "forbidden_action") == (
+        "Startup script quota exceeded: the project already has 1 of its 1 allowed scripts"
+    )
