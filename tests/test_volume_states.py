@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.volumes import create, make_instances
 from tests.test_errors import assert_error
-from tests.test_instance_states import parse, volume_state
+from tests.test_instance_states import Fleet, parse, volume_state
 
 # `trash` is deleted and restorable, `purged` deleted for good.
 STATUSES = ("detached", "attached", "cloning", "trash", "purged", "canceled")
@@ -116,3 +116,49 @@ def test_the_timed_transition_of_a_cloning_volume(live, authed):
     assert volume_state(authed, volume_id) == "detached"
     listed = authed.get("/v1/volumes", params={"status": "detached"}).json()
     assert volume_id in [v["id"] for v in listed]
+
+
+# What a volume call needs of the instance it touches (SHUT_DOWN and REMOVED of the
+# instance table): by instance status, the refusal (None: accepted) of attaching a new
+# volume to it, of deleting its data volume and of detaching its OS volume.
+NOT_SHUT_DOWN = "One or more of the specified instances is not shut down"
+ON_INSTANCE = {
+    "provisioning": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "running": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "error": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "offline": (None, None, None),
+}
+
+
+@pytest.mark.parametrize("status", [*ON_INSTANCE, "discontinued"])
+def test_volume_calls_by_the_status_of_their_instance(live, authed, status):
+    fleet = Fleet(live, authed)
+    try:
+        _check_volume_calls(authed, fleet, status)
+    finally:
+        fleet.release()
+
+
+def _check_volume_calls(authed, fleet, status: str) -> None:
+    (instance_id,) = fleet.reach(status, [False])
+    os_id, data_id = fleet.volumes[instance_id]
+    spare = create(authed)
+    attach = _put(authed, "attach", spare, instance_id=instance_id)
+    if status == "discontinued":
+        message = "Can't attach a volume to a discontinued instance"
+        assert assert_error(attach, F, "forbidden_action") == message
+        assert volume_state(authed, spare) == "detached"
+        return
+    attach_refusal, delete_refusal, detach_refusal = ON_INSTANCE[status]
+    calls = (
+        (attach, attach_refusal, spare, "detached", "attached"),
+        (authed.delete(f"/v1/volumes/{data_id}"), delete_refusal, data_id, "attached", "trash"),
+        (_put(authed, "detach", os_id), detach_refusal, os_id, "attached", "detached"),
+    )
+    for response, refusal, volume_id, before, after in calls:
+        if refusal is None:
+            assert response.status_code == 202, response.text
+            assert volume_state(authed, volume_id) == after
+        else:
+            assert assert_error(response, F, "forbidden_action") == refusal
+            assert volume_state(authed, volume_id) == before
