@@ -61,3 +61,22 @@ def test_a_canceled_clone_reads_the_time_of_its_cancel(live, authed):
     body = get(authed, clone)
     assert body["status"] == "canceled"
     assert body["deleted_at"] > created_at
+
+
+def test_an_empty_id_list_is_refused(authed):
+    for action in ("rename", "delete"):
+        response = act(authed, action, [], name="x")
+        assert assert_error(response, 400, "invalid_request") == "id: name at least one volume"
+
+
+def test_an_attached_shared_volume_does_not_excuse_the_volumes_after_it(live, authed):
+    """Every listed volume is checked, also after a shared one that is attached already."""
+    a, b = make_instances(live, authed, count=2)
+    shared = create(authed, type="NVMe_Shared", instance_id=a)
+    trashed = create(authed)
+    assert act(authed, "delete", trashed).status_code == 202
+    response = act(authed, "attach", [shared, trashed], instance_id=b)
+    message = assert_error(response, 403, "forbidden_action")
+    assert message == "Can't attach a volume that is deleted"
+    assert [i["id"] for i in get(authed, shared)["instances"]] == [a]
+    assert get(authed, trashed)["instances"] == []
