@@ -162,3 +162,18 @@ def _check_volume_calls(authed, fleet, status: str) -> None:
         else:
             assert assert_error(response, F, "forbidden_action") == refusal
             assert volume_state(authed, volume_id) == before
+
+
+def test_which_statuses_the_active_list_and_the_trash_hold(live, authed):
+    """ACTIVE: the plain list holds live and cloning volumes, the trash the deleted ones
+    that are not purged; purged and canceled volumes are in neither."""
+    (instance_id,) = make_instances(live, authed)
+    by_status = {status: reach(authed, status, instance_id) for status in STATUSES}
+    active = [v["id"] for v in authed.get("/v1/volumes").json()]
+    trash = [v["id"] for v in authed.get("/v1/volumes/trash").json()]
+    in_list = {s for s, v in by_status.items() if v in active}
+    in_trash = {s for s, v in by_status.items() if v in trash}
+    assert (in_list, in_trash) == ({"detached", "attached", "cloning"}, {"trash"})
+    for status in ("detached", "attached", "cloning"):
+        listed = authed.get("/v1/volumes", params={"status": status}).json()
+        assert by_status[status] in [v["id"] for v in listed], status
