@@ -10,7 +10,7 @@ it killed when they fail. Only statuses an instance or volume can reach through 
 API are flipped (the others are listed as unreachable: no test can see them), and
 mutants that can't change any answer are listed with the reason instead of run.
 
-    PYTHONPATH=src python bench/table_mutations.py [--only SUBSTRING] [--list]
+    PYTHONPATH=src python bench/table_mutations.py [--only SUBSTRING]... [--list]
 
 Runs every mutant in this one process (pytest.main per mutant, a fresh server and
 store each time, SQLite only): about 10-60 s per mutant. Prints each mutant's
@@ -238,10 +238,15 @@ def _fails(tests: tuple[str, ...]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="run the mutants whose name contains this")
+    parser.add_argument(
+        "--only", action="append", help="run the mutants whose name contains this (repeatable)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     args = parser.parse_args()
-    every = [m for m in [*instance_mutants(), *volume_mutants()] if args.only in m.name]
+    wanted = args.only or [""]
+    every = [
+        m for m in [*instance_mutants(), *volume_mutants()] if any(w in m.name for w in wanted)
+    ]
     reasons = {m.name: equivalent(m.name) for m in every}
     mutants = [m for m in every if reasons[m.name] is None]
     if args.list:
