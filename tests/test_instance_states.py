@@ -347,3 +347,31 @@ def test_the_grid_has_a_row_for_every_action_the_server_performs(contract):
     schemas = contract.document["components"]["schemas"]
     actions = schemas["PerformInstanceActionPublicDto"]["properties"]["action"]["enum"]
     assert set(actions) - {"deploy", "transfer"} == set(TABLE)
+
+
+def test_only_boot_and_start_need_an_os_volume(fleet, authed):
+    """An offline instance whose OS volume was detached can still be configured,
+    hibernated, deleted or discontinued."""
+    spot, deleted, discontinued = fleet.reach("offline", [True, False, False])
+    for instance_id in (spot, deleted, discontinued):
+        detach = {"action": "detach", "id": fleet.volumes[instance_id][0]}
+        assert authed.put("/v1/volumes", json=detach).status_code == 202
+        assert get(authed, instance_id)["os_volume_id"] is None
+    for action, instance_id, status in (
+        ("configure_spot", spot, "offline"),
+        ("hibernate", spot, "discontinued"),
+        ("delete", deleted, "discontinued"),
+        ("discontinue", discontinued, "discontinued"),
+    ):
+        response = act(authed, action, instance_id)
+        assert response.status_code == 202, f"{action}: {response.text}"
+        assert get(authed, instance_id)["status"] == status, action
+
+
+def test_configure_spot_is_for_spot_instances_only(fleet, authed):
+    """The spot_only column: refused for an on-demand instance in a status it is legal in."""
+    for status in ("running", "offline", "provisioning"):
+        (instance_id,) = fleet.reach(status, [False])
+        refused = act(authed, "configure_spot", instance_id)
+        message = assert_error(refused, 403, "forbidden_action")
+        assert message == "Can't configure_spot an instance that is not a spot instance", status

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.volumes import create, make_instances
 from tests.test_errors import assert_error
-from tests.test_instance_states import parse, volume_state
+from tests.test_instance_states import Fleet, parse, volume_state
 
 # `trash` is deleted and restorable, `purged` deleted for good.
 STATUSES = ("detached", "attached", "cloning", "trash", "purged", "canceled")
@@ -107,3 +107,73 @@ def test_the_grid_has_a_row_for_every_action_the_server_performs(contract):
     actions = schemas["PerformVolumeActionPublicDto"]["properties"]["action"]["enum"]
     performed = {name.split("-")[0] for name in TABLE if name.islower()}
     assert set(actions) - {"create", "export", "transfer"} == performed
+
+
+def test_the_timed_transition_of_a_cloning_volume(live, authed):
+    """TIMED: `cloning` ends by itself (5 s of server clock) in `detached`."""
+    volume_id = reach(authed, "cloning", "")
+    live.clock.advance(5.1)
+    assert volume_state(authed, volume_id) == "detached"
+    listed = authed.get("/v1/volumes", params={"status": "detached"}).json()
+    assert volume_id in [v["id"] for v in listed]
+
+
+# What a volume call needs of the instance it touches (SHUT_DOWN and REMOVED of the
+# instance table): by instance status, the refusal (None: accepted) of attaching a new
+# volume to it, of deleting its data volume and of detaching its OS volume.
+NOT_SHUT_DOWN = "One or more of the specified instances is not shut down"
+ON_INSTANCE = {
+    "provisioning": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "running": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "error": (NOT_SHUT_DOWN, NOT_SHUT_DOWN, NOT_SHUT_DOWN),
+    "offline": (None, None, None),
+}
+
+
+@pytest.mark.parametrize("status", [*ON_INSTANCE, "discontinued"])
+def test_volume_calls_by_the_status_of_their_instance(live, authed, status):
+    fleet = Fleet(live, authed)
+    try:
+        _check_volume_calls(authed, fleet, status)
+    finally:
+        fleet.release()
+
+
+def _check_volume_calls(authed, fleet, status: str) -> None:
+    (instance_id,) = fleet.reach(status, [False])
+    os_id, data_id = fleet.volumes[instance_id]
+    spare = create(authed)
+    attach = _put(authed, "attach", spare, instance_id=instance_id)
+    if status == "discontinued":
+        message = "Can't attach a volume to a discontinued instance"
+        assert assert_error(attach, F, "forbidden_action") == message
+        assert volume_state(authed, spare) == "detached"
+        return
+    attach_refusal, delete_refusal, detach_refusal = ON_INSTANCE[status]
+    calls = (
+        (attach, attach_refusal, spare, "detached", "attached"),
+        (authed.delete(f"/v1/volumes/{data_id}"), delete_refusal, data_id, "attached", "trash"),
+        (_put(authed, "detach", os_id), detach_refusal, os_id, "attached", "detached"),
+    )
+    for response, refusal, volume_id, before, after in calls:
+        if refusal is None:
+            assert response.status_code == 202, response.text
+            assert volume_state(authed, volume_id) == after
+        else:
+            assert assert_error(response, F, "forbidden_action") == refusal
+            assert volume_state(authed, volume_id) == before
+
+
+def test_which_statuses_the_active_list_and_the_trash_hold(live, authed):
+    """ACTIVE: the plain list holds live and cloning volumes, the trash the deleted ones
+    that are not purged; purged and canceled volumes are in neither."""
+    (instance_id,) = make_instances(live, authed)
+    by_status = {status: reach(authed, status, instance_id) for status in STATUSES}
+    active = [v["id"] for v in authed.get("/v1/volumes").json()]
+    trash = [v["id"] for v in authed.get("/v1/volumes/trash").json()]
+    in_list = {s for s, v in by_status.items() if v in active}
+    in_trash = {s for s, v in by_status.items() if v in trash}
+    assert (in_list, in_trash) == ({"detached", "attached", "cloning"}, {"trash"})
+    for status in ("detached", "attached", "cloning"):
+        listed = authed.get("/v1/volumes", params={"status": status}).json()
+        assert by_status[status] in [v["id"] for v in listed], status

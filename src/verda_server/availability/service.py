@@ -58,14 +58,12 @@ def free_instance_units(
     return max(0, total - usage.get(UsageKey(location, instance_type, spot), 0))
 
 
-def free_cluster_units(
-    catalog: Catalog, location: str, cluster_type: str, usage: Usage = NO_USAGE
-) -> int:
+def free_cluster_units(catalog: Catalog, location: str, cluster_type: str) -> int:
+    """Clusters are not deployed through this API, so none of their capacity is held."""
     capacity = catalog.capacity.get(location)
     if capacity is None:
         return 0
-    total = capacity.clusters.get(cluster_type, 0)
-    return max(0, total - usage.get(UsageKey(location, cluster_type, False), 0))
+    return capacity.clusters.get(cluster_type, 0)
 
 
 def available_instance_types(
@@ -78,9 +76,7 @@ def available_instance_types(
     ]
 
 
-def available_cluster_types(catalog: Catalog, location: str, usage: Usage = NO_USAGE) -> list[str]:
+def available_cluster_types(catalog: Catalog, location: str) -> list[str]:
     return [
-        name
-        for name in catalog.cluster_types
-        if free_cluster_units(catalog, location, name, usage) > 0
+        name for name in catalog.cluster_types if free_cluster_units(catalog, location, name) > 0
     ]
