@@ -3,9 +3,6 @@ only those: not another instance's of the same project, not another project's.""
 
 from __future__ import annotations
 
-import httpx
-
-from tests.support.volumes import reauthenticate
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy, get
 
@@ -25,17 +22,15 @@ def test_volume_ids_of_another_instance_of_the_project_are_refused(live, authed)
     assert authed.get(f"/v1/volumes/{foreign_volume}").json()["status"] == "attached"
 
 
-def test_volume_ids_of_another_projects_instance_are_refused(live, authed):
+def test_volume_ids_of_another_projects_instance_are_refused(live, authed, client_of):
     mine = deploy(authed)
-    other = live.new_project()
-    with httpx.Client(base_url=live.base_url, timeout=10) as stranger:
-        reauthenticate(stranger, other)
-        theirs = deploy(stranger)
-        live.clock.advance(BOOT)
-        their_volume = _os_volume(stranger, theirs)
-        response = act(authed, "delete", [mine, theirs], volume_ids=[their_volume])
-        message = assert_error(response, 404, "not_found")
-        assert message == f"Volume {their_volume} is not attached to the instance"
-        assert get(authed, mine)["status"] == "running"
-        assert get(stranger, theirs)["status"] == "running"
-        assert stranger.get(f"/v1/volumes/{their_volume}").json()["status"] == "attached"
+    stranger = client_of(live.new_project())
+    theirs = deploy(stranger)
+    live.clock.advance(BOOT)
+    their_volume = _os_volume(stranger, theirs)
+    response = act(authed, "delete", [mine, theirs], volume_ids=[their_volume])
+    message = assert_error(response, 404, "not_found")
+    assert message == f"Volume {their_volume} is not attached to the instance"
+    assert get(authed, mine)["status"] == "running"
+    assert get(stranger, theirs)["status"] == "running"
+    assert stranger.get(f"/v1/volumes/{their_volume}").json()["status"] == "attached"

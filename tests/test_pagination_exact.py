@@ -8,13 +8,23 @@ import pytest
 from tests.test_errors import assert_error
 from verda_server.api.errors import ApiError
 
-MAX_SCRIPT_BYTES = 64 * 1024
+MAX_SCRIPT_CHARS = 64 * 1024
 
 
 def _add(client, name: str = "s", script: str = "echo hi") -> str:
     response = client.post("/v1/scripts", json={"name": name, "script": script})
     assert response.status_code == 201, response.text
     return response.text
+
+
+def _add_in_order(live, client, names: list[str]) -> list[str]:
+    """Scripts a millisecond apart: on the frozen clock, things created at one
+    instant have no order between them."""
+    ids = []
+    for name in names:
+        ids.append(_add(client, name))
+        live.tick()
+    return ids
 
 
 def _page(client, **params) -> tuple[list[str], tuple[str, str, str]]:
@@ -34,8 +44,8 @@ def test_paging_an_empty_list(authed):
     assert _page(authed, name="nothing", page=2, pageSize=3) == ([], ("2", "3", "0"))
 
 
-def test_the_last_full_page_and_the_one_after_it(authed):
-    ids = [_add(authed, f"s{i:02}") for i in range(20)]
+def test_the_last_full_page_and_the_one_after_it(live, authed):
+    ids = _add_in_order(live, authed, [f"s{i:02}" for i in range(20)])
     assert _page(authed, page=2) == (ids[10:], ("2", "10", "20"))
     assert _page(authed, page=3) == ([], ("3", "10", "20"))
     assert _page(authed, page=2, pageSize=19) == (ids[19:], ("2", "19", "20"))
@@ -50,9 +60,8 @@ def test_the_last_full_page_and_the_one_after_it(authed):
     assert _page(authed, page=1, pageSize=1, orderDirection="asc") == (ids[:1], ("1", "1", "20"))
 
 
-def test_a_name_filter_counts_only_what_it_keeps(authed):
-    keep = [_add(authed, f"gpu-{i}") for i in range(3)]
-    cpu = _add(authed, "cpu")
+def test_a_name_filter_counts_only_what_it_keeps(live, authed):
+    *keep, cpu = _add_in_order(live, authed, ["gpu-0", "gpu-1", "gpu-2", "cpu"])
     assert _page(authed, name="GPU", page=1, pageSize=2) == (keep[:2], ("1", "2", "3"))
     assert _page(authed, name="GPU", page=2, pageSize=2) == (keep[2:], ("2", "2", "3"))
     # An empty name keeps everything.
@@ -68,13 +77,13 @@ def test_without_paging_there_are_no_paging_headers(authed):
         assert {"X-Page", "X-Page-Size", "X-Total-Count"}.isdisjoint(headers), params
 
 
-@pytest.mark.parametrize(("char", "count"), [("x", MAX_SCRIPT_BYTES), ("é", MAX_SCRIPT_BYTES // 2)])
-def test_a_script_of_64_kib_is_the_largest(authed, char, count):
-    """The limit is in UTF-8 bytes, not characters."""
+@pytest.mark.parametrize(("char", "count"), [("x", MAX_SCRIPT_CHARS), ("é", MAX_SCRIPT_CHARS)])
+def test_a_script_of_64_ki_characters_is_the_largest(authed, char, count):
+    """The limit is in characters, as the document's maxLength counts them."""
     script_id = _add(authed, script=char * count)
     assert authed.get(f"/v1/scripts/{script_id}").json()[0]["script"] == char * count
     response = authed.post("/v1/scripts", json={"name": "s", "script": char * (count + 1)})
-    assert assert_error(response, 400, "invalid_request") == "script: at most 65536 bytes"
+    assert assert_error(response, 400, "invalid_request") == "script: at most 65536 characters"
 
 
 def test_a_script_of_whitespace_only_is_refused(authed):

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import httpx
 import pytest
 
-from tests.support.volumes import create, reauthenticate
+from tests.support.volumes import create
 
 CURRENCIES = ("usd", "eur")
 # The real service prices storage per month of 730 hours.
@@ -138,9 +137,8 @@ VOLUMES = [("HDD", 7), ("NVMe", 3), ("HDD_Shared", 123), ("NVMe_Shared", 1)]
 
 
 @pytest.mark.parametrize("currency", CURRENCIES)
-def test_volume_costs(live, http, catalog, currency):
-    creds = live.new_project(currency=currency)
-    reauthenticate(http, creds)
+def test_volume_costs(live, client_of, catalog, currency):
+    http = client_of(live.new_project(currency=currency))
     per_gb = {v.type: getattr(v.price_per_month_per_gb, currency) for v in catalog.volume_types}
     for volume_type, size in VOLUMES:
         volume_id = create(http, type=volume_type, size=size)
@@ -159,13 +157,11 @@ def test_volume_costs(live, http, catalog, currency):
         assert (trashed["monthly_price"], trashed["currency"]) == (monthly, currency)
 
 
-def test_a_project_in_eur_is_billed_in_eur_whatever_it_asks(live, catalog):
+def test_a_project_in_eur_is_billed_in_eur_whatever_it_asks(live, client_of, catalog):
     """The volume's cost follows the project's currency, not a query parameter."""
-    creds = live.new_project(currency="eur")
-    with httpx.Client(base_url=live.base_url, timeout=10) as client:
-        reauthenticate(client, creds)
-        volume_id = create(client, type="HDD", size=10)
-        body = client.get(f"/v1/volumes/{volume_id}", params={"currency": "usd"}).json()
+    client = client_of(live.new_project(currency="eur"))
+    volume_id = create(client, type="HDD", size=10)
+    body = client.get(f"/v1/volumes/{volume_id}", params={"currency": "usd"}).json()
     hdd = next(v for v in catalog.volume_types if v.type == "HDD")
     monthly = float(Decimal(str(hdd.price_per_month_per_gb.eur)) * 10)
     assert (body["monthly_price"], body["currency"]) == (monthly, "eur")

@@ -66,7 +66,7 @@ def test_a_canceled_clone_reads_the_time_of_its_cancel(live, authed):
 def test_an_empty_id_list_is_refused(authed):
     for action in ("rename", "delete"):
         response = act(authed, action, [], name="x")
-        assert assert_error(response, 400, "invalid_request") == "id: name at least one volume"
+        assert assert_error(response, 400, "invalid_request") == "id: at least 1 item"
 
 
 def test_an_attached_shared_volume_does_not_excuse_the_volumes_after_it(live, authed):

@@ -90,6 +90,19 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _length(error: Any) -> str | None:
+    """A length limit in plain words: pydantic says "Value should have at most
+    N items after validation" of a validated string type too."""
+    value, ctx = error.get("input"), error.get("ctx") or {}
+    unit = "character" if isinstance(value, str) else "item" if isinstance(value, list) else None
+    kind = error.get("type")
+    if unit is None or kind not in ("too_long", "too_short"):
+        return None
+    limit = ctx["max_length"] if kind == "too_long" else ctx["min_length"]
+    words = "at most" if kind == "too_long" else "at least"
+    return f"{words} {limit} {unit}{'' if limit == 1 else 's'}"
+
+
 def describe_validation_errors(errors: Sequence[Any]) -> str:
     """One readable sentence per problem, each naming the offending field."""
     messages = []
@@ -99,8 +112,12 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         field = _field_path(error.get("loc", ()))
         ctx = error.get("ctx") or {}
         # A pattern's meaning, or a validator's own words without "Value error, ".
-        meaning = MEANINGS.get(ctx.get("pattern", "")) or (
-            str(ctx["error"]) if error.get("type") == "value_error" and "error" in ctx else None
+        meaning = (
+            MEANINGS.get(ctx.get("pattern", ""))
+            or (
+                str(ctx["error"]) if error.get("type") == "value_error" and "error" in ctx else None
+            )
+            or _length(error)
         )
         messages.append(f"{field}: {meaning or error.get('msg', 'invalid value')}")
     return "; ".join(messages) or "Invalid request"

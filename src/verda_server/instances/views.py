@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import Context
-from verda_server.api.errors import invalid
 from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
@@ -98,8 +97,6 @@ def _perform(
     context: Context, principal: CurrentPrincipal, body: PerformInstanceActionPublicDto
 ) -> Response:
     action = actions.parse_action(body.action)
-    if not body.id:
-        raise invalid("id: name at least one instance")
     with context.work(principal.project_id) as (session, now):
         outcome = actions.perform(
             session,

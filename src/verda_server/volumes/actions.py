@@ -84,8 +84,6 @@ def perform(
     except ValueError:
         known = ", ".join(a.value for a in Action)
         raise invalid(f"action: unknown action {body.action!r} (one of {known})") from None
-    if not body.id:
-        raise invalid("id: name at least one volume")
     volumes = service.get_volumes(session, project_id, body.id)
     for volume in volumes:
         status = Status(volume.status)
