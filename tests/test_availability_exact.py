@@ -119,6 +119,12 @@ def test_on_demand_and_spot_units_are_counted_apart_and_across_projects(server, 
     assert act(one, "delete", first.text).status_code == 202
     assert _available(two, False)["FIN-01"] is True
     assert _available(two, True)["FIN-01"] is False
+    # Give the rest back: the server is the module's.
+    for client in (one, two):
+        ids = [i["id"] for i in client.get("/v1/instances").json()]
+        if ids:
+            assert act(client, "delete", ids).status_code == 202
+    assert _available(one, False)["FIN-01"] is True and _available(one, True)["FIN-01"] is True
 
 
 def test_a_location_without_capacity_has_nothing(server, client_of):
