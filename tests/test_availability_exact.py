@@ -1,6 +1,7 @@
 """Availability at its exact edges, on a server of its own whose catalog holds a
 known, small capacity: FIN-01 has 2 on-demand and 1 spot unit of CPU.4V.16G and
-one 16H200 cluster, FIN-03 has no capacity entry at all. Shared by every project."""
+one 16H200 cluster, FIN-02 one on-demand unit of CPU.4V.16G, FIN-03 no capacity
+entry at all. Shared by every project."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "instances": {TYPE: {"on_demand": 2, "spot": 1}},
         "clusters": {CLUSTER: 1},
     }
+    data["capacity"]["FIN-02"]["instances"][TYPE] = {"on_demand": 1, "spot": 0}
     del data["capacity"]["FIN-03"]
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -91,10 +93,15 @@ def test_on_demand_and_spot_units_are_counted_apart_and_across_projects(server, 
     assert _available(one, False) == {
         "FIN-01": True,
         "ICE-01": False,
+        "FIN-02": True,
+        "FIN-03": False,
+    }
+    assert _available(one, True) == {
+        "FIN-01": True,
+        "ICE-01": False,
         "FIN-02": False,
         "FIN-03": False,
     }
-    assert _available(one, True)["FIN-01"] is True
     first = _deploy(one, False)
     assert first.status_code == 202, first.text
     assert _available(two, False)["FIN-01"] is True  # 1 of 2 left
@@ -112,6 +119,12 @@ def test_on_demand_and_spot_units_are_counted_apart_and_across_projects(server, 
     assert act(one, "delete", first.text).status_code == 202
     assert _available(two, False)["FIN-01"] is True
     assert _available(two, True)["FIN-01"] is False
+    # Give the rest back: the server is the module's.
+    for client in (one, two):
+        ids = [i["id"] for i in client.get("/v1/instances").json()]
+        if ids:
+            assert act(client, "delete", ids).status_code == 202
+    assert _available(one, False)["FIN-01"] is True and _available(one, True)["FIN-01"] is True
 
 
 def test_a_location_without_capacity_has_nothing(server, client_of):
@@ -170,3 +183,21 @@ def test_spellings_that_disagree_are_named(server, client_of):
         both = {"is_spot": "true", "isSpot": "false"}
         message = assert_error(client.get(path, params=both), 400, "invalid_request")
         assert message == "isSpot and is_spot disagree; send one of them"
+
+
+def test_units_are_counted_per_location(server, client_of):
+    client = client_of(server)
+    ids = []
+    for code in ("FIN-01", "FIN-02"):
+        response = client.post("/v1/instances", json=deploy_body(location_code=code))
+        assert response.status_code == 202, response.text
+        ids.append(response.text)
+    assert _available(client, False) == {
+        "FIN-01": True,
+        "ICE-01": False,
+        "FIN-02": False,
+        "FIN-03": False,
+    }
+    server.clock.advance(BOOT)
+    assert act(client, "delete", ids).status_code == 202
+    assert _available(client, False)["FIN-02"] is True

@@ -34,3 +34,15 @@ def test_volume_ids_of_another_projects_instance_are_refused(live, authed, clien
     assert get(authed, mine)["status"] == "running"
     assert get(stranger, theirs)["status"] == "running"
     assert stranger.get(f"/v1/volumes/{their_volume}").json()["status"] == "attached"
+
+
+def test_an_unknown_action_lists_the_known_ones(live, authed):
+    instance_id = deploy(authed)
+    message = assert_error(act(authed, "fly", instance_id), 400, "invalid_request")
+    known = (
+        "boot, start, shutdown, force_shutdown, hibernate, delete, discontinue, "
+        "configure_spot, delete_stuck"
+    )
+    assert message == f"action: unknown action 'fly' (one of {known})"
+    live.clock.advance(BOOT)
+    assert act(authed, "delete", instance_id).status_code == 202
