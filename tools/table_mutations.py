@@ -10,7 +10,7 @@ it killed when they fail. Only statuses an instance or volume can reach through 
 API are flipped (the others are listed as unreachable: no test can see them), and
 mutants that can't change any answer are listed with the reason instead of run.
 
-    PYTHONPATH=src python bench/table_mutations.py [--only SUBSTRING]... [--list]
+    PYTHONPATH=src python tools/table_mutations.py [--only SUBSTRING]... [--list]
 
 Runs every mutant in this one process (pytest.main per mutant, a fresh server and
 store each time, SQLite only): about 10-60 s per mutant. Prints each mutant's

@@ -9,7 +9,7 @@ This runs each survivor (as `mutmut results` lists them) against the given test
 files, in ./mutants, with the mutant switched on the way mutmut does it.
 
     mutmut run --max-children 1          # first
-    python bench/mutmut_recheck.py 'verda_server.catalog.*' -- tests/test_pricing_exact.py
+    python tools/mutmut_recheck.py 'verda_server.catalog.*' -- tests/test_pricing_exact.py
 
 Prints each mutant's verdict and the count; exits 1 if one still survives.
 """
