@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.support.tokens import bearer, claims_of, resign
 from tests.test_errors import assert_error
+from verda_server.auth import signing as signing_module
 from verda_server.auth import verifier as verifier_module
 from verda_server.auth.access import MAX_TIMESTAMP, AccessTokenReader, sign
 from verda_server.auth.models import RefreshToken, SigningKey
@@ -134,6 +135,9 @@ def test_the_generated_signing_key_is_made_once_and_shared_by_every_replica(live
     first = KeyRing(store, live.clock)
     with pytest.raises(RuntimeError, match=r"^the key ring has not been loaded$"):
         first.signing_key()
+    first.reload()  # an empty store: still nothing to sign with
+    with pytest.raises(RuntimeError, match=r"^the key ring has not been loaded$"):
+        first.signing_key()
     first.ensure()
     kid, key = first.signing_key()
     assert re.fullmatch("[0-9a-f]{16}", kid)
@@ -168,6 +172,38 @@ def test_the_newest_signing_key_signs_and_every_key_verifies(live, store):
     keys.reload()
     assert keys.signing_key() == ("newer", b"n" * 64)
     assert keys.verification_key(kid) == key
+
+
+def test_an_unknown_key_id_reloads_the_keys_at_most_every_five_seconds(live, store, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(signing_module.time, "monotonic", lambda: now[0])
+    keys = KeyRing(store, live.clock)
+    keys.ensure()
+    kid, key = keys.signing_key()
+    reloads = [0]
+    reload = keys.reload
+
+    def counted() -> None:
+        reloads[0] += 1
+        reload()
+
+    monkeypatch.setattr(keys, "reload", counted)
+    with store.write() as session:  # what another replica may add meanwhile
+        session.add(SigningKey(kid="added", secret="a" * 64, created_at=live.clock.now()))
+    now[0] += 5
+    assert keys.verification_key("added") is None  # loaded just 5 s ago: no query
+    assert keys.verification_key(kid) == key
+    assert reloads == [0]
+    now[0] += 0.001
+    assert keys.verification_key(kid) == key  # a known key never needs a reload
+    assert reloads == [0]
+    assert keys.verification_key("added") == b"a" * 64
+    assert reloads == [1]
+    assert keys.verification_key("made-up") is None  # just reloaded: no query
+    assert reloads == [1]
+    now[0] += 5.001
+    assert keys.verification_key("made-up") is None
+    assert reloads == [2]
 
 
 def test_a_configured_signing_key_signs_under_its_own_key_id(live, store):
@@ -231,6 +267,24 @@ def test_the_verifier_remembers_right_and_wrong_pairs_within_its_bound(monkeypat
 
     assert asyncio.run(run()) == [True, True, False, False, True, True]
     assert [secret for secret, _ in checks] == ["a", "x", "b", "a"]
+
+
+def test_the_verifier_remembers_the_last_4096_pairs_by_default(monkeypatch):
+    checks = _counting_check(monkeypatch)
+
+    async def run() -> None:
+        verifier = SecretVerifier()
+        try:
+            for n in range(4097):
+                assert await verifier.verify(str(n), str(n)) is True
+            assert await verifier.verify("1", "1") is True  # still remembered
+            assert len(checks) == 4097
+            assert await verifier.verify("0", "0") is True  # forgotten: checked again
+            assert len(checks) == 4098
+        finally:
+            verifier.close()
+
+    asyncio.run(run())
 
 
 def test_checks_run_on_the_dedicated_scrypt_threads_only(monkeypatch):
