@@ -107,6 +107,32 @@ def test_the_extreme_whole_second_time_claims_are_accepted(live, http, project, 
     assert http.get("/v1/balance", headers=bearer(token)).status_code == 200
 
 
+def test_an_expired_token_says_so_exactly(live, http, project):
+    token = project.access_token(http)
+    claims = claims_of(token)
+    now = int(live.clock.timestamp())
+    expired = {
+        # Long before the wall clock too: the server's clock alone decides.
+        "in 1970": resign(live, claims, iat=0, exp=1),
+        # Issued with no lifetime: expired, not malformed.
+        "iat == exp": resign(live, claims, iat=now, exp=now),
+    }
+    live.clock.advance(claims["exp"] - now)
+    expired["at its exp"] = token
+    for case, expired_token in expired.items():
+        response = http.get("/v1/balance", headers=bearer(expired_token))
+        assert assert_error(response, 401, "unauthorized_request") == "Access token expired", case
+
+
+@pytest.mark.parametrize("issuer", ["elsewhere", None], ids=["other", "missing"])
+def test_a_token_of_another_issuer_is_invalid(live, http, project, issuer):
+    token = resign(live, claims_of(project.access_token(http)), iss=issuer)
+    message = assert_error(
+        http.get("/v1/balance", headers=bearer(token)), 401, "unauthorized_request"
+    )
+    assert message == "Invalid access token"
+
+
 def test_the_reader_remembers_the_last_4096_tokens(live):
     keys = live.context.tokens._keys
     reader = AccessTokenReader(keys)
