@@ -144,6 +144,42 @@ def test_the_reader_remembers_the_last_4096_tokens(live):
     assert tokens[0] not in reader._read and tokens[1] in reader._read
 
 
+def test_the_reader_decodes_a_token_once(live, monkeypatch):
+    keys = live.context.tokens._keys
+    reader = AccessTokenReader(keys)
+    decoded: list[str] = []
+    decode = reader._decode
+
+    def counted(token: str):
+        decoded.append(token)
+        return decode(token)
+
+    monkeypatch.setattr(reader, "_decode", counted)
+    token = sign(keys, "p", "c", "hash", int(live.clock.timestamp()), 60)
+    first, again = reader.read(token), reader.read(token)
+    assert first == again and first.client_id == "c" and first.project_id == "p"
+    assert decoded == [token]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Missing access token"),
+        ({"Authorization": ""}, "Missing access token"),
+        (
+            {"Authorization": "Basic abc"},
+            "Malformed Authorization header, expected 'Bearer <token>'",
+        ),
+        ({"Authorization": "Bearer"}, "Malformed Authorization header, expected 'Bearer <token>'"),
+        ({"Authorization": "Bearer not.a.jwt"}, "Invalid access token"),
+    ],
+    ids=["none", "empty", "basic", "bearer-alone", "not-a-jwt"],
+)
+def test_what_is_wrong_with_the_authorization_header_is_said_exactly(http, headers, message):
+    response = http.get("/v1/balance", headers=headers)
+    assert assert_error(response, 401, "unauthorized_request") == message
+
+
 # Signing keys
 
 
