@@ -5,7 +5,9 @@ run showed the rest of the suite left loose."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import logging
 import re
 import threading
 from datetime import timedelta
@@ -19,8 +21,8 @@ from tests.test_errors import assert_error
 from verda_server.auth import signing as signing_module
 from verda_server.auth import verifier as verifier_module
 from verda_server.auth.access import MAX_TIMESTAMP, AccessTokenReader, sign
-from verda_server.auth.models import RefreshToken, SigningKey
-from verda_server.auth.secrets import digest
+from verda_server.auth.models import Credential, RefreshToken, SigningKey
+from verda_server.auth.secrets import check_secret, digest, hash_secret
 from verda_server.auth.signing import KeyRing
 from verda_server.auth.verifier import SecretVerifier, _Recent
 from verda_server.storage.database import Database
@@ -32,6 +34,39 @@ REFRESH_REFUSED = "Invalid or expired refresh token"
 
 def _refresh(http, refresh_token: str):
     return http.post(TOKEN, json={"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+# Credentials and grants
+
+
+def test_generated_credentials_and_refresh_tokens_have_their_full_length(live, http, project):
+    assert re.fullmatch("[A-Za-z0-9]{21}", project.client_id)
+    assert re.fullmatch("[A-Za-z0-9]{43}", project.client_secret)  # 256 bits
+    refresh = str(project.token_response(http)["refresh_token"])
+    assert re.fullmatch("[A-Za-z0-9_-]{64}", refresh)  # 384 bits
+    with live.context.db.read() as session:
+        stored = session.get(Credential, project.client_id)
+        assert stored is not None
+        scheme, n, r, p, salt, key = stored.secret_hash.split("$")
+    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert len(base64.b64decode(salt)) == 16 and len(base64.b64decode(key)) == 64
+
+
+def test_check_secret_accepts_only_the_secret_of_a_well_formed_scrypt_hash():
+    stored = hash_secret("right")
+    assert check_secret("right", stored) is True
+    assert check_secret("wrong", stored) is False
+    _, *rest = stored.split("$")
+    assert check_secret("right", "$".join(["bcrypt", *rest])) is False
+    for malformed in ("", "garbage", "scrypt$x$8$1$AAAA$AAAA", "$".join(["scrypt", *rest[:-1]])):
+        assert check_secret("right", malformed) is False, malformed
+
+
+def test_a_refused_grant_says_so_exactly(http, project):
+    for client_id, secret in ((project.client_id, "wrong"), ("nobody", project.client_secret)):
+        body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        message = assert_error(http.post(TOKEN, json=body), 401, "unauthorized_request")
+        assert message == "Invalid client credentials"
 
 
 # Refresh tokens
@@ -88,6 +123,30 @@ def test_prune_counts_what_it_deleted(live, http, project):
 
 
 # Access tokens
+
+
+def test_an_access_token_carries_exactly_its_documented_claims(live, http, project):
+    token = project.access_token(http)
+    kid, key = live.context.tokens._keys.signing_key()
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": kid}
+    claims = jwt.decode(token, key, algorithms=["HS256"], options={"verify_exp": False})
+    with live.context.db.read() as session:
+        stored = session.get(Credential, project.client_id)
+        assert stored is not None
+        secret_hash = stored.secret_hash
+    now = int(live.clock.timestamp())
+    assert claims == {
+        "iss": "verda-server",
+        "sub": project.client_id,
+        "project_id": project.project_id,
+        "scope": "cloud-api-v1",
+        "iat": now,
+        "exp": now + 3600,
+        "jti": claims["jti"],
+        "cst": hashlib.sha256(secret_hash.encode()).hexdigest()[:16],
+    }
+    assert re.fullmatch("[0-9a-f]{32}", claims["jti"])
+    assert claims_of(project.access_token(http))["jti"] != claims["jti"]
 
 
 def test_an_unknown_signing_key_is_an_invalid_token(live, http, project):
@@ -366,7 +425,7 @@ def test_checks_run_on_the_dedicated_scrypt_threads_only(monkeypatch):
     assert all(re.fullmatch(r"scrypt_\d+", thread) for thread in threads), threads
 
 
-def test_closing_the_verifier_drops_queued_checks_and_does_not_wait(monkeypatch):
+def test_closing_the_verifier_drops_queued_checks_and_does_not_wait(monkeypatch, caplog):
     release = threading.Event()
     started: list[str] = []
     finished: list[str] = []
@@ -393,8 +452,11 @@ def test_closing_the_verifier_drops_queued_checks_and_does_not_wait(monkeypatch)
             await queued
         verifier._executor.shutdown(wait=True)
 
-    asyncio.run(run())
+    with caplog.at_level(logging.DEBUG, logger="asyncio"):
+        asyncio.run(run())
     assert started == finished == ["a"]  # the queued one never ran
+    # Its bookkeeping handled the cancellation: nothing went to the loop's error log.
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_the_token_request_body_is_documented_as_either_grant(contract):

@@ -184,4 +184,5 @@ def test_a_secret_rotated_while_it_is_checked_gets_no_token(empty_database_url, 
                 client_secret="rotated-meanwhile",
             )
         gate.opened.set()
-        assert_error(pending.result(), 401, "unauthorized_request")
+        message = assert_error(pending.result(), 401, "unauthorized_request")
+        assert message == "Invalid client credentials"
