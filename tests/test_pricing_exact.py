@@ -4,6 +4,7 @@ catalog source (the data file), never from the server's DTOs."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -165,3 +166,13 @@ def test_a_project_in_eur_is_billed_in_eur_whatever_it_asks(live, client_of, cat
     hdd = next(v for v in catalog.volume_types if v.type == "HDD")
     monthly = float(Decimal(str(hdd.price_per_month_per_gb.eur)) * 10)
     assert (body["monthly_price"], body["currency"]) == (monthly, "eur")
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/instance-types", "/v1/cluster-types", "/v1/container-types", "/v1/locations"]
+)
+def test_the_catalog_lists_are_served_as_compact_json(http, path):
+    """Pre-rendered once, without whitespace between tokens (they are the hot path)."""
+    response = http.get(path, params={"currency": "eur"} if "types" in path else {})
+    compact = json.dumps(response.json(), separators=(",", ":"), ensure_ascii=False)
+    assert response.content == compact.encode()
