@@ -384,12 +384,14 @@ def test_the_verifier_remembers_right_and_wrong_pairs_within_its_bound(monkeypat
                 await verifier.verify("x", "a"),  # remembered wrong
                 await verifier.verify("b", "b"),  # pushes ("a", "a") out
                 await verifier.verify("a", "a"),
+                await verifier.verify("y", "a"),  # pushes ("x", "a") out
+                await verifier.verify("x", "a"),
             ]
         finally:
             verifier.close()
 
-    assert asyncio.run(run()) == [True, True, False, False, True, True]
-    assert [secret for secret, _ in checks] == ["a", "x", "b", "a"]
+    assert asyncio.run(run()) == [True, True, False, False, True, True, False, False]
+    assert [secret for secret, _ in checks] == ["a", "x", "b", "a", "y", "x"]
 
 
 def test_the_verifier_remembers_the_last_4096_pairs_by_default(monkeypatch):
