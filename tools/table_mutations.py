@@ -25,8 +25,9 @@ import dataclasses
 import io
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -139,14 +140,7 @@ def instance_mutants() -> Iterator[Mutant]:
         for status in rule.messages:
             messages = {s: m for s, m in rule.messages.items() if s != status}
             yield _rule_mutant(action, f"no message for {status.value}", messages=messages)
-    for source, target in inst.TIMED.items():
-        for other in INSTANCE_REACHABLE:
-            if other not in (source, target):
-                yield Mutant(
-                    f"instance TIMED {source.value} -> {other.value}",
-                    (INSTANCE_TESTS,),
-                    lambda s=source, o=other: _set_item(inst.TIMED, s, o),
-                )
+    yield from _timed_mutants("instance", inst.TIMED, INSTANCE_REACHABLE, INSTANCE_TESTS)
     for name in ("SHUT_DOWN", "REMOVED"):
         for status in INSTANCE_REACHABLE:
             values = getattr(inst, name)
@@ -158,6 +152,20 @@ def instance_mutants() -> Iterator[Mutant]:
             )
 
 
+def _timed_mutants(
+    kind: str, timed: dict[Any, Any], reachable: Iterable[Any], tests: str
+) -> Iterator[Mutant]:
+    """Each timed transition sent to every other reachable status instead."""
+    for source, target in timed.items():
+        for other in reachable:
+            if other not in (source, target):
+                yield Mutant(
+                    f"{kind} TIMED {source.value} -> {other.value}",
+                    (tests,),
+                    lambda s=source, o=other: _set_item(timed, s, o),
+                )
+
+
 def volume_mutants() -> Iterator[Mutant]:
     for action, legal in vol.LEGAL_FROM.items():
         for status in VOLUME_REACHABLE:
@@ -167,14 +175,7 @@ def volume_mutants() -> Iterator[Mutant]:
                 (VOLUME_TESTS,),
                 lambda a=action, v=legal, s=status: _set_item(vol.LEGAL_FROM, a, _toggle(v, s)),
             )
-    for source, target in vol.TIMED.items():
-        for other in VOLUME_REACHABLE:
-            if other not in (source, target):
-                yield Mutant(
-                    f"volume TIMED {source.value} -> {other.value}",
-                    (VOLUME_TESTS,),
-                    lambda s=source, o=other: _set_item(vol.TIMED, s, o),
-                )
+    yield from _timed_mutants("volume", vol.TIMED, VOLUME_REACHABLE, VOLUME_TESTS)
     for status in VOLUME_REACHABLE:
         sign = "-" if status in vol.ACTIVE else "+"
         yield Mutant(
