@@ -95,7 +95,7 @@ def _charge(session: Session, project: Project, meter: Meter, until: datetime) -
             LedgerEntry(
                 id=str(uuid.uuid4()),
                 project_id=project.id,
-                meter_id=meter.id,
+                meter=meter,
                 resource_kind=meter.resource_kind,
                 resource_id=meter.resource_id,
                 period_start=meter.charged_until,

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verda_server.storage.base import Base, UTCDateTime
 from verda_server.storage.money import Money
@@ -51,6 +51,9 @@ class LedgerEntry(Base):
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     amount: Mapped[Decimal] = mapped_column(Money())
+
+    # Lets the unit of work insert a new meter before the charges it made.
+    meter: Mapped[Meter] = relationship()
 
 
 class Funding(Base):
