@@ -125,13 +125,20 @@ SAMPLES: list[tuple[str, str, dict[str, Any], int]] = [
     ("POST", "/v1/instances", _deploy(is_spot=True, contract="SPOT"), 202),
     ("POST", "/v1/instances", _deploy(is_spot=True, contract="PAY_AS_YOU_GO"), 400),
     ("POST", "/v1/instances", _deploy(contract="SPOT"), 400),
-    ("POST", "/v1/instances", _deploy(contract="LONG_TERM"), 202),
+    ("POST", "/v1/instances", _deploy(contract="LONG_TERM"), 400),  # which period?
+    ("POST", "/v1/instances", _deploy(contract="LONG_TERM", long_term_period="3_MONTHS"), 202),
+    ("POST", "/v1/instances", _deploy(contract="LONG_TERM", long_term_period="1 week"), 202),
+    ("POST", "/v1/instances", _deploy(contract="LONG_TERM", long_term_period="9_YEARS"), 400),
+    ("POST", "/v1/instances", _deploy(long_term_period="3_MONTHS"), 400),
     ("POST", "/v1/instances", _deploy(pricing="DYNAMIC_PRICE"), 400),
     ("POST", "/v1/instances", _deploy(pricing="FIXED_PRICE"), 202),
     ("POST", "/v1/instances", _deploy(description="d" * 1024), 202),
     ("POST", "/v1/instances", _deploy(description="d" * 1025), 400),
-    ("POST", "/v1/instances", _deploy(coupon="c" * 128), 202),
-    ("POST", "/v1/instances", _deploy(coupon="c" * 129), 400),
+    ("POST", "/v1/instances", _deploy(coupon="COUPON-CODE-2026"), 202),
+    ("POST", "/v1/instances", _deploy(coupon="coupon-code-2026"), 400),
+    ("POST", "/v1/instances", _deploy(coupon="c" * 128), 400),
+    ("POST", "/v1/instances", _deploy(coupon="WELCOME-H100"), 400),  # H100 types only
+    ("POST", "/v1/instances", _deploy(coupon="WELCOME-H100", instance_type="1H100.80S.30V"), 202),
     *[
         ("POST", "/v1/instances", _deploy(os_volume={"name": "os", "size": size}), status)
         for size, status in (

@@ -151,7 +151,9 @@ def test_volume_costs(live, client_of, catalog, currency):
             where = f"{size} GB {volume_type}"
             assert body["currency"] == currency, where
             assert body["monthly_price"] == monthly, where
-            assert body["base_hourly_cost"] == monthly * 3600 / BILLING_MONTH_SECONDS, where
+            # The hourly rate the ledger charges: a 730-hour month, to 12 places.
+            hourly = (Decimal(str(per_gb[volume_type])) * size / 730).quantize(Decimal("1e-12"))
+            assert body["base_hourly_cost"] == float(hourly), where
         delete = http.request("DELETE", f"/v1/volumes/{volume_id}")
         assert delete.status_code == 202, delete.text
         trashed = next(v for v in http.get("/v1/volumes/trash").json() if v["id"] == volume_id)

@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
+from verda_server.billing import funds
+from verda_server.billing.rates import exact
 from verda_server.cli_common import fail, safe_url, store_url
 from verda_server.clock import Clock
 from verda_server.config import DEFAULT_DATA_DIR
@@ -22,8 +24,10 @@ from verda_server.projects.models import Project
 from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
+from verda_server.storage.money import PLACES
 
-# What the balance column (18 digits, 6 after the point) can hold.
+# Far below what the balance column holds (18 digits before the point), so
+# that no amount of charging or topping up can overflow it.
 MAX_BALANCE = Decimal(10) ** 12
 
 app = typer.Typer(no_args_is_help=True, help="Manage projects and their credentials.")
@@ -66,14 +70,28 @@ def _writing(data_dir: Path, database_url: str | None) -> Iterator[Session]:
 def list_projects(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
     """List projects: id, balance, startup script quota, name."""
     db = _open(data_dir, database_url)
+    now = Clock().now()
     with db.read() as session:
         for p in session.scalars(select(Project).order_by(Project.created_at)):
             default = " (default)" if p.is_default else ""
+            balance = funds.balance_now(session, p, now)
             typer.echo(
-                f"{p.id}  {p.balance:.2f} {p.currency}  scripts<={p.startup_script_quota}  "
+                f"{p.id}  {balance:.2f} {p.currency}  scripts<={p.startup_script_quota}  "
                 f"{p.name}{default}"
             )
     db.dispose()
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise typer.BadParameter("balance must be a number") from exc
+    if not amount.is_finite() or not 0 <= amount < MAX_BALANCE:
+        raise typer.BadParameter(f"balance must be a number from 0 to below {MAX_BALANCE}")
+    if amount != exact(amount):
+        raise typer.BadParameter(f"balance has more than {PLACES} decimal places")
+    return amount
 
 
 @app.command("create")
@@ -87,12 +105,7 @@ def create_project(
     """Create a project with one credential pair, printed once."""
     if currency not in ("usd", "eur"):
         raise typer.BadParameter("currency must be usd or eur")
-    try:
-        amount = Decimal(balance)
-    except InvalidOperation as exc:
-        raise typer.BadParameter("balance must be a number") from exc
-    if not amount.is_finite() or not 0 <= amount < MAX_BALANCE:
-        raise typer.BadParameter(f"balance must be a number from 0 to below {MAX_BALANCE}")
+    amount = _amount(balance)
     db = _open(data_dir, database_url)
     clock = Clock()
     with db.write() as session:
@@ -103,6 +116,25 @@ def create_project(
     db.dispose()
     typer.echo(f"project {project.id}")
     typer.echo(f"export VERDA_CLIENT_ID={client_id} VERDA_CLIENT_SECRET={secret}")
+
+
+@app.command("set-balance")
+def set_balance(
+    project_id: Annotated[str, typer.Argument(help="The project's id.")],
+    amount: Annotated[str, typer.Argument(help="The new balance, in the project's currency.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a project's balance; the difference is booked as a top-up (or a
+    correction). A project whose money ran out can deploy again."""
+    value = _amount(amount)
+    with _writing(data_dir, database_url) as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise ApiError("not_found", f"Project {project_id} not found")
+        change = funds.set_balance(session, project, Clock().now(), value)
+        currency = project.currency
+    typer.echo(f"project {project_id}: balance {value:f} {currency} ({change:+f})")
 
 
 @app.command("set-quota")

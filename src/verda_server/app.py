@@ -16,6 +16,7 @@ from verda_server.auth import views as auth_views
 from verda_server.auth.service import TokenService
 from verda_server.auth.signing import KeyRing
 from verda_server.availability import views as availability_views
+from verda_server.billing.backfill import open_missing_meters
 from verda_server.catalog import views as catalog_views
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import load_source
@@ -75,6 +76,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
                 client_id=settings.client_id,
                 client_secret=settings.client_secret,
             )
+            open_missing_meters(session, clock.now(), catalog)
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
     context = AppContext(
         settings=settings,
@@ -82,7 +84,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         clock=clock,
         catalog=catalog,
         tokens=tokens,
-        reconciler=Reconciler(db, clock),
+        reconciler=Reconciler(db, clock, catalog),
     )
     return Server(create_app(context), context, bootstrap)
 

@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 from pydantic import WithJsonSchema
 
 CATALOG = "x-catalog"
-CatalogKind = Literal["location", "instance_type", "image", "volume_type", "supported_images"]
+CatalogKind = Literal[
+    "location",
+    "instance_type",
+    "image",
+    "volume_type",
+    "supported_images",
+    "long_term_period",
+    "coupon",
+    "coupon_types",
+]
 
 
 def of_catalog(kind: CatalogKind) -> dict[str, Any]:
@@ -24,5 +33,10 @@ LocationCode = Annotated[str, WithJsonSchema(of_catalog("location"))]
 InstanceTypeName = Annotated[str, WithJsonSchema(of_catalog("instance_type"))]
 # An image type, an image id, or the id of an OS volume of the project.
 ImageRef = Annotated[str, WithJsonSchema(of_catalog("image"))]
+# A long-term period of instances, by code or name.
+LongTermPeriodRef = Annotated[str, WithJsonSchema(of_catalog("long_term_period"))]
+# A coupon code of the catalog (an expired one is refused all the same).
+CouponCode = Annotated[str, WithJsonSchema(of_catalog("coupon"))]
+COUPON_TYPES: dict[str, Any] = {CATALOG: "coupon_types"}
 # The model-level rule: the image must be one the instance type supports.
 SUPPORTED_IMAGES: dict[str, Any] = {CATALOG: "supported_images"}

@@ -25,8 +25,10 @@ _ERROR_CONTENT = {"application/json": {"schema": _ERROR_REF}}
 _DEFAULT_DESCRIPTIONS = {
     "400": "Invalid request",
     "401": "Unauthorized: the access token is missing, invalid or expired",
+    "402": "Insufficient funds",
     "403": "Forbidden: insufficient scope",
     "404": "Not found",
+    "409": "Conflict",
     "500": "Server error",
     "503": "Service unavailable",
 }
@@ -39,8 +41,9 @@ _EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (
 
 
 def _add_error(responses: dict[str, Any], status: str) -> None:
-    entry = responses.setdefault(status, {"description": _DEFAULT_DESCRIPTIONS[status]})
-    entry["content"] = _ERROR_CONTENT
+    if status not in responses:
+        responses[status] = {"description": _DEFAULT_DESCRIPTIONS[status]}
+    responses[status]["content"] = _ERROR_CONTENT
 
 
 def _one_of_shapes(responses: dict[str, Any]) -> None:

@@ -63,6 +63,23 @@ def _supported_images(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def _coupon_types(catalog: Catalog) -> dict[str, Any]:
+    """A coupon for some instance types only goes with those types."""
+    return {
+        "allOf": [
+            {
+                "if": {"required": ["coupon"], "properties": {"coupon": {"const": code}}},
+                "then": {
+                    "required": ["instance_type"],
+                    "properties": {"instance_type": {"enum": coupon.instance_types}},
+                },
+            }
+            for code, coupon in catalog.coupons.items()
+            if coupon.instance_types is not None
+        ]
+    }
+
+
 def _fill(node: dict[str, Any], catalog: Catalog) -> None:
     kind = node.pop(CATALOG)
     if kind == "location":
@@ -74,6 +91,13 @@ def _fill(node: dict[str, Any], catalog: Catalog) -> None:
     elif kind == "image":
         node.pop("type", None)
         node.update(_image_choice(catalog, list(catalog.images)))
+    elif kind == "long_term_period":
+        enabled = [p for p in catalog.long_term_periods.instances if p.is_enabled]
+        node["enum"] = [p.code for p in enabled] + [p.name for p in enabled]
+    elif kind == "coupon":
+        node["enum"] = list(catalog.coupons)
+    elif kind == "coupon_types":
+        node.update(_coupon_types(catalog))
     elif kind == "supported_images":
         node.update(_supported_images(catalog))
     else:

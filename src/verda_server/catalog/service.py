@@ -93,6 +93,8 @@ class Catalog:
         self.cluster_images = {i.image_type: i for i in source.cluster_images}
         self.volume_types = {v.type: v for v in source.volume_types}
         self.capacity = source.capacity
+        self.coupons = {c.code: c for c in source.coupons}
+        self.long_term_periods = source.long_term_periods
         self._rendered = self._prerender()
 
     # Lookups that answer 404 exactly as the real service does.

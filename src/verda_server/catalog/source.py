@@ -1,7 +1,7 @@
 """The catalog data file: its schema and loading.
 
 The catalog (locations, images, instance/cluster/container types, volume
-types, long-term periods and capacity) is data. A packaged snapshot of the real
+types, long-term periods, capacity and coupons) is data. A packaged snapshot of the real
 service is the default; `--catalog FILE` replaces it. Files are validated
 strictly, including every cross-reference, so a bad file fails at start-up
 with a message that names the problem rather than at request time.
@@ -10,6 +10,7 @@ with a message that names the problem rather than at request time.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from importlib import resources
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -178,6 +179,29 @@ class LongTermPeriods(Strict):
     clusters: list[LongTermPeriodSource]
 
 
+class CouponSource(Strict):
+    """A discount code: a percentage or an amount per hour off an instance's
+    price, optionally until an instant and only for some instance types."""
+
+    code: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    percent_off: int | None = Field(default=None, gt=0, le=100)
+    amount_off_per_hour: Prices | None = None
+    expires_at: datetime | None = None
+    instance_types: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> CouponSource:
+        if (self.percent_off is None) == (self.amount_off_per_hour is None):
+            raise ValueError(
+                f"coupon {self.code}: give exactly one of percent_off, amount_off_per_hour"
+            )
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError(
+                f"coupon {self.code}: expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z"
+            )
+        return self
+
+
 class InstanceCapacity(Strict):
     on_demand: int = Field(ge=0)
     spot: int = Field(ge=0)
@@ -212,6 +236,7 @@ class CatalogSource(Strict):
     volume_types: list[VolumeTypeSource]
     long_term_periods: LongTermPeriods
     capacity: dict[str, LocationCapacity]
+    coupons: list[CouponSource] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> CatalogSource:
@@ -237,6 +262,10 @@ class CatalogSource(Strict):
         for code, cap in self.capacity.items():
             _known("instance type", list(cap.instances), instance_types, f"capacity of {code}")
             _known("cluster type", list(cap.clusters), cluster_types, f"capacity of {code}")
+        _unique("coupon", [c.code for c in self.coupons])
+        for coupon in self.coupons:
+            where = f"coupon {coupon.code}"
+            _known("instance type", coupon.instance_types or [], instance_types, where)
         return self
 
 

@@ -7,11 +7,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.availability.service import capacity_usage, free_instance_units
+from verda_server.billing import pricing
+from verda_server.billing.billable import volume_hourly
+from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
 from verda_server.config import Lifecycle
@@ -78,6 +82,21 @@ def _contract(body: DeployInstancePublicDto) -> str:
     return "SPOT" if body.is_spot else (body.contract or "PAY_AS_YOU_GO")
 
 
+def _long_term(
+    catalog: Catalog, body: DeployInstancePublicDto, price: Decimal, now: datetime
+) -> pricing.LongTerm | None:
+    if body.contract != "LONG_TERM":
+        if body.long_term_period is not None:
+            raise invalid("long_term_period: only a LONG_TERM contract has a period")
+        return None
+    if body.long_term_period is None:
+        raise invalid(
+            "long_term_period: a LONG_TERM contract needs a period "
+            "(see GET /v1/long-term/periods/instances)"
+        )
+    return pricing.long_term(pricing.find_period(catalog, body.long_term_period), price, now)
+
+
 def deploy(
     session: Session,
     now: datetime,
@@ -119,7 +138,27 @@ def deploy(
 
     project = session.get(Project, project_id)
     assert project is not None
-    price = spec.spot_price if body.is_spot else spec.price_per_hour
+    listed = Decimal(
+        (spec.spot_price if body.is_spot else spec.price_per_hour).of(project.currency)
+    )  # type: ignore[arg-type]
+    price = pricing.with_coupon(
+        catalog, body.coupon, spec.instance_type, listed, project.currency, now
+    )
+    term = _long_term(catalog, body, price, now)
+    new_volumes = [
+        ("NVMe", body.os_volume.size if body.os_volume else spec.default_os_volume_size)
+    ] * (os_source.volume is None) + [(v.type, v.size) for v in body.volumes or []]
+    require_funds(
+        session,
+        project_id,
+        now,
+        (term.price if term else price)
+        + sum(
+            (volume_hourly(catalog, t, size, project.currency) for t, size in new_volumes),
+            Decimal(0),
+        ),
+        f"{spec.instance_type} with its new volumes",
+    )
     instance = Instance(
         id=str(uuid.uuid4()),
         project_id=project_id,
@@ -136,9 +175,13 @@ def deploy(
         is_spot=body.is_spot,
         contract=contract,
         pricing="FIXED_PRICE",
-        price_per_hour=price.of(project.currency),  # type: ignore[arg-type]
+        price_per_hour=term.price if term else price,
         currency=project.currency,
         coupon=body.coupon,
+        long_term_period=term.period.code if term else None,
+        discount_percentage=term.period.discount_percentage if term else None,
+        contract_ends_at=term.ends_at if term else None,
+        payg_price=term.payg_price if term else None,
         startup_script_id=body.startup_script_id,
         created_at=now,
         due_at=now + timedelta(seconds=lifecycle.provisioning_seconds),

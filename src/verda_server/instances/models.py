@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verda_server.storage.base import Base, UTCDateTime
+from verda_server.storage.money import Money
 
 
 class Instance(Base):
@@ -30,9 +31,16 @@ class Instance(Base):
     is_spot: Mapped[bool]
     contract: Mapped[str] = mapped_column(String(32))
     pricing: Mapped[str] = mapped_column(String(32))
-    price_per_hour: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    # What it costs now: the catalog price, less a coupon and a long-term discount.
+    price_per_hour: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     coupon: Mapped[str | None] = mapped_column(String(128))
+    # A long-term contract: its period (catalog code), discount, end, and the
+    # pay-as-you-go price the instance goes on at once it has ended.
+    long_term_period: Mapped[str | None] = mapped_column(String(32))
+    discount_percentage: Mapped[int | None]
+    contract_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payg_price: Mapped[Decimal | None] = mapped_column(Money())
     startup_script_id: Mapped[str | None] = mapped_column(
         ForeignKey("startup_scripts.id", ondelete="SET NULL")
     )

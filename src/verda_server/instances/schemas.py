@@ -6,10 +6,13 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from verda_server.api.catalog_enums import (
+    COUPON_TYPES,
     SUPPORTED_IMAGES,
+    CouponCode,
     ImageRef,
     InstanceTypeName,
     LocationCode,
+    LongTermPeriodRef,
 )
 from verda_server.api.ids import Id, IdList, IdOrIds, SizeGb, SomeIds
 from verda_server.api.patterns import explained
@@ -17,7 +20,7 @@ from verda_server.api.request import RequestModel
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.instances.states import RULES
 from verda_server.validation import Name
-from verda_server.volumes.schemas import NewVolumeType, OnSpotDiscontinue
+from verda_server.volumes.schemas import LongTermDto, NewVolumeType, OnSpotDiscontinue
 
 Contract = Literal["LONG_TERM", "PAY_AS_YOU_GO", "SPOT"]
 Pricing = Literal["DYNAMIC_PRICE", "FIXED_PRICE"]
@@ -52,6 +55,10 @@ class GetInstanceResponsePublicApiDto(BaseModel):
     contract: Contract
     pricing: Pricing
     volume_ids: list[str]
+    long_term: LongTermDto | None = Field(
+        default=None, description="Long-term contract details; null for other contracts"
+    )
+    coupon: str | None = Field(default=None, description="The coupon applied to the price")
 
 
 class OsVolumeDto(RequestModel):
@@ -92,8 +99,24 @@ _CONTRACT_RULE: dict[str, Any] = {
 }
 
 
+# A long-term contract names its period; no other contract has one.
+_PERIOD_RULE: dict[str, Any] = {
+    "if": {"properties": {"contract": {"const": "LONG_TERM"}}, "required": ["contract"]},
+    "then": {
+        "required": ["long_term_period"],
+        "properties": {"long_term_period": {"type": "string"}},
+    },
+    "else": {"properties": {"long_term_period": {"type": "null"}}},
+}
+
+
 class DeployInstancePublicDto(RequestModel):
-    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (SUPPORTED_IMAGES, _CONTRACT_RULE)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
+        SUPPORTED_IMAGES,
+        COUPON_TYPES,
+        _CONTRACT_RULE,
+        _PERIOD_RULE,
+    )
 
     instance_type: InstanceTypeName
     image: ImageRef = Field(
@@ -113,7 +136,16 @@ class DeployInstancePublicDto(RequestModel):
     is_spot: StrictBool = False
     contract: Contract | None = None
     pricing: Annotated[Literal["FIXED_PRICE"], BeforeValidator(_fixed_price_only)] | None = None
-    coupon: str | None = Field(default=None, max_length=128)
+    coupon: CouponCode | None = Field(
+        default=None,
+        description="A coupon code of the catalog, not expired, for this instance type; its "
+        "discount applies to the price the instance reports and is billed",
+    )
+    long_term_period: LongTermPeriodRef | None = Field(
+        default=None,
+        description="With contract LONG_TERM: a period of GET /v1/long-term/periods/instances, "
+        "by code (3_MONTHS) or name (3 months)",
+    )
 
 
 class PerformInstanceActionPublicDto(RequestModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +17,7 @@ from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.instances.states import REMOVED, Status
 from verda_server.storage.owned import canonical_id
 from verda_server.volumes.models import VolumeAttachment
+from verda_server.volumes.schemas import LongTermDto
 
 # dstack reads exactly this message as "already gone".
 INVALID_ID = "Invalid instance id"
@@ -80,6 +82,30 @@ def set_ssh_keys(instance: Instance, key_ids: Sequence[str]) -> None:
     ]
 
 
+def _long_term(catalog: Catalog, instance: Instance) -> LongTermDto | None:
+    if instance.contract != "LONG_TERM" or instance.contract_ends_at is None:
+        return None
+    # The period as deployed, even if the catalog has dropped it since.
+    name = next(
+        (
+            p.name
+            for p in catalog.long_term_periods.instances
+            if p.code == instance.long_term_period
+        ),
+        instance.long_term_period or "",
+    )
+    hours = (instance.contract_ends_at - instance.created_at) // timedelta(hours=1)
+    return LongTermDto(
+        end_date=isoformat(instance.contract_ends_at),
+        long_term_period=name,
+        discount_percentage=instance.discount_percentage or 0,
+        auto_rental_extension=False,
+        current_period_price=float(instance.price_per_hour * hours),
+        # It goes on at pay-as-you-go prices: a next period costs that much.
+        next_period_price=float((instance.payg_price or instance.price_per_hour) * hours),
+    )
+
+
 def to_dtos(
     session: Session, catalog: Catalog, instances: Sequence[Instance]
 ) -> list[GetInstanceResponsePublicApiDto]:
@@ -121,6 +147,8 @@ def to_dtos(
                 contract=instance.contract,  # type: ignore[arg-type]
                 pricing=instance.pricing,  # type: ignore[arg-type]
                 volume_ids=volume_ids[instance.id],
+                long_term=_long_term(catalog, instance),
+                coupon=instance.coupon,
                 **hardware,
             )
         )

@@ -74,6 +74,14 @@ async def list_instances(
     response_class=PlainTextResponse,
     responses={
         **bare_id_response("Instance ID", 202),
+        400: {
+            "description": "Invalid body, or a coupon that is unknown, expired or not for "
+            "this instance type"
+        },
+        402: {
+            "description": "The balance can't pay for the instance and its new volumes for "
+            "an hour"
+        },
         404: {"description": "An SSH key, startup script or volume named does not exist"},
         503: {"description": "Not enough capacity for the type in the location"},
     },

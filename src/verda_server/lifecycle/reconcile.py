@@ -11,10 +11,14 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from verda_server.billing import due as billing_due
+from verda_server.billing.follow import billed
+from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
+from verda_server.projects.models import Project
 from verda_server.storage.database import Database
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
@@ -34,6 +38,11 @@ def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
     return query if project_id is None else query.where(Volume.project_id == project_id)
 
 
+def _due_billing(now: datetime, project_id: str | None) -> Select[Project]:
+    query = select(Project).where(Project.billing_due_at <= now)
+    return query if project_id is None else query.where(Project.id == project_id)
+
+
 def _anything_due(session: Session, now: datetime, project_id: str | None) -> bool:
     return bool(
         session.scalar(
@@ -41,15 +50,20 @@ def _anything_due(session: Session, now: datetime, project_id: str | None) -> bo
                 or_(
                     exists(_due_instances(now, project_id).subquery()),
                     exists(_due_volumes(now, project_id).subquery()),
+                    exists(_due_billing(now, project_id).subquery()),
                 )
             )
         )
     )
 
 
-def apply_due(session: Session, now: datetime, project_id: str | None = None) -> int:
+def apply_due(
+    session: Session, now: datetime, catalog: Catalog, project_id: str | None = None
+) -> int:
     """Make every transition due by `now` true; the caller's transaction holds
-    the writer's turn, so nothing else changes these rows meanwhile."""
+    the writer's turn, so nothing else changes these rows meanwhile. Billing
+    comes last: it charges for what the transitions left running."""
+    billed(session, now, catalog)
     changed = 0
     for instance in session.scalars(_due_instances(now, project_id).order_by(Instance.id)):
         following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
@@ -65,13 +79,17 @@ def apply_due(session: Session, now: datetime, project_id: str | None = None) ->
             volume.status = VOLUME_TIMED[status].value
         volume.due_at = None
         changed += 1
+    for project in session.scalars(_due_billing(now, project_id).order_by(Project.id)):
+        billing_due.settle(session, project, now)
+        changed += 1
     return changed
 
 
 class Reconciler:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
         self._db = db
         self._clock = clock
+        self._catalog = catalog
 
     def settle(self, project_id: str | None = None) -> int:
         """Apply what is due (for one project, or all); returns how many changed."""
@@ -80,7 +98,7 @@ class Reconciler:
             if not _anything_due(session, now, project_id):
                 return 0
         with self._db.write() as session:
-            return apply_due(session, now, project_id)
+            return apply_due(session, now, self._catalog, project_id)
 
     async def settle_before_read(self, project_id: str) -> None:
         """`settle` for a request that only reads: the usual nothing-is-due check

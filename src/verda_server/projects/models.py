@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verda_server.storage.base import Base, UTCDateTime
+from verda_server.storage.money import Money
 
 
 class Project(Base):
@@ -14,8 +15,12 @@ class Project(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
-    balance: Mapped[Decimal] = mapped_column(Numeric(18, 6))
+    # What is left once every charge in the ledger is paid; what has accrued
+    # since the last charge is computed on reading (billing/ledger.py).
+    balance: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     is_default: Mapped[bool] = mapped_column(default=False)
     startup_script_quota: Mapped[int] = mapped_column(default=100, server_default="100")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The next instant billing must act: the money runs out, or a rate ends.
+    billing_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

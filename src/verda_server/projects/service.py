@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select, update
@@ -17,6 +18,9 @@ from verda_server.auth.secrets import (
     new_client_id,
     new_client_secret,
 )
+from verda_server.billing import ledger
+from verda_server.billing.ledger import ZERO
+from verda_server.billing.models import Funding
 from verda_server.clock import Clock
 from verda_server.projects.models import Project
 
@@ -50,7 +54,18 @@ def create_project(
     )
     session.add(project)
     session.flush()
+    record_funding(session, project, "opening", balance, project.created_at)
     return project
+
+
+def record_funding(
+    session: Session, project: Project, kind: str, amount: Decimal, at: datetime
+) -> None:
+    session.add(
+        Funding(
+            id=str(uuid.uuid4()), project_id=project.id, kind=kind, amount=amount, created_at=at
+        )
+    )
 
 
 def add_credential(
@@ -142,10 +157,10 @@ class CredentialBalance:
     credential: tuple[str, str]  # its (project_id, secret_hash), for the token check
 
 
-def get_balance(session: Session, client_id: str) -> CredentialBalance | None:
-    """The balance of the credential's project, and the credential itself, in one
-    query: the hottest authenticated read checks its token without a read of
-    its own. None when there is no such credential."""
+def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
+    """The balance of the credential's project at `now`, and the credential
+    itself, read together: the hottest authenticated read checks its token
+    without a read of its own. None when there is no such credential."""
     row = session.execute(
         select(Project.balance, Project.currency, Credential.project_id, Credential.secret_hash)
         .join(Credential, Credential.project_id == Project.id)
@@ -153,4 +168,6 @@ def get_balance(session: Session, client_id: str) -> CredentialBalance | None:
     ).one_or_none()
     if row is None:
         return None
-    return CredentialBalance(row.balance, row.currency, (row.project_id, row.secret_hash))
+    # What has accrued since the last charge counts, without writing it down.
+    owing = sum((ledger.owed(m, now) for m in ledger.open_meters(session, row.project_id)), ZERO)
+    return CredentialBalance(row.balance - owing, row.currency, (row.project_id, row.secret_hash))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from verda_server.api.context import Context
 from verda_server.api.security import TokenClaims
@@ -16,11 +16,13 @@ router = APIRouter(tags=["Balance"])
     response_model=BalanceResponseDto,
     response_description="Returns the project balance",
 )
-async def get_project_balance(context: Context, claims: TokenClaims) -> BalanceResponseDto:
-    found = await context.db.run_read(lambda session: get_balance(session, claims.client_id))
+async def get_project_balance(context: Context, claims: TokenClaims) -> Response:
+    now = context.clock.now()
+    found = await context.db.run_read(lambda session: get_balance(session, claims.client_id, now))
     # The token is checked against the credential read with the balance.
     context.tokens.principal(claims, None if found is None else found.credential)
     assert found is not None  # principal() refuses a missing credential
-    return BalanceResponseDto.model_validate(
-        {"amount": float(found.balance), "currency": found.currency}
-    )
+    # Written exactly as the ledger holds it (a float would round it).
+    amount = found.balance.normalize()
+    body = f'{{"amount":{amount:f},"currency":"{found.currency}"}}'
+    return Response(body, media_type="application/json")

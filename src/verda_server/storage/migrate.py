@@ -39,5 +39,28 @@ def startup_lock(db: Database) -> Iterator[Connection]:
 
 
 def upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
-    connection.commit()
+    """Bring the store to the newest schema.
+
+    On SQLite a batch migration rebuilds a table (copy, drop, rename); with
+    foreign keys enforced, dropping a parent would cascade into its children
+    and delete their rows. So enforcement is off while migrating (SQLite only
+    honours that outside a transaction), and the result is checked after.
+    """
+    if connection.dialect.name != "sqlite":
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()
+        return
+    if connection.in_transaction():
+        connection.commit()
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"the migrated store breaks foreign keys: {broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import forbidden, invalid
+from verda_server.billing.billable import volume_hourly
+from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
@@ -53,6 +55,7 @@ def create(
     location = service.check_location(catalog, body.location_code)
     service.check_spec(catalog, body.type, body.size)
     instances = _instances_for(session, project_id, body.instance_id, body.instance_ids)
+    _require_funds(session, now, catalog, project_id, body.type, body.size)
     volume = service.new_volume(
         session,
         now,
@@ -65,6 +68,14 @@ def create(
     session.flush()
     _attach_all(session, volume, instances)
     return volume
+
+
+def _require_funds(
+    session: Session, now: datetime, catalog: Catalog, project_id: str, volume_type: str, size: int
+) -> None:
+    currency = service.project_currency(session, project_id)
+    hourly = volume_hourly(catalog, volume_type, size, currency)
+    require_funds(session, project_id, now, hourly, f"a {size} GB {volume_type} volume")
 
 
 def perform(
@@ -199,6 +210,7 @@ def _clone(
 ) -> Volume:
     volume_type, location = _clone_target(catalog, source, body)
     service.check_spec(catalog, volume_type, source.size)
+    _require_funds(session, now, catalog, project_id, volume_type, source.size)
     cross_location = location != source.location
     clone = service.new_volume(
         session,

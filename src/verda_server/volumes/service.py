@@ -7,18 +7,21 @@ import string
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import ApiError, invalid
 from verda_server.api.ids import MAX_SIZE_GB
-from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
+from verda_server.billing.billable import volume_hourly
+from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import public_ip, status_of
 from verda_server.instances.states import REMOVED, SHUT_DOWN
+from verda_server.projects.models import Project
 from verda_server.storage.owned import get_all_owned, get_owned
 from verda_server.validation import clean_name
 from verda_server.volumes.models import Volume, VolumeAttachment, VolumeSshKey
@@ -162,6 +165,12 @@ def purge(volume: Volume) -> None:
     volume.due_at = None
 
 
+def project_currency(session: Session, project_id: str) -> str:
+    project = session.get(Project, project_id)
+    assert project is not None
+    return project.currency
+
+
 def check_instances_shut_down(instances: Iterable[Instance]) -> None:
     statuses = [status_of(i) for i in instances]
     if any(s in REMOVED for s in statuses):
@@ -217,10 +226,10 @@ class VolumeView:
         return {row.id: row for row in rows}
 
     def _common(self, volume: Volume, instances: dict[str, Instance]) -> dict[str, object]:
+        hourly = volume_hourly(self._catalog, volume.type, volume.size, self._currency)
         monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
             self._currency  # type: ignore[arg-type]
         )
-        monthly = round(monthly_per_gb * volume.size, 6)
         attached = [instances[a.instance_id] for a in volume.attachments]
         return {
             "id": volume.id,
@@ -246,8 +255,9 @@ class VolumeView:
             "location": volume.location,
             "ssh_key_ids": [k.ssh_key_id for k in volume.ssh_keys],
             "contract": volume.contract,
-            "base_hourly_cost": monthly * 3600 / SECONDS_PER_BILLING_MONTH,
-            "monthly_price": monthly,
+            # What the ledger charges per hour, exactly.
+            "base_hourly_cost": float(hourly),
+            "monthly_price": float(Decimal(str(monthly_per_gb)) * volume.size),
             "currency": self._currency,
         }
 

@@ -60,6 +60,7 @@ async def list_volumes(
     response_class=PlainTextResponse,
     responses={
         **bare_id_response("Volume ID", 202),
+        402: {"description": "The balance can't pay for the volume for an hour"},
         403: {
             "description": (
                 "One or more of the specified instances is not shut down (or is discontinued)"
@@ -96,6 +97,7 @@ def create_volume(
                 "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
             },
         },
+        402: {"description": "The balance can't pay for a clone for an hour"},
         403: {
             "description": (
                 "The action is not allowed from a volume's status, or an instance involved "

@@ -1,0 +1,1 @@
+"""Money: what resources cost, the ledger of charges, and the project balance."""

@@ -1,0 +1,82 @@
+"""What billing makes due by the clock: the instant a project's money runs
+out, and the end of a rate (a long-term contract). Each project carries the
+next such instant in `billing_due_at`, so the reconciler's is-anything-due
+check stays one indexed lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from verda_server.billing import ledger
+from verda_server.billing.rates import hours_covered
+from verda_server.instances.models import Instance
+from verda_server.instances.states import Status as InstanceStatus
+from verda_server.projects.models import Project
+
+# Shut down when the money is gone: they stop, but keep costing (and keep
+# their volumes), like a shutdown the user asked for.
+_STOPPED_AT_ZERO = (InstanceStatus.RUNNING.value, InstanceStatus.PROVISIONING.value)
+
+
+def _running(project_id: str) -> object:
+    return exists().where(
+        Instance.project_id == project_id,
+        Instance.deleted_at.is_(None),
+        Instance.status.in_(_STOPPED_AT_ZERO),
+    )
+
+
+def refresh_due(session: Session, project: Project, now: datetime) -> None:
+    meters = ledger.open_meters(session, project.id)
+    balance = ledger.balance_at(project, meters, now)
+    candidates = [m.rate_until for m in meters if m.rate_until is not None and m.rate_until > now]
+    if balance > 0:
+        rate = sum((ledger.current_rate(m, now) for m in meters), ledger.ZERO)
+        covered = hours_covered(balance, rate)
+        if covered is not None:
+            candidates.append(now + covered)
+    elif session.scalar(select(_running(project.id))):
+        candidates.append(now)
+    project.billing_due_at = min(candidates, default=None)
+
+
+def end_contracts(session: Session, project_id: str, now: datetime) -> None:
+    """Long-term contracts that have ended go on at pay-as-you-go prices."""
+    for instance in session.scalars(
+        select(Instance).where(
+            Instance.project_id == project_id,
+            Instance.contract == "LONG_TERM",
+            Instance.contract_ends_at <= now,
+        )
+    ):
+        instance.contract = "PAY_AS_YOU_GO"
+        if instance.payg_price is not None:
+            instance.price_per_hour = instance.payg_price
+
+
+def settle(session: Session, project: Project, now: datetime) -> None:
+    """Charge everything up to `now`, end what has ended, and stop what runs
+    once the balance is exhausted."""
+    ledger.charge_all(session, project, now)
+    end_contracts(session, project.id, now)
+    if ledger.balance_at(project, ledger.open_meters(session, project.id), now) <= 0:
+        for instance in session.scalars(
+            select(Instance).where(
+                Instance.project_id == project.id,
+                Instance.deleted_at.is_(None),
+                Instance.status.in_(_STOPPED_AT_ZERO),
+            )
+        ):
+            instance.status = InstanceStatus.OFFLINE.value
+            instance.due_at = None
+    refresh_due(session, project, now)
+
+
+def due_projects(session: Session, now: datetime, project_id: str | None) -> list[Project]:
+    query = select(Project).where(Project.billing_due_at <= now).order_by(Project.id)
+    if project_id is not None:
+        query = query.where(Project.id == project_id)
+    return list(session.scalars(query))

@@ -1,0 +1,135 @@
+"""Billing follows resource state: whenever a billable resource is created or
+changes in a way that matters to its price, its meter is opened, re-rated or
+closed in the same flush. No code path that creates, deletes or resizes a
+resource can forget to bill it, and no billing call is sprinkled through the
+domain code.
+
+A unit of work that may change billable resources declares its instant and
+catalog with `billed(session, now, catalog)`; a change outside one is a bug
+and raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from verda_server.billing import ledger
+from verda_server.billing.billable import instance_rate, volume_rate
+from verda_server.billing.due import refresh_due
+from verda_server.billing.ledger import Rate
+from verda_server.catalog.service import Catalog
+from verda_server.instances.models import Instance
+from verda_server.projects.models import Project
+from verda_server.volumes.models import Volume
+
+_KEY = "billing"
+
+
+@dataclass
+class Scope:
+    now: datetime
+    catalog: Catalog
+    touched: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    # Attributes whose change can change what the resource costs.
+    watched: tuple[str, ...]
+    rate: Callable[[Any, Catalog, str], Rate | None]
+    # When a resource stopped costing, if it records it.
+    ended_at: Callable[[Any], datetime | None]
+
+
+KINDS: dict[type, Kind] = {
+    Instance: Kind(
+        "instance",
+        ("deleted_at", "price_per_hour", "contract", "contract_ends_at", "payg_price"),
+        lambda obj, _catalog, _currency: instance_rate(obj),
+        lambda obj: obj.deleted_at,
+    ),
+    Volume: Kind(
+        "volume",
+        ("status", "size", "type", "is_permanently_deleted"),
+        volume_rate,
+        lambda obj: obj.deleted_at,
+    ),
+}
+
+
+def billed(session: Session, now: datetime, catalog: Catalog) -> Scope:
+    scope = Scope(now, catalog)
+    session.info[_KEY] = scope
+    return scope
+
+
+def scope_of(session: Session) -> Scope | None:
+    return session.info.get(_KEY)
+
+
+def _matters(obj: object, kind: Kind) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in kind.watched)
+
+
+def _follow(session: Session, scope: Scope, obj: Any, kind: Kind, is_new: bool) -> None:
+    project = session.get(Project, obj.project_id)
+    assert project is not None
+    wanted = kind.rate(obj, scope.catalog, project.currency)
+    meter = ledger.open_meter(session, kind.name, obj.id)
+    scope.touched.add(project.id)
+    if meter is None:
+        if wanted is not None:
+            at = obj.created_at if is_new else scope.now
+            ledger.start(session, project, kind.name, obj.id, wanted, at)
+        return
+    if wanted is None:
+        ended = kind.ended_at(obj) or scope.now
+        ledger.stop(session, project, meter, max(ended, meter.charged_until))
+        return
+    meter = ledger.charge(session, project, meter, scope.now)
+    if (meter.rate_per_hour, meter.rate_until, meter.next_rate) != (
+        wanted.per_hour,
+        wanted.until,
+        wanted.then if wanted.until is not None else None,
+    ):
+        ledger.stop(session, project, meter, scope.now)
+        ledger.start(session, project, kind.name, obj.id, wanted, scope.now)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: object, _instances: object) -> None:
+    changed = [
+        (obj, KINDS[type(obj)], obj in session.new)
+        for obj in (*session.new, *session.dirty)
+        if type(obj) in KINDS and (obj in session.new or _matters(obj, KINDS[type(obj)]))
+    ]
+    if not changed:
+        return
+    scope = scope_of(session)
+    if scope is None:
+        raise RuntimeError("a billable resource changed outside a billed unit of work")
+    with session.no_autoflush:
+        for obj, kind, is_new in changed:
+            _follow(session, scope, obj, kind, is_new)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    """Projects whose meters changed get their next billing instant anew."""
+    scope = scope_of(session)
+    if scope is None or not scope.touched:
+        return
+    session.flush()
+    for project_id in sorted(scope.touched):
+        project = session.get(Project, project_id)
+        if project is not None:
+            refresh_due(session, project, scope.now)
+    scope.touched.clear()

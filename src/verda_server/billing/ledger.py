@@ -1,0 +1,142 @@
+"""Meters and the ledger: opening, charging and closing what resources cost.
+
+Charges are written when a meter changes (a resource appears, goes, or changes
+rate) and when something falls due (the balance runs out, a rate ends). In
+between, what has accrued is computed, never stored: reading the balance
+costs no write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from verda_server.billing.models import LedgerEntry, Meter
+from verda_server.billing.rates import cost
+from verda_server.projects.models import Project
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """What a resource costs now and, for a rate that ends (a long-term
+    contract), when it ends and what follows."""
+
+    per_hour: Decimal
+    until: datetime | None = None
+    then: Decimal | None = None
+
+
+def owed(meter: Meter, at: datetime) -> Decimal:
+    """What the meter has accrued by `at` beyond what it has charged."""
+    if meter.rate_until is not None and at > meter.rate_until:
+        head = cost(meter.rate_per_hour, meter.opened_at, meter.rate_until)
+        tail = cost(meter.next_rate or ZERO, meter.rate_until, at)
+        return head + tail - meter.charged
+    return cost(meter.rate_per_hour, meter.opened_at, at) - meter.charged
+
+
+def current_rate(meter: Meter, at: datetime) -> Decimal:
+    if meter.rate_until is not None and at >= meter.rate_until:
+        return meter.next_rate or ZERO
+    return meter.rate_per_hour
+
+
+def open_meters(session: Session, project_id: str) -> Sequence[Meter]:
+    return session.scalars(
+        select(Meter).where(Meter.project_id == project_id, Meter.closed_at.is_(None))
+    ).all()
+
+
+def open_meter(session: Session, kind: str, resource_id: str) -> Meter | None:
+    return session.scalars(
+        select(Meter).where(
+            Meter.resource_kind == kind,
+            Meter.resource_id == resource_id,
+            Meter.closed_at.is_(None),
+        )
+    ).first()
+
+
+def start(
+    session: Session, project: Project, kind: str, resource_id: str, rate: Rate, at: datetime
+) -> Meter:
+    meter = Meter(
+        id=str(uuid.uuid4()),
+        project_id=project.id,
+        resource_kind=kind,
+        resource_id=resource_id,
+        rate_per_hour=rate.per_hour,
+        opened_at=at,
+        closed_at=None,
+        charged=ZERO,
+        charged_until=at,
+        rate_until=rate.until,
+        next_rate=rate.then if rate.until is not None else None,
+    )
+    session.add(meter)
+    return meter
+
+
+def _charge(session: Session, project: Project, meter: Meter, until: datetime) -> None:
+    if until <= meter.charged_until:
+        return
+    due = cost(meter.rate_per_hour, meter.opened_at, until)
+    amount = due - meter.charged
+    if amount:
+        session.add(
+            LedgerEntry(
+                id=str(uuid.uuid4()),
+                project_id=project.id,
+                meter=meter,
+                resource_kind=meter.resource_kind,
+                resource_id=meter.resource_id,
+                period_start=meter.charged_until,
+                period_end=until,
+                amount=amount,
+            )
+        )
+        project.balance -= amount
+    meter.charged = due
+    meter.charged_until = until
+
+
+def charge(session: Session, project: Project, meter: Meter, until: datetime) -> Meter:
+    """Charge the meter up to `until`; a rate that ended on the way is closed
+    where it ended and its successor charged from there. Returns the meter
+    that runs at `until`."""
+    if meter.rate_until is not None and until >= meter.rate_until:
+        _charge(session, project, meter, meter.rate_until)
+        meter.closed_at = meter.rate_until
+        meter = start(
+            session,
+            project,
+            meter.resource_kind,
+            meter.resource_id,
+            Rate(meter.next_rate or ZERO),
+            meter.rate_until,
+        )
+    _charge(session, project, meter, until)
+    return meter
+
+
+def stop(session: Session, project: Project, meter: Meter, at: datetime) -> None:
+    meter = charge(session, project, meter, at)
+    meter.closed_at = at
+
+
+def charge_all(session: Session, project: Project, at: datetime) -> None:
+    for meter in open_meters(session, project.id):
+        charge(session, project, meter, at)
+
+
+def balance_at(project: Project, meters: Iterable[Meter], at: datetime) -> Decimal:
+    """The balance at `at`, counting what has accrued but is not yet charged."""
+    return project.balance - sum((owed(m, at) for m in meters), ZERO)
