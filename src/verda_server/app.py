@@ -82,7 +82,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         clock=clock,
         catalog=catalog,
         tokens=tokens,
-        reconciler=Reconciler(db, clock),
+        reconciler=Reconciler(db, clock, settings.lifecycle),
     )
     return Server(create_app(context), context, bootstrap)
 

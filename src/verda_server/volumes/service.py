@@ -249,6 +249,7 @@ class VolumeView:
             "base_hourly_cost": monthly * 3600 / SECONDS_PER_BILLING_MONTH,
             "monthly_price": monthly,
             "currency": self._currency,
+            "on_spot_discontinue": volume.on_spot_discontinue,
         }
 
     def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
