@@ -373,6 +373,24 @@ def test_an_eviction_read_late_happened_at_its_instant(server, client_of):
     assert available(other, "FIN-02") is True
 
 
+def test_an_instance_deleted_before_its_instant_is_never_evicted(server, client):
+    deployed_at = server.clock.now()
+    instance_id = deploy(
+        client,
+        location="FIN-02",
+        os_volume={"name": "os", "size": 50, "on_spot_discontinue": "delete_permanently"},
+    )
+    os_id = instance(client, instance_id)["os_volume_id"]
+    evict_at = expected_eviction(deployed_at, instance_id)
+    server.clock.advance(BOOT)
+    if evict_at <= server.clock.now():
+        pytest.skip("drawn to be evicted while provisioning: nothing to delete first")
+    assert act(client, "delete", instance_id, volume_ids=[]).status_code == 202
+    advance_to(server, evict_at + timedelta(hours=1))
+    assert volume(client, os_id)["status"] == "detached"
+    assert instance(client, instance_id)["status"] == "discontinued"
+
+
 def test_without_a_rate_nothing_is_evicted_in_10000_hours(server, client_of):
     client, on_demand_client = client_of(), client_of()
     spot = running(server, client)
