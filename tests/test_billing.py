@@ -448,3 +448,25 @@ def test_a_store_from_before_billing_keeps_its_balance_exactly_and_bills_from_th
         with server.context.db.read() as session:
             openings = session.query(Funding).filter_by(project_id="p").all()
             assert [(f.kind, f.amount) for f in openings] == [("opening", Decimal("123.456789"))]
+
+
+def test_an_eviction_stops_the_billing_at_its_instant(live, client_of, catalog):
+    from verda_server.instances import eviction
+    from verda_server.instances.models import Instance
+
+    http = client_of(live.new_project(balance="1000"))
+    instance_id = deploy(
+        http,
+        is_spot=True,
+        os_volume={"name": "os", "size": 50, "on_spot_discontinue": "move_to_trash"},
+    )
+    deployed = live.clock.now()
+    live.clock.advance(7200)
+    with live.context.db.write() as session:
+        billed(session, live.clock.now(), live.context.catalog)
+        row = session.get(Instance, instance_id)
+        eviction.evict(session, deployed + timedelta(hours=1), live.context.settings.lifecycle, row)
+    spent = price(catalog, spot=True) + volume_rate(catalog, "NVMe", 50)
+    assert balance(http) == 1000 - spent  # one hour of each, not two
+    live.clock.advance(7200)
+    assert balance(http) == 1000 - spent

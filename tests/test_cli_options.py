@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import jwt
@@ -18,8 +19,10 @@ from tests.support import cli
 from tests.support.live import LiveServer
 from tests.test_errors import assert_error
 from tests.test_instances import deploy
-from verda_server.catalog.source import load_source
+from verda_server.catalog.source import LocationCapacity, load_source
 from verda_server.config import sqlite_url
+from verda_server.instances import eviction
+from verda_server.instances.models import Instance
 
 TICK = 0.001
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -77,6 +80,16 @@ def clones_take_20_seconds(server: LiveServer, _tmp: Path) -> None:
         assert _status(client, f"/v1/volumes/{clone}") == "detached"
 
 
+def seeds_spot_evictions_with_42(server: LiveServer, _tmp: Path) -> None:
+    lifecycle = server.context.settings.lifecycle
+    assert lifecycle.spot_seed == 42
+    instance = Instance(id="0b8b6c6e-3b7a-4d51-9c3e-8a3f4f0a1e2d", is_spot=True, location="FIN-01")
+    rate = {"capacity": {"FIN-01": LocationCapacity(spot_eviction_rate=0.5)}}
+    now = server.clock.now()
+    eviction.schedule(instance, SimpleNamespace(**rate), lifecycle, now)  # type: ignore[arg-type]
+    assert instance.evict_at == now + eviction.draw_delay(42, instance.id, 0.5)
+
+
 def _one_location_catalog(tmp: Path) -> str:
     data = load_source().model_dump(mode="json")
     data["locations"] = [loc for loc in data["locations"] if loc["code"] == "FIN-03"]
@@ -118,6 +131,7 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_TOKEN_TTL": (lambda _: "120", token_lives_120_seconds),
     "VERDA_SERVER_PROVISIONING_SECONDS": (lambda _: "10", provisioning_takes_10_seconds),
     "VERDA_SERVER_CLONE_SECONDS": (lambda _: "20", clones_take_20_seconds),
+    "VERDA_SERVER_SPOT_SEED": (lambda _: "42", seeds_spot_evictions_with_42),
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
     "VERDA_SERVER_DATA_DIR": (lambda tmp: str(tmp / "chosen-dir"), stores_in_the_data_dir),
@@ -150,8 +164,10 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         (["--token-ttl", "120"], token_lives_120_seconds),
         (["--provisioning-seconds", "10"], provisioning_takes_10_seconds),
         (["--clone-seconds", "20"], clones_take_20_seconds),
+        (["--spot-seed", "42"], seeds_spot_evictions_with_42),
+        (["--instant", "--spot-seed", "42"], seeds_spot_evictions_with_42),
     ],
-    ids=["token-ttl", "provisioning-seconds", "clone-seconds"],
+    ids=["token-ttl", "provisioning-seconds", "clone-seconds", "spot-seed", "instant-spot-seed"],
 )
 def test_each_timing_option_takes_effect(option, check, tmp_path, monkeypatch):
     with cli.serve(monkeypatch, "--data-dir", str(tmp_path), *option) as server:

@@ -84,7 +84,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         clock=clock,
         catalog=catalog,
         tokens=tokens,
-        reconciler=Reconciler(db, clock, catalog),
+        reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
     )
     return Server(create_app(context), context, bootstrap)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -119,6 +120,14 @@ def serve(
             help="Server-clock seconds a cross-location volume clone stays cloning.",
         ),
     ] = Lifecycle.clone_seconds,
+    spot_seed: Annotated[
+        int,
+        typer.Option(
+            envvar="VERDA_SERVER_SPOT_SEED",
+            help="Seed of the spot evictions drawn from the catalog's eviction rates: "
+            "the same seed evicts each instance at the same moment of its life.",
+        ),
+    ] = Lifecycle.spot_seed,
     instant: Annotated[
         bool,
         typer.Option("--instant", help="No delays at all: provisioning and clones finish at once."),
@@ -144,9 +153,13 @@ def serve(
         client_secret=client_secret,
         signing_key=signing_key,
         access_token_ttl=token_ttl,
-        lifecycle=INSTANT
+        lifecycle=replace(INSTANT, spot_seed=spot_seed)
         if instant
-        else Lifecycle(provisioning_seconds=provisioning_seconds, clone_seconds=clone_seconds),
+        else Lifecycle(
+            provisioning_seconds=provisioning_seconds,
+            clone_seconds=clone_seconds,
+            spot_seed=spot_seed,
+        ),
     )
     logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
     try:

@@ -23,6 +23,9 @@ class Lifecycle:
     provisioning_seconds: float = 3.0
     clone_seconds: float = 5.0
     trash_seconds: float = 96 * 3600
+    # Seeds the draw of each spot instance's eviction instant (with its id), so
+    # that one seed and one catalog give the same evictions on every run.
+    spot_seed: int = 0
     # Real seconds between background sweeps; None: no sweep, so that only
     # requests settle what is due (a test then decides exactly when).
     sweep_interval: float | None = 1.0

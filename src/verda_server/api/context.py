@@ -33,7 +33,7 @@ class AppContext:
         """A write transaction at one instant, after the project's due transitions."""
         now = self.clock.now()
         with self.db.write() as session:
-            apply_due(session, now, self.catalog, project_id)
+            apply_due(session, now, self.catalog, self.settings.lifecycle, project_id)
             yield session, now
 
 

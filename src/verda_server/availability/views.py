@@ -17,6 +17,7 @@ CLUSTERS_ARE_NEVER_SPOT = "Clusters are never spot: with is_spot=true nothing is
 
 
 async def _usage(context: AppContext) -> service.Usage:
+    await context.reconciler.settle_evictions_before_read()
     return await context.db.run_read(service.capacity_usage)
 
 

@@ -210,6 +210,9 @@ class InstanceCapacity(Strict):
 class LocationCapacity(Strict):
     instances: dict[str, InstanceCapacity] = Field(default_factory=dict)
     clusters: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # Evictions per spot instance-hour in the location (exponentially distributed
+    # lifetimes, mean 1/rate hours); 0 never evicts.
+    spot_eviction_rate: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 def _unique(kind: str, values: list[str]) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from verda_server.api.errors import STATUS_OF, ApiError, forbidden, invalid, not_found
 from verda_server.config import Lifecycle
-from verda_server.instances import service
+from verda_server.instances import eviction, service
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import InstanceActionResultDto
 from verda_server.instances.states import (
@@ -58,7 +58,7 @@ def perform(
     volume_ids: list[str] | None,
     delete_permanently: bool,
 ) -> Outcome:
-    if volume_ids and RULES[action].volumes is VolumeEffect.RELEASE:
+    if volume_ids and RULES[action].volumes in (VolumeEffect.RELEASE, VolumeEffect.POLICY):
         _check_volume_ids(session, project_id, action, ids, volume_ids)
     results: list[InstanceActionResultDto] = []
     noop = False
@@ -97,16 +97,21 @@ def perform(
 def _check_volume_ids(
     session: Session, project_id: str, action: Action, ids: list[str], volume_ids: list[str]
 ) -> None:
-    """Every listed volume must be on one of the instances being removed. When
-    none of them can be (provisioning, already gone), each id's own refusal says
-    so instead: dstack matches on those messages."""
+    """Every listed volume must be on one of the instances acted on. When none
+    of them can be (provisioning, already gone, not spot), each id's own refusal
+    says so instead: dstack matches on those messages."""
     named = session.scalars(
         select(Instance).where(
             Instance.project_id == project_id,
             Instance.id.in_([i for i in ids if is_uuid(i)]),
         )
     ).all()
-    legal = [i.id for i in named if service.status_of(i) in RULES[action].legal_from]
+    rule = RULES[action]
+    legal = [
+        i.id
+        for i in named
+        if service.status_of(i) in rule.legal_from and (i.is_spot or not rule.spot_only)
+    ]
     if not legal:
         return
     attached = set(
@@ -147,8 +152,10 @@ def _one(
             volumes.detach(volume, instance.id)
     elif rule.volumes is VolumeEffect.RELEASE:
         _release_volumes(session, now, lifecycle, instance, volume_ids, delete_permanently)
+    elif rule.volumes is VolumeEffect.POLICY:
+        eviction.configure(session, instance, volume_ids, delete_permanently)
     if rule.to is Status.DISCONTINUED:
-        _remove(instance, now)
+        service.remove(instance, now)
         # Read by id it still names the OS disk it had (to deploy again from it).
         instance.os_volume_id = os_volume_id
     elif rule.to is not None:
@@ -191,11 +198,3 @@ def _release_volumes(
         volumes.detach(volume, instance.id)
         if volume.id in doomed and not volume.attachments:
             volumes.move_to_trash(volume, now, lifecycle, permanent=permanently)
-
-
-def _remove(instance: Instance, now: datetime) -> None:
-    """Discontinued: out of the list and of capacity, still readable by id."""
-    instance.status = Status.DISCONTINUED.value
-    instance.deleted_at = now
-    instance.due_at = None
-    instance.ip = None  # back to the location's pool

@@ -19,7 +19,7 @@ from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
 from verda_server.config import Lifecycle
-from verda_server.instances import service
+from verda_server.instances import eviction, service
 from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
@@ -187,6 +187,7 @@ def deploy(
         due_at=now + timedelta(seconds=lifecycle.provisioning_seconds),
     )
     service.set_ssh_keys(instance, key_ids)
+    eviction.schedule(instance, catalog, lifecycle, now)
     session.add(instance)
     session.flush()
 

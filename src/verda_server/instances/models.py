@@ -50,6 +50,8 @@ class Instance(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # When the current transitional status (provisioning) is due to end.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # When a live spot instance is to be evicted; None: never (or not spot, or gone).
+    evict_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     ssh_keys: Mapped[list[InstanceSshKey]] = relationship(
         cascade="all, delete-orphan", order_by="InstanceSshKey.position"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -69,6 +69,15 @@ def list_instances(session: Session, project_id: str, status: str | None) -> Seq
     if status is not None:
         query = query.where(Instance.status == status)
     return session.scalars(query).all()
+
+
+def remove(instance: Instance, now: datetime) -> None:
+    """Discontinued: out of the list and of capacity, still readable by id."""
+    instance.status = Status.DISCONTINUED.value
+    instance.deleted_at = now
+    instance.due_at = None
+    instance.evict_at = None  # a removed instance is never evicted
+    instance.ip = None  # back to the location's pool
 
 
 def public_ip(instance: Instance) -> str | None:

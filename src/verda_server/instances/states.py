@@ -47,6 +47,9 @@ class VolumeEffect(StrEnum):
     # `volume_ids` decides: absent, the OS volume goes to the trash; a list, those
     # are deleted; the rest are detached either way.
     RELEASE = "release"
+    # `volume_ids` sets what a spot eviction will do to them, in the words of
+    # RELEASE (instances/eviction.py `configure`); nothing changes now.
+    POLICY = "policy"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,11 @@ RULES: dict[Action, Rule] = {
         volumes=VolumeEffect.RELEASE,
         messages=_GONE_OR_NOT_YET,
     ),
-    Action.CONFIGURE_SPOT: Rule(frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING}), spot_only=True),
+    Action.CONFIGURE_SPOT: Rule(
+        frozenset({S.RUNNING, S.OFFLINE, S.PROVISIONING}),
+        volumes=VolumeEffect.POLICY,
+        spot_only=True,
+    ),
     # For what is stuck: the way out of provisioning that delete refuses.
     Action.DELETE_STUCK: Rule(
         frozenset({S.PROVISIONING, S.ERROR}), to=S.DISCONTINUED, volumes=VolumeEffect.RELEASE

@@ -40,7 +40,12 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
             'a provisioning instance" (single action only)'
         )
     },
-    404: {"description": "Invalid instance id (single action only)"},
+    404: {
+        "description": (
+            "Invalid instance id (single action only), or a listed volume_ids entry not "
+            "attached to the instances acted on"
+        )
+    },
 }
 
 
@@ -79,8 +84,7 @@ async def list_instances(
             "this instance type"
         },
         402: {
-            "description": "The balance can't pay for the instance and its new volumes for "
-            "an hour"
+            "description": "The balance can't pay for the instance and its new volumes for an hour"
         },
         404: {"description": "An SSH key, startup script or volume named does not exist"},
         503: {"description": "Not enough capacity for the type in the location"},
@@ -133,7 +137,9 @@ def _perform(
         "requested state, 403 for a single one the instance's status refuses, 404 for a "
         "single unknown id. Delete and discontinue: without volume_ids the OS "
         "volume is deleted and the others detached; [] deletes none; listed ids are deleted "
-        "and the rest detached; delete_permanently skips the trash."
+        "and the rest detached; delete_permanently skips the trash. configure_spot (spot "
+        "instances only) sets in the same words what an eviction will do to the attached "
+        "volumes (their on_spot_discontinue): listed ids deleted, the rest kept detached."
     ),
     response_class=Response,
     responses=ACTION_RESPONSES,

@@ -15,6 +15,8 @@ from verda_server.billing import due as billing_due
 from verda_server.billing.follow import billed
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
+from verda_server.config import Lifecycle
+from verda_server.instances import eviction
 from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
@@ -33,6 +35,11 @@ def _due_instances(now: datetime, project_id: str | None) -> Select[Instance]:
     return query if project_id is None else query.where(Instance.project_id == project_id)
 
 
+def _due_evictions(now: datetime) -> Select[Instance]:
+    """Of every project: capacity is shared, so whoever comes first applies them."""
+    return select(Instance).where(Instance.evict_at <= now, Instance.deleted_at.is_(None))
+
+
 def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
     query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
     return query if project_id is None else query.where(Volume.project_id == project_id)
@@ -49,6 +56,7 @@ def _anything_due(session: Session, now: datetime, project_id: str | None) -> bo
             select(
                 or_(
                     exists(_due_instances(now, project_id).subquery()),
+                    exists(_due_evictions(now).subquery()),
                     exists(_due_volumes(now, project_id).subquery()),
                     exists(_due_billing(now, project_id).subquery()),
                 )
@@ -58,13 +66,23 @@ def _anything_due(session: Session, now: datetime, project_id: str | None) -> bo
 
 
 def apply_due(
-    session: Session, now: datetime, catalog: Catalog, project_id: str | None = None
+    session: Session,
+    now: datetime,
+    catalog: Catalog,
+    lifecycle: Lifecycle,
+    project_id: str | None = None,
 ) -> int:
     """Make every transition due by `now` true; the caller's transaction holds
     the writer's turn, so nothing else changes these rows meanwhile. Billing
     comes last: it charges for what the transitions left running."""
     billed(session, now, catalog)
     changed = 0
+    # Evictions first, each at its own instant: what it trashed may be due too.
+    due = session.scalars(_due_evictions(now).order_by(Instance.evict_at, Instance.id)).all()
+    for instance in due:
+        assert instance.evict_at is not None
+        eviction.evict(session, instance.evict_at, lifecycle, instance)
+        changed += 1
     for instance in session.scalars(_due_instances(now, project_id).order_by(Instance.id)):
         following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
         if following is not None:
@@ -86,10 +104,11 @@ def apply_due(
 
 
 class Reconciler:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog, lifecycle: Lifecycle) -> None:
         self._db = db
         self._clock = clock
         self._catalog = catalog
+        self._lifecycle = lifecycle
 
     def settle(self, project_id: str | None = None) -> int:
         """Apply what is due (for one project, or all); returns how many changed."""
@@ -98,7 +117,7 @@ class Reconciler:
             if not _anything_due(session, now, project_id):
                 return 0
         with self._db.write() as session:
-            return apply_due(session, now, self._catalog, project_id)
+            return apply_due(session, now, self._catalog, self._lifecycle, project_id)
 
     async def settle_before_read(self, project_id: str) -> None:
         """`settle` for a request that only reads: the usual nothing-is-due check
@@ -106,3 +125,11 @@ class Reconciler:
         now = self._clock.now()
         if await self._db.run_read(lambda session: _anything_due(session, now, project_id)):
             await run_in_threadpool(self.settle, project_id)
+
+    async def settle_evictions_before_read(self) -> None:
+        """For a read of what every project shares (capacity): the evictions
+        that fell due give theirs back first."""
+        now = self._clock.now()
+        query = select(exists(_due_evictions(now).subquery()))
+        if await self._db.run_read(lambda session: bool(session.scalar(query))):
+            await run_in_threadpool(self.settle)

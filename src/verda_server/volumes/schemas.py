@@ -54,6 +54,11 @@ class _VolumeCommon(BaseModel):
     base_hourly_cost: float = Field(description="Volume base hourly cost")
     monthly_price: float = Field(description="Volume monthly price")
     currency: Currency = Field(description="Volume currency")
+    on_spot_discontinue: OnSpotDiscontinue = Field(
+        description="What happens to the volume when a spot instance it is attached to is "
+        "evicted: keep_detached, move_to_trash (restorable for 96 h) or delete_permanently; "
+        "set at creation or by the instance action configure_spot"
+    )
 
 
 class GetVolumePublicResponseDto(_VolumeCommon):

@@ -259,6 +259,7 @@ class VolumeView:
             "base_hourly_cost": float(hourly),
             "monthly_price": float(Decimal(str(monthly_per_gb)) * volume.size),
             "currency": self._currency,
+            "on_spot_discontinue": volume.on_spot_discontinue,
         }
 
     def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:

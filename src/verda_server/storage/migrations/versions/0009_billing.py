@@ -1,7 +1,7 @@
 """Billing: exact money columns, meters, the ledger, fundings, long-term contracts
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-27
 """
 
@@ -15,7 +15,7 @@ from verda_server.storage.base import UTCDateTime
 from verda_server.storage.money import Money
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
