@@ -111,6 +111,14 @@ def serve(
             help="Server-clock seconds an instance stays provisioning (new or started).",
         ),
     ] = Lifecycle.provisioning_seconds,
+    cluster_provisioning_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
+            min=0,
+            help="Server-clock seconds a new cluster stays provisioning.",
+        ),
+    ] = Lifecycle.cluster_provisioning_seconds,
     clone_seconds: Annotated[
         float,
         typer.Option(
@@ -121,7 +129,10 @@ def serve(
     ] = Lifecycle.clone_seconds,
     instant: Annotated[
         bool,
-        typer.Option("--instant", help="No delays at all: provisioning and clones finish at once."),
+        typer.Option(
+            "--instant",
+            help="No delays at all: provisioning and clones finish at once.",
+        ),
     ] = False,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
 ) -> None:
@@ -146,7 +157,11 @@ def serve(
         access_token_ttl=token_ttl,
         lifecycle=INSTANT
         if instant
-        else Lifecycle(provisioning_seconds=provisioning_seconds, clone_seconds=clone_seconds),
+        else Lifecycle(
+            provisioning_seconds=provisioning_seconds,
+            cluster_provisioning_seconds=cluster_provisioning_seconds,
+            clone_seconds=clone_seconds,
+        ),
     )
     logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
     try:

@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 from pydantic import WithJsonSchema
 
 CATALOG = "x-catalog"
-CatalogKind = Literal["location", "instance_type", "image", "volume_type", "supported_images"]
+CatalogKind = Literal[
+    "location",
+    "instance_type",
+    "image",
+    "volume_type",
+    "supported_images",
+    "cluster_type",
+    "cluster_image",
+    "supported_cluster_images",
+]
 
 
 def of_catalog(kind: CatalogKind) -> dict[str, Any]:
@@ -26,3 +35,8 @@ InstanceTypeName = Annotated[str, WithJsonSchema(of_catalog("instance_type"))]
 ImageRef = Annotated[str, WithJsonSchema(of_catalog("image"))]
 # The model-level rule: the image must be one the instance type supports.
 SUPPORTED_IMAGES: dict[str, Any] = {CATALOG: "supported_images"}
+ClusterTypeName = Annotated[str, WithJsonSchema(of_catalog("cluster_type"))]
+# A cluster image's type, id or name.
+ClusterImageRef = Annotated[str, WithJsonSchema(of_catalog("cluster_image"))]
+# The model-level rule: the image must be one the cluster type supports.
+SUPPORTED_CLUSTER_IMAGES: dict[str, Any] = {CATALOG: "supported_cluster_images"}

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.clock import Clock
+from verda_server.clusters.models import Cluster
+from verda_server.clusters.states import TIMED as CLUSTER_TIMED
+from verda_server.clusters.states import Status as ClusterStatus
 from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
@@ -29,6 +32,13 @@ def _due_instances(now: datetime, project_id: str | None) -> Select[Instance]:
     return query if project_id is None else query.where(Instance.project_id == project_id)
 
 
+def _due_clusters(now: datetime, project_id: str | None) -> Select[Cluster]:
+    query = select(Cluster).where(
+        Cluster.deleted_at.is_(None), Cluster.due_at.is_not(None), Cluster.due_at <= now
+    )
+    return query if project_id is None else query.where(Cluster.project_id == project_id)
+
+
 def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
     query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
     return query if project_id is None else query.where(Volume.project_id == project_id)
@@ -40,6 +50,7 @@ def _anything_due(session: Session, now: datetime, project_id: str | None) -> bo
             select(
                 or_(
                     exists(_due_instances(now, project_id).subquery()),
+                    exists(_due_clusters(now, project_id).subquery()),
                     exists(_due_volumes(now, project_id).subquery()),
                 )
             )
@@ -56,6 +67,12 @@ def apply_due(session: Session, now: datetime, project_id: str | None = None) ->
         if following is not None:
             instance.status = following.value
         instance.due_at = None
+        changed += 1
+    for cluster in session.scalars(_due_clusters(now, project_id).order_by(Cluster.id)):
+        following = CLUSTER_TIMED.get(ClusterStatus(cluster.status))
+        if following is not None:
+            cluster.status = following.value
+        cluster.due_at = None
         changed += 1
     for volume in session.scalars(_due_volumes(now, project_id).order_by(Volume.id)):
         status = VolumeStatus(volume.status)

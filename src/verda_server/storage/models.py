@@ -1,6 +1,7 @@
 """Imports every ORM module so that the metadata (and Alembic) sees all tables."""
 
 from verda_server.auth import models as auth_models
+from verda_server.clusters import models as cluster_models
 from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
 from verda_server.ssh_keys import models as ssh_key_models
@@ -11,6 +12,7 @@ from verda_server.volumes import models as volume_models
 __all__ = [
     "Base",
     "auth_models",
+    "cluster_models",
     "instance_models",
     "project_models",
     "ssh_key_models",

@@ -15,6 +15,7 @@ from verda_server.api.errors import ApiError, invalid
 from verda_server.api.ids import MAX_SIZE_GB
 from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH, Catalog
 from verda_server.clock import isoformat
+from verda_server.clusters.service import cluster_of_volumes
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import public_ip, status_of
@@ -43,10 +44,18 @@ def new_suffix() -> str:
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(8))
 
 
-def check_spec(catalog: Catalog, volume_type: str, size: int, field: str = "size") -> None:
+def check_spec(
+    catalog: Catalog,
+    volume_type: str,
+    size: int,
+    field: str = "size",
+    cluster_types_too: bool = False,
+) -> None:
+    """Users choose among the catalog's types but the clusters' own; a cluster
+    deploy (and a resize, which chooses no type) may name those too."""
     if volume_type not in catalog.volume_types:
         raise invalid(f"type: unknown volume type {volume_type!r}")
-    if volume_type in CLUSTER_ONLY_TYPES:
+    if volume_type in CLUSTER_ONLY_TYPES and not cluster_types_too:
         raise invalid(f"type: {volume_type} volumes belong to clusters")
     if not 1 <= size <= MAX_SIZE_GB:
         raise invalid(f"{field}: must be between 1 and {MAX_SIZE_GB} GB")
@@ -162,6 +171,19 @@ def purge(volume: Volume) -> None:
     volume.due_at = None
 
 
+def refuse_if_on_cluster(session: Session, volumes: Sequence[Volume], action: str) -> None:
+    """A cluster's shared volumes stay until the cluster is discontinued, which
+    detaches them."""
+    held = cluster_of_volumes(session, [v.id for v in volumes])
+    for volume in volumes:
+        if volume.id in held:
+            raise ApiError(
+                "forbidden_action",
+                f"Can't {action} volume {volume.id}: it is attached to cluster "
+                f"{held[volume.id]}; discontinue the cluster first (that detaches it)",
+            )
+
+
 def check_instances_shut_down(instances: Iterable[Instance]) -> None:
     statuses = [status_of(i) for i in instances]
     if any(s in REMOVED for s in statuses):
@@ -216,7 +238,12 @@ class VolumeView:
         rows = self._session.scalars(select(Instance).where(Instance.id.in_(ids)))
         return {row.id: row for row in rows}
 
-    def _common(self, volume: Volume, instances: dict[str, Instance]) -> dict[str, object]:
+    def _clusters(self, volumes: Sequence[Volume]) -> dict[str, str]:
+        return cluster_of_volumes(self._session, [v.id for v in volumes])
+
+    def _common(
+        self, volume: Volume, instances: dict[str, Instance], clusters: dict[str, str]
+    ) -> dict[str, object]:
         monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
             self._currency  # type: ignore[arg-type]
         )
@@ -224,7 +251,8 @@ class VolumeView:
         attached = [instances[a.instance_id] for a in volume.attachments]
         return {
             "id": volume.id,
-            "instance_id": attached[0].id if attached else None,
+            # A cluster's volume names the cluster here, and no instances.
+            "instance_id": attached[0].id if attached else clusters.get(volume.id),
             "instances": [
                 VolumeInstanceDto(
                     id=i.id,
@@ -253,6 +281,7 @@ class VolumeView:
 
     def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
         instances = self._instances(volumes)
+        clusters = self._clusters(volumes)
         result = []
         for volume in volumes:
             host = f"nfs.{volume.location.lower()}.datacrunch.io:{volume.pseudo_path}"
@@ -260,7 +289,7 @@ class VolumeView:
             fstab = f"{host} {mount_point} nfs defaults 0 0"
             result.append(
                 GetVolumePublicResponseDto(
-                    **self._common(volume, instances),  # type: ignore[arg-type]
+                    **self._common(volume, instances, clusters),  # type: ignore[arg-type]
                     pseudo_path=volume.pseudo_path,
                     create_directory_command=f"mkdir -p {mount_point}",
                     mount_command=f"mount -t nfs -o nconnect=16 {host} {mount_point}",
@@ -274,9 +303,10 @@ class VolumeView:
 
     def deleted(self, volumes: Sequence[Volume]) -> list[GetVolumeInTrashPublicResponseDto]:
         instances = self._instances(volumes)
+        clusters = self._clusters(volumes)
         return [
             GetVolumeInTrashPublicResponseDto(
-                **self._common(volume, instances),  # type: ignore[arg-type]
+                **self._common(volume, instances, clusters),  # type: ignore[arg-type]
                 deleted_at=isoformat(volume.deleted_at or volume.created_at),
                 is_permanently_deleted=volume.is_permanently_deleted,
             )
