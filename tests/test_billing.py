@@ -15,6 +15,9 @@ from decimal import ROUND_FLOOR, Decimal
 import httpx
 import pytest
 
+from tests.support.clusters import TYPE as CLUSTER_TYPE
+from tests.support.clusters import cluster_body, give_back
+from tests.support.clusters import deploy as deploy_cluster
 from tests.support.volumes import create as create_volume
 from verda_server.billing import ledger
 from verda_server.billing.follow import billed
@@ -470,3 +473,58 @@ def test_an_eviction_stops_the_billing_at_its_instant(live, client_of, catalog):
     assert balance(http) == 1000 - spent  # one hour of each, not two
     live.clock.advance(7200)
     assert balance(http) == 1000 - spent
+
+
+@pytest.fixture
+def clusters_back(live):
+    yield
+    give_back(live)
+
+
+def cluster_price(catalog) -> Decimal:
+    spec = next(t for t in catalog.cluster_types if t.cluster_type == CLUSTER_TYPE)
+    return Decimal(spec.price_per_hour.usd)
+
+
+def test_a_cluster_costs_until_discontinued_its_volume_until_deleted(
+    live, client_of, catalog, clusters_back
+):
+    http = client_of(live.new_project(balance="5000"))
+    cluster_id = deploy_cluster(http)
+    assert Decimal(str(http.get(f"/v1/clusters/{cluster_id}").json()["price_per_hour"])) == (
+        cluster_price(catalog)
+    )
+    home = volume_rate(catalog, "NVMe_Shared_Cluster", 1000)
+    live.clock.advance(3600)
+    assert balance(http) == 5000 - cluster_price(catalog) - home
+    gone = {"action": "discontinue", "id": cluster_id}
+    assert http.put("/v1/clusters", json=gone).status_code == 202
+    live.clock.advance(3600)  # the detached /home volume still costs
+    assert balance(http) == 5000 - cluster_price(catalog) - 2 * home
+
+
+def test_a_cluster_the_balance_cannot_cover_for_an_hour_is_refused(
+    live, client_of, catalog, clusters_back
+):
+    hourly = cluster_price(catalog) + volume_rate(catalog, "NVMe_Shared_Cluster", 1000)
+    http = client_of(live.new_project(balance=str(hourly - Q)))
+    refused = http.post("/v1/clusters", json=cluster_body())
+    assert refused.status_code == 402 and refused.json()["code"] == "insufficient_funds"
+    assert http.get("/v1/clusters").json() == [] and http.get("/v1/volumes").json() == []
+    deploy_cluster(client_of(live.new_project(balance=str(hourly))))
+
+
+def test_when_the_money_runs_out_a_cluster_is_discontinued_and_its_volume_kept(
+    live, client_of, catalog, clusters_back
+):
+    hourly = cluster_price(catalog) + volume_rate(catalog, "NVMe_Shared_Cluster", 1000)
+    http = client_of(live.new_project(balance=str(hourly)))
+    cluster_id = deploy_cluster(http)
+    live.clock.advance(3600 - 0.000001)
+    assert http.get(f"/v1/clusters/{cluster_id}").json()["status"] == "running"
+    live.clock.advance(MICROSECOND)
+    cluster = http.get(f"/v1/clusters/{cluster_id}").json()
+    assert cluster["status"] == "discontinued"
+    (volume,) = http.get("/v1/volumes").json()
+    assert volume["status"] == "detached" and volume["type"] == "NVMe_Shared_Cluster"
+    assert http.post("/v1/clusters", json=cluster_body()).status_code == 402

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.support import cli
+from tests.support.clusters import cluster_body
 from tests.support.live import LiveServer
 from tests.test_errors import assert_error
 from tests.test_instances import deploy
@@ -66,6 +67,17 @@ def provisioning_takes_10_seconds(server: LiveServer, _tmp: Path) -> None:
         assert _status(client, f"/v1/instances/{instance_id}") == "provisioning"
         server.clock.advance(TICK)
         assert _status(client, f"/v1/instances/{instance_id}") == "running"
+
+
+def clusters_provision_for_30_seconds(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        response = client.post("/v1/clusters", json=cluster_body())
+        assert response.status_code == 201, response.text
+        path = f"/v1/clusters/{response.json()['id']}"
+        server.clock.advance(30 - TICK)
+        assert _status(client, path) == "provisioning"
+        server.clock.advance(TICK)
+        assert _status(client, path) == "running"
 
 
 def clones_take_20_seconds(server: LiveServer, _tmp: Path) -> None:
@@ -130,6 +142,10 @@ Check = Callable[[LiveServer, Path], None]
 VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_TOKEN_TTL": (lambda _: "120", token_lives_120_seconds),
     "VERDA_SERVER_PROVISIONING_SECONDS": (lambda _: "10", provisioning_takes_10_seconds),
+    "VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS": (
+        lambda _: "30",
+        clusters_provision_for_30_seconds,
+    ),
     "VERDA_SERVER_CLONE_SECONDS": (lambda _: "20", clones_take_20_seconds),
     "VERDA_SERVER_SPOT_SEED": (lambda _: "42", seeds_spot_evictions_with_42),
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
@@ -163,11 +179,19 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
     [
         (["--token-ttl", "120"], token_lives_120_seconds),
         (["--provisioning-seconds", "10"], provisioning_takes_10_seconds),
+        (["--cluster-provisioning-seconds", "30"], clusters_provision_for_30_seconds),
         (["--clone-seconds", "20"], clones_take_20_seconds),
         (["--spot-seed", "42"], seeds_spot_evictions_with_42),
         (["--instant", "--spot-seed", "42"], seeds_spot_evictions_with_42),
     ],
-    ids=["token-ttl", "provisioning-seconds", "clone-seconds", "spot-seed", "instant-spot-seed"],
+    ids=[
+        "token-ttl",
+        "provisioning-seconds",
+        "cluster-provisioning-seconds",
+        "clone-seconds",
+        "spot-seed",
+        "instant-spot-seed",
+    ],
 )
 def test_each_timing_option_takes_effect(option, check, tmp_path, monkeypatch):
     with cli.serve(monkeypatch, "--data-dir", str(tmp_path), *option) as server:
@@ -191,6 +215,8 @@ def test_instant_means_no_delay_at_all(tmp_path, monkeypatch):
         action = {"action": "clone", "id": source, "location_code": "ICE-01"}
         (clone,) = client.put("/v1/volumes", json=action).json()
         assert _status(client, f"/v1/volumes/{clone}") == "detached"
+        cluster = client.post("/v1/clusters", json=cluster_body()).json()["id"]
+        assert _status(client, f"/v1/clusters/{cluster}") == "running"
 
 
 # ---- the catalog's cross-references ------------------------------------------

@@ -17,6 +17,7 @@ import jsonschema
 import jsonschema_rs
 import pytest
 
+from tests.support.clusters import cluster_body, give_back
 from tests.support.keys import ecdsa_key, ed25519_key, rsa_key
 from verda_server.validation import WHITESPACE
 
@@ -195,6 +196,33 @@ SAMPLES: list[tuple[str, str, dict[str, Any], int]] = [
         )
     ],
     ("PUT", "/v1/instances", {"action": "boot", "id": []}, 400),
+    # Clusters: the catalog's types, images the type takes, pay as you go only,
+    # a shared volume of 1 GB to 100 000 GB (the Python SDK sends 30 000).
+    ("POST", "/v1/clusters", cluster_body(cluster_type="9X9"), 400),
+    ("POST", "/v1/clusters", cluster_body(location_code="MARS-01"), 400),
+    ("POST", "/v1/clusters", cluster_body(image="ubuntu-24.04"), 400),
+    ("POST", "/v1/clusters", cluster_body(image="ubuntu-22.04-cuda-12.4-cluster"), 400),
+    ("POST", "/v1/clusters", cluster_body(image="Ubuntu 22.04 + CUDA 12.9 (cluster)"), 201),
+    ("POST", "/v1/clusters", cluster_body(contract="LONG_TERM"), 400),
+    ("POST", "/v1/clusters", cluster_body(contract="PAY_AS_YOU_GO"), 201),
+    ("POST", "/v1/clusters", cluster_body(hostname="-a"), 400),
+    ("POST", "/v1/clusters", cluster_body(ssh_key_ids=UUID), 404),
+    ("POST", "/v1/clusters", cluster_body(existing_volumes=[{"id": UUID}]), 404),
+    *[
+        ("POST", "/v1/clusters", cluster_body(shared_volume={"name": "h", "size": size}), status)
+        for size, status in ((0, 400), (1, 201), (30_000, 201), (100_000, 201), (100_001, 400))
+    ],
+    *[
+        ("PUT", "/v1/clusters", body, status)
+        for body, status in (
+            ({"action": "discontinue", "id": UUID}, 404),
+            ({"action": "delete", "id": UUID}, 404),
+            ({"action": "hibernate", "id": UUID}, 400),
+            ({"actions": [{"action": "discontinue", "id": UUID}]}, 404),
+            ({"actions": []}, 400),
+            ({"id": UUID}, 400),
+        )
+    ],
     # Bulk deletes take at least one id.
     ("DELETE", "/v1/sshkeys", {"keys": []}, 400),
     ("DELETE", "/v1/sshkeys", {"keys": UUID}, 404),
@@ -222,7 +250,7 @@ def _document_allows(document: dict[str, Any], method: str, path: str, body: Any
     ids=[f"{m} {p} {i}" for i, (m, p, _, _) in enumerate(SAMPLES)],
 )
 def test_the_server_refuses_what_the_document_forbids_and_nothing_else(
-    authed, contract, method, path, body, status
+    live, authed, contract, method, path, body, status
 ):
     if body.get("id") == VOLUME:
         volume = _volume()
@@ -233,6 +261,7 @@ def test_the_server_refuses_what_the_document_forbids_and_nothing_else(
     # A request the document allows is never refused (400); one it forbids is
     # refused, or answers 404 when what it lacks is a well-formed id.
     assert allowed == (status != 400) or (not allowed and status == 404), allowed
+    give_back(live)  # cluster capacity is shared by every test
 
 
 def test_catalog_values_in_the_document_are_the_loaded_catalogs(live, contract):
@@ -265,7 +294,8 @@ def test_every_get_writes_integers_as_integers(live, authed, contract):
     check counts only integer literals as `integer`, so each answer below proves it."""
     catalog = live.context.catalog
     instance = authed.post("/v1/instances", json=_deploy(instance_type="1H100.80S.22V")).text
-    live.clock.advance(3.1)
+    cluster = authed.post("/v1/clusters", json=cluster_body()).json()["id"]
+    live.clock.advance(10)
     ids = {
         "instance_id": instance,
         "volume_id": authed.get(f"/v1/instances/{instance}").json()["os_volume_id"],
@@ -274,6 +304,7 @@ def test_every_get_writes_integers_as_integers(live, authed, contract):
         "instance_type": "1H100.80S.22V",
         "instanceType": "1H100.80S.22V",
         "cluster_type": next(iter(catalog.cluster_types)),
+        "cluster_id": cluster,
     }
     gets = [path for path, item in contract.document["paths"].items() if "get" in item]
     assert len(gets) > 30
@@ -282,6 +313,7 @@ def test_every_get_writes_integers_as_integers(live, authed, contract):
         for query in ({}, {"currency": "eur"}):
             response = authed.get(path, params=query)
             assert response.status_code == 200, (path, response.text)
+    give_back(live)
 
 
 def test_the_response_check_refuses_a_decimal_point_in_an_integer(contract):

@@ -3,7 +3,7 @@ fields the server does not know, and bodies on DELETE."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +11,19 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from tests.support.clusters import cluster_body, give_back
 from tests.support.keys import ed25519_key
 from tests.test_errors import assert_error
 from verda_server.api.request import RequestModel
 from verda_server.app import ROUTERS
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
+from verda_server.clusters.schemas import (
+    DeployClusterPublicDto,
+    ExistingSharedVolumeDto,
+    PerformClusterActionPublicDto,
+    PerformClusterActionsBulkDto,
+    SharedVolumeDto,
+)
 from verda_server.instances.schemas import (
     DeployInstancePublicDto,
     OsVolumeDto,
@@ -53,6 +61,9 @@ class World:
         instance_id = self.client.post("/v1/instances", json=deploy_body()).text
         self.live.clock.advance(BOOT)
         return instance_id
+
+    def cluster(self) -> str:
+        return str(self.client.post("/v1/clusters", json=cluster_body()).json()["id"])
 
     def refresh_token(self) -> str:
         return str(self.project.token_response(self.client)["refresh_token"])
@@ -138,11 +149,33 @@ CALLS: dict[type[BaseModel], Call] = {
         lambda w, _f: {"action": "shutdown", "id": w.running_instance()},
         202,
     ),
+    DeployClusterPublicDto: Call(
+        "POST", _fixed("/v1/clusters"), lambda _w, _f: cluster_body(), 201
+    ),
+    PerformClusterActionPublicDto: Call(
+        "PUT",
+        _fixed("/v1/clusters"),
+        lambda w, _f: {"action": "discontinue", "id": w.cluster()},
+        202,
+    ),
+    PerformClusterActionsBulkDto: Call(
+        "PUT",
+        _fixed("/v1/clusters"),
+        lambda w, _f: {"actions": [{"action": "discontinue", "id": w.cluster()}]},
+        202,
+    ),
 }
 # Models met inside another: where they sit in a body that holds them.
 NESTED: dict[type[BaseModel], tuple[type[BaseModel], str, dict[str, Any]]] = {
     OsVolumeDto: (DeployInstancePublicDto, "os_volume", {"name": "os", "size": 60}),
     VolumeDto: (DeployInstancePublicDto, "volumes.0", {"name": "v", "size": 10, "type": "NVMe"}),
+    SharedVolumeDto: (DeployClusterPublicDto, "shared_volume", {"name": "home", "size": 100}),
+    # Its one field is required: only the refusal of null and absent is tried.
+    ExistingSharedVolumeDto: (
+        DeployClusterPublicDto,
+        "existing_volumes.0",
+        {"id": "00000000-0000-4000-8000-000000000000"},
+    ),
 }
 
 
@@ -186,8 +219,9 @@ def _request(world: World, model: type[BaseModel], field: str, value: Any):
 
 
 @pytest.fixture
-def world(live, authed, project) -> World:
-    return World(live, authed, project)
+def world(live, authed, project) -> Iterator[World]:
+    yield World(live, authed, project)
+    give_back(live)  # cluster capacity is shared by every test
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from verda_server.catalog import views as catalog_views
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import load_source
 from verda_server.clock import Clock
+from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
@@ -48,6 +49,7 @@ ROUTERS = (
     # After the catalog, whose /v1/instances/types must win over /v1/instances/{id}.
     instance_views.router,
     volume_views.router,
+    cluster_views.router,
 )
 
 

@@ -112,6 +112,14 @@ def serve(
             help="Server-clock seconds an instance stays provisioning (new or started).",
         ),
     ] = Lifecycle.provisioning_seconds,
+    cluster_provisioning_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
+            min=0,
+            help="Server-clock seconds a new cluster stays provisioning.",
+        ),
+    ] = Lifecycle.cluster_provisioning_seconds,
     clone_seconds: Annotated[
         float,
         typer.Option(
@@ -130,7 +138,10 @@ def serve(
     ] = Lifecycle.spot_seed,
     instant: Annotated[
         bool,
-        typer.Option("--instant", help="No delays at all: provisioning and clones finish at once."),
+        typer.Option(
+            "--instant",
+            help="No delays at all: provisioning and clones finish at once.",
+        ),
     ] = False,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
 ) -> None:
@@ -157,6 +168,7 @@ def serve(
         if instant
         else Lifecycle(
             provisioning_seconds=provisioning_seconds,
+            cluster_provisioning_seconds=cluster_provisioning_seconds,
             clone_seconds=clone_seconds,
             spot_seed=spot_seed,
         ),

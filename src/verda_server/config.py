@@ -21,6 +21,9 @@ class Lifecycle:
     """
 
     provisioning_seconds: float = 3.0
+    # Longer: the Python SDK polls a new cluster at 0, 1, 3 and 7 s and must see
+    # it provisioning each time.
+    cluster_provisioning_seconds: float = 10.0
     clone_seconds: float = 5.0
     trash_seconds: float = 96 * 3600
     # Seeds the draw of each spot instance's eviction instant (with its id), so
@@ -31,7 +34,7 @@ class Lifecycle:
     sweep_interval: float | None = 1.0
 
 
-INSTANT = Lifecycle(provisioning_seconds=0.0, clone_seconds=0.0)
+INSTANT = Lifecycle(provisioning_seconds=0.0, cluster_provisioning_seconds=0.0, clone_seconds=0.0)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ CatalogKind = Literal[
     "long_term_period",
     "coupon",
     "coupon_types",
+    "cluster_type",
+    "cluster_image",
+    "supported_cluster_images",
 ]
 
 
@@ -40,3 +43,8 @@ CouponCode = Annotated[str, WithJsonSchema(of_catalog("coupon"))]
 COUPON_TYPES: dict[str, Any] = {CATALOG: "coupon_types"}
 # The model-level rule: the image must be one the instance type supports.
 SUPPORTED_IMAGES: dict[str, Any] = {CATALOG: "supported_images"}
+ClusterTypeName = Annotated[str, WithJsonSchema(of_catalog("cluster_type"))]
+# A cluster image's type, id or name.
+ClusterImageRef = Annotated[str, WithJsonSchema(of_catalog("cluster_image"))]
+# The model-level rule: the image must be one the cluster type supports.
+SUPPORTED_CLUSTER_IMAGES: dict[str, Any] = {CATALOG: "supported_cluster_images"}

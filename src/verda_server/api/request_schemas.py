@@ -80,6 +80,30 @@ def _coupon_types(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def _cluster_image_choice(catalog: Catalog, image_types: list[str]) -> dict[str, Any]:
+    images = [catalog.cluster_images[t] for t in image_types]
+    refs = image_types + [i.id for i in images] + [i.name for i in images]
+    return {"type": "string", "enum": list(dict.fromkeys(refs))}
+
+
+def _supported_cluster_images(catalog: Catalog) -> dict[str, Any]:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, spec in catalog.cluster_types.items():
+        groups.setdefault(tuple(spec.supported_os), []).append(name)
+    return {
+        "allOf": [
+            {
+                "if": {
+                    "required": ["cluster_type"],
+                    "properties": {"cluster_type": {"enum": names}},
+                },
+                "then": {"properties": {"image": _cluster_image_choice(catalog, list(images))}},
+            }
+            for images, names in groups.items()
+        ]
+    }
+
+
 def _fill(node: dict[str, Any], catalog: Catalog) -> None:
     kind = node.pop(CATALOG)
     if kind == "location":
@@ -100,6 +124,12 @@ def _fill(node: dict[str, Any], catalog: Catalog) -> None:
         node.update(_coupon_types(catalog))
     elif kind == "supported_images":
         node.update(_supported_images(catalog))
+    elif kind == "cluster_type":
+        node["enum"] = list(catalog.cluster_types)
+    elif kind == "cluster_image":
+        node.update(_cluster_image_choice(catalog, list(catalog.cluster_images)))
+    elif kind == "supported_cluster_images":
+        node.update(_supported_cluster_images(catalog))
     else:
         raise ValueError(f"unknown catalog kind {kind!r}")
 

@@ -1,7 +1,8 @@
 """Availability computed from the catalog's per-location capacity.
 
 A type is available in a location while the capacity there exceeds the units
-held by live instances (of every project: capacity is shared).
+held by live instances, or live clusters for a cluster type (of every project:
+capacity is shared).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from verda_server.api.errors import invalid
 from verda_server.catalog.service import Catalog
+from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 
 
@@ -37,6 +39,25 @@ def capacity_usage(session: Session) -> Usage:
     return {UsageKey(loc, name, bool(spot)): count for loc, name, spot, count in rows}
 
 
+class ClusterUsageKey(NamedTuple):
+    location: str
+    cluster_type: str
+
+
+ClusterUsage = Mapping[ClusterUsageKey, int]
+NO_CLUSTER_USAGE: ClusterUsage = {}
+
+
+def cluster_usage(session: Session) -> ClusterUsage:
+    """Units held by live (not discontinued) clusters, per (location, type)."""
+    rows = session.execute(
+        select(Cluster.location, Cluster.cluster_type, func.count())
+        .where(Cluster.deleted_at.is_(None))
+        .group_by(Cluster.location, Cluster.cluster_type)
+    )
+    return {ClusterUsageKey(loc, name): count for loc, name, count in rows}
+
+
 def check_location(catalog: Catalog, location_code: str | None) -> list[str]:
     """The locations a query covers: one when filtered, all otherwise."""
     if location_code is None:
@@ -58,12 +79,14 @@ def free_instance_units(
     return max(0, total - usage.get(UsageKey(location, instance_type, spot), 0))
 
 
-def free_cluster_units(catalog: Catalog, location: str, cluster_type: str) -> int:
-    """Clusters are not deployed through this API, so none of their capacity is held."""
+def free_cluster_units(
+    catalog: Catalog, location: str, cluster_type: str, usage: ClusterUsage = NO_CLUSTER_USAGE
+) -> int:
     capacity = catalog.capacity.get(location)
     if capacity is None:
         return 0
-    return capacity.clusters.get(cluster_type, 0)
+    total = capacity.clusters.get(cluster_type, 0)
+    return max(0, total - usage.get(ClusterUsageKey(location, cluster_type), 0))
 
 
 def available_instance_types(
@@ -76,7 +99,11 @@ def available_instance_types(
     ]
 
 
-def available_cluster_types(catalog: Catalog, location: str) -> list[str]:
+def available_cluster_types(
+    catalog: Catalog, location: str, usage: ClusterUsage = NO_CLUSTER_USAGE
+) -> list[str]:
     return [
-        name for name in catalog.cluster_types if free_cluster_units(catalog, location, name) > 0
+        name
+        for name in catalog.cluster_types
+        if free_cluster_units(catalog, location, name, usage) > 0
     ]

@@ -99,12 +99,14 @@ async def get_cluster_availabilities(
     context: Context, spot: SpotFlag, location_code: LocationFilter
 ) -> list[ClusterAvailabilityResponseDto]:
     catalog = context.catalog
+    codes = service.check_location(catalog, location_code)
+    usage = await context.db.run_read(service.cluster_usage)
     return [
         ClusterAvailabilityResponseDto(
             location_code=code,
-            availabilities=[] if spot else service.available_cluster_types(catalog, code),
+            availabilities=[] if spot else service.available_cluster_types(catalog, code, usage),
         )
-        for code in service.check_location(catalog, location_code)
+        for code in codes
     ]
 
 
@@ -122,6 +124,7 @@ async def get_cluster_type_availability(
 ) -> bool:
     catalog = context.catalog
     codes = service.check_location(catalog, location_code)
-    return not spot and any(
-        service.free_cluster_units(catalog, code, cluster_type) > 0 for code in codes
-    )
+    if spot or cluster_type not in catalog.cluster_types:
+        return False
+    usage = await context.db.run_read(service.cluster_usage)
+    return any(service.free_cluster_units(catalog, code, cluster_type, usage) > 0 for code in codes)

@@ -1,7 +1,8 @@
 """What costs money, and at what rate: the billing rule table.
 
 An instance costs its price from creation until it is deleted (shut down
-included: the document says shutdown keeps charging); a volume costs its
+included: the document says shutdown keeps charging); a cluster costs its
+price until it is discontinued; a volume costs its
 hourly price while it exists outside the trash; a rate that ends (a
 long-term contract) is followed by the pay-as-you-go price. Anything else
 is free.
@@ -14,6 +15,7 @@ from decimal import Decimal
 from verda_server.billing.ledger import Rate
 from verda_server.billing.rates import monthly_to_hourly
 from verda_server.catalog.service import Catalog
+from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import ACTIVE
@@ -33,6 +35,10 @@ def instance_rate(instance: Instance) -> Rate | None:
     if instance.contract == "LONG_TERM" and instance.contract_ends_at is not None:
         return Rate(instance.price_per_hour, instance.contract_ends_at, instance.payg_price)
     return Rate(instance.price_per_hour)
+
+
+def cluster_rate(cluster: Cluster) -> Rate | None:
+    return None if cluster.deleted_at is not None else Rate(cluster.price_per_hour)
 
 
 def volume_rate(volume: Volume, catalog: Catalog, currency: str) -> Rate | None:

@@ -7,26 +7,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from verda_server.billing import ledger
 from verda_server.billing.rates import hours_covered
+from verda_server.clusters.actions import discontinue
+from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.instances.states import Status as InstanceStatus
 from verda_server.projects.models import Project
 
-# Shut down when the money is gone: they stop, but keep costing (and keep
-# their volumes), like a shutdown the user asked for.
+# Instances shut down when the money is gone: they stop, but keep costing
+# (and keep their volumes), like a shutdown the user asked for.
 _STOPPED_AT_ZERO = (InstanceStatus.RUNNING.value, InstanceStatus.PROVISIONING.value)
 
 
 def _running(project_id: str) -> object:
-    return exists().where(
+    instances = exists().where(
         Instance.project_id == project_id,
         Instance.deleted_at.is_(None),
         Instance.status.in_(_STOPPED_AT_ZERO),
     )
+    clusters = exists().where(Cluster.project_id == project_id, Cluster.deleted_at.is_(None))
+    return or_(instances, clusters)
 
 
 def refresh_due(session: Session, project: Project, now: datetime) -> None:
@@ -72,6 +76,13 @@ def settle(session: Session, project: Project, now: datetime) -> None:
         ):
             instance.status = InstanceStatus.OFFLINE.value
             instance.due_at = None
+        # A cluster has no shut-down state (no status for it that clients know,
+        # no action to boot it again): it is discontinued, and its shared
+        # volumes, where its data lives, are kept detached.
+        for cluster in session.scalars(
+            select(Cluster).where(Cluster.project_id == project.id, Cluster.deleted_at.is_(None))
+        ):
+            discontinue(session, cluster, now)
     refresh_due(session, project, now)
 
 

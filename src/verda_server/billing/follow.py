@@ -20,10 +20,11 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from verda_server.billing import ledger
-from verda_server.billing.billable import instance_rate, volume_rate
+from verda_server.billing.billable import cluster_rate, instance_rate, volume_rate
 from verda_server.billing.due import refresh_due
 from verda_server.billing.ledger import Rate
 from verda_server.catalog.service import Catalog
+from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
 from verda_server.volumes.models import Volume
@@ -53,6 +54,12 @@ KINDS: dict[type, Kind] = {
         "instance",
         ("deleted_at", "price_per_hour", "contract", "contract_ends_at", "payg_price"),
         lambda obj, _catalog, _currency: instance_rate(obj),
+        lambda obj: obj.deleted_at,
+    ),
+    Cluster: Kind(
+        "cluster",
+        ("deleted_at", "price_per_hour"),
+        lambda obj, _catalog, _currency: cluster_rate(obj),
         lambda obj: obj.deleted_at,
     ),
     Volume: Kind(

@@ -1,4 +1,5 @@
-"""Public addresses from each location's pool."""
+"""Public addresses from each location's pool, shared by instances and cluster
+jump hosts."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
+from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 
 
 def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
-    """The lowest free host address of the pool; unique per location by constraint
-    (and the writers' turn-taking means two deploys never pick the same one)."""
-    used = set(
-        session.scalars(
-            select(Instance.ip).where(Instance.location == location, Instance.ip.is_not(None))
+    """The lowest free host address of the pool; unique per location and table by
+    constraint, and across the two by the writers' turn-taking (two deploys never
+    pick at once)."""
+    used = {
+        ip
+        for model in (Instance, Cluster)
+        for ip in session.scalars(
+            select(model.ip).where(model.location == location, model.ip.is_not(None))
         )
-    )
+    }
     for address in pool.hosts():
         if str(address) not in used:
             return str(address)

@@ -15,6 +15,9 @@ from verda_server.billing import due as billing_due
 from verda_server.billing.follow import billed
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
+from verda_server.clusters.models import Cluster
+from verda_server.clusters.states import TIMED as CLUSTER_TIMED
+from verda_server.clusters.states import Status as ClusterStatus
 from verda_server.config import Lifecycle
 from verda_server.instances import eviction
 from verda_server.instances.models import Instance
@@ -40,6 +43,13 @@ def _due_evictions(now: datetime) -> Select[Instance]:
     return select(Instance).where(Instance.evict_at <= now, Instance.deleted_at.is_(None))
 
 
+def _due_clusters(now: datetime, project_id: str | None) -> Select[Cluster]:
+    query = select(Cluster).where(
+        Cluster.deleted_at.is_(None), Cluster.due_at.is_not(None), Cluster.due_at <= now
+    )
+    return query if project_id is None else query.where(Cluster.project_id == project_id)
+
+
 def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
     query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
     return query if project_id is None else query.where(Volume.project_id == project_id)
@@ -57,6 +67,7 @@ def _anything_due(session: Session, now: datetime, project_id: str | None) -> bo
                 or_(
                     exists(_due_instances(now, project_id).subquery()),
                     exists(_due_evictions(now).subquery()),
+                    exists(_due_clusters(now, project_id).subquery()),
                     exists(_due_volumes(now, project_id).subquery()),
                     exists(_due_billing(now, project_id).subquery()),
                 )
@@ -88,6 +99,12 @@ def apply_due(
         if following is not None:
             instance.status = following.value
         instance.due_at = None
+        changed += 1
+    for cluster in session.scalars(_due_clusters(now, project_id).order_by(Cluster.id)):
+        following = CLUSTER_TIMED.get(ClusterStatus(cluster.status))
+        if following is not None:
+            cluster.status = following.value
+        cluster.due_at = None
         changed += 1
     for volume in session.scalars(_due_volumes(now, project_id).order_by(Volume.id)):
         status = VolumeStatus(volume.status)

@@ -96,6 +96,8 @@ def perform(
         known = ", ".join(a.value for a in Action)
         raise invalid(f"action: unknown action {body.action!r} (one of {known})") from None
     volumes = service.get_volumes(session, project_id, body.id)
+    if action in ON_CLUSTER_REFUSED:
+        service.refuse_if_on_cluster(session, volumes, action.value)
     for volume in volumes:
         status = Status(volume.status)
         if action is Action.ATTACH and status is Status.ATTACHED:
@@ -143,7 +145,7 @@ def _apply(
             raise invalid("size: Field required")
         if body.size < volume.size:
             raise invalid(f"size: can't shrink a volume ({body.size} < {volume.size} GB)")
-        service.check_spec(catalog, volume.type, body.size)
+        service.check_spec(catalog, volume.type, body.size, cluster_types_too=True)
         volume.size = body.size
     elif action is Action.DELETE and _purges_trash(action, Status(volume.status), body):
         service.purge(volume)
@@ -161,6 +163,10 @@ def _apply(
         volume.status = Status.CANCELED.value
         volume.deleted_at = now
     return None
+
+
+# What a cluster's shared volume can't do while the cluster holds it.
+ON_CLUSTER_REFUSED = frozenset({Action.ATTACH, Action.DETACH, Action.DELETE})
 
 
 def _purges_trash(action: Action, status: Status, body: PerformVolumeActionPublicDto) -> bool:
@@ -251,6 +257,7 @@ def delete_by_id(
         return True
     if status not in LEGAL_FROM[Action.DELETE]:
         raise forbidden(refusal(Action.DELETE, status))
+    service.refuse_if_on_cluster(session, [volume], Action.DELETE.value)
     _check_attached_instances_shut_down(session, volume)
     service.move_to_trash(volume, now, lifecycle, permanent=permanent)
     return True

@@ -17,6 +17,7 @@ from verda_server.api.ids import MAX_SIZE_GB
 from verda_server.billing.billable import volume_hourly
 from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
+from verda_server.clusters.service import cluster_of_volumes
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import public_ip, status_of
@@ -46,10 +47,18 @@ def new_suffix() -> str:
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(8))
 
 
-def check_spec(catalog: Catalog, volume_type: str, size: int, field: str = "size") -> None:
+def check_spec(
+    catalog: Catalog,
+    volume_type: str,
+    size: int,
+    field: str = "size",
+    cluster_types_too: bool = False,
+) -> None:
+    """Users choose among the catalog's types but the clusters' own; a cluster
+    deploy (and a resize, which chooses no type) may name those too."""
     if volume_type not in catalog.volume_types:
         raise invalid(f"type: unknown volume type {volume_type!r}")
-    if volume_type in CLUSTER_ONLY_TYPES:
+    if volume_type in CLUSTER_ONLY_TYPES and not cluster_types_too:
         raise invalid(f"type: {volume_type} volumes belong to clusters")
     if not 1 <= size <= MAX_SIZE_GB:
         raise invalid(f"{field}: must be between 1 and {MAX_SIZE_GB} GB")
@@ -171,6 +180,19 @@ def project_currency(session: Session, project_id: str) -> str:
     return project.currency
 
 
+def refuse_if_on_cluster(session: Session, volumes: Sequence[Volume], action: str) -> None:
+    """A cluster's shared volumes stay until the cluster is discontinued, which
+    detaches them."""
+    held = cluster_of_volumes(session, [v.id for v in volumes])
+    for volume in volumes:
+        if volume.id in held:
+            raise ApiError(
+                "forbidden_action",
+                f"Can't {action} volume {volume.id}: it is attached to cluster "
+                f"{held[volume.id]}; discontinue the cluster first (that detaches it)",
+            )
+
+
 def check_instances_shut_down(instances: Iterable[Instance]) -> None:
     statuses = [status_of(i) for i in instances]
     if any(s in REMOVED for s in statuses):
@@ -225,7 +247,12 @@ class VolumeView:
         rows = self._session.scalars(select(Instance).where(Instance.id.in_(ids)))
         return {row.id: row for row in rows}
 
-    def _common(self, volume: Volume, instances: dict[str, Instance]) -> dict[str, object]:
+    def _clusters(self, volumes: Sequence[Volume]) -> dict[str, str]:
+        return cluster_of_volumes(self._session, [v.id for v in volumes])
+
+    def _common(
+        self, volume: Volume, instances: dict[str, Instance], clusters: dict[str, str]
+    ) -> dict[str, object]:
         hourly = volume_hourly(self._catalog, volume.type, volume.size, self._currency)
         monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
             self._currency  # type: ignore[arg-type]
@@ -233,7 +260,8 @@ class VolumeView:
         attached = [instances[a.instance_id] for a in volume.attachments]
         return {
             "id": volume.id,
-            "instance_id": attached[0].id if attached else None,
+            # A cluster's volume names the cluster here, and no instances.
+            "instance_id": attached[0].id if attached else clusters.get(volume.id),
             "instances": [
                 VolumeInstanceDto(
                     id=i.id,
@@ -264,6 +292,7 @@ class VolumeView:
 
     def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
         instances = self._instances(volumes)
+        clusters = self._clusters(volumes)
         result = []
         for volume in volumes:
             host = f"nfs.{volume.location.lower()}.datacrunch.io:{volume.pseudo_path}"
@@ -271,7 +300,7 @@ class VolumeView:
             fstab = f"{host} {mount_point} nfs defaults 0 0"
             result.append(
                 GetVolumePublicResponseDto(
-                    **self._common(volume, instances),  # type: ignore[arg-type]
+                    **self._common(volume, instances, clusters),  # type: ignore[arg-type]
                     pseudo_path=volume.pseudo_path,
                     create_directory_command=f"mkdir -p {mount_point}",
                     mount_command=f"mount -t nfs -o nconnect=16 {host} {mount_point}",
@@ -285,9 +314,10 @@ class VolumeView:
 
     def deleted(self, volumes: Sequence[Volume]) -> list[GetVolumeInTrashPublicResponseDto]:
         instances = self._instances(volumes)
+        clusters = self._clusters(volumes)
         return [
             GetVolumeInTrashPublicResponseDto(
-                **self._common(volume, instances),  # type: ignore[arg-type]
+                **self._common(volume, instances, clusters),  # type: ignore[arg-type]
                 deleted_at=isoformat(volume.deleted_at or volume.created_at),
                 is_permanently_deleted=volume.is_permanently_deleted,
             )
