@@ -528,3 +528,81 @@ def test_when_the_money_runs_out_a_cluster_is_discontinued_and_its_volume_kept(
     (volume,) = http.get("/v1/volumes").json()
     assert volume["status"] == "detached" and volume["type"] == "NVMe_Shared_Cluster"
     assert http.post("/v1/clusters", json=cluster_body()).status_code == 402
+
+
+def test_operators_set_a_balance_and_the_books_say_so(tmp_path):
+    from tests.support import cli
+
+    store = ["--data-dir", str(tmp_path)]
+    created = cli.invoke("projects", "create", "--balance", "10", *store)
+    assert created.exit_code == 0, created.output
+    project_id = created.output.split()[1]
+    topped = cli.invoke("projects", "set-balance", project_id, "250.5", *store)
+    assert topped.exit_code == 0, topped.output
+    assert "balance 250.5 usd (+240.5)" in topped.output
+    lowered = cli.invoke("projects", "set-balance", project_id, "200", *store)
+    assert "(-50.5)" in lowered.output
+    listed = cli.invoke("projects", "list", *store).output
+    assert f"{project_id}  200.00 usd" in listed
+    assert cli.invoke("projects", "set-balance", project_id, "-1", *store).exit_code == 2
+    assert cli.invoke("projects", "set-balance", project_id, "1e-13", *store).exit_code == 2
+    assert cli.invoke("projects", "set-balance", project_id, "NaN", *store).exit_code == 2
+    unknown = cli.invoke("projects", "set-balance", "nope", "5", *store)
+    assert unknown.exit_code == 1 and "not found" in unknown.output
+    from verda_server.storage.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'verda.db'}")
+    with db.read() as session:
+        kinds = sorted(
+            (f.kind, f.amount) for f in session.query(Funding).filter_by(project_id=project_id)
+        )
+        assert kinds == [
+            ("adjustment", Decimal("-50.5")),
+            ("opening", Decimal("10")),
+            ("top_up", Decimal("240.5")),
+        ]
+    db.dispose()
+
+
+def test_a_coupon_is_good_until_the_instant_it_expires():
+    from verda_server.api.errors import ApiError
+    from verda_server.billing.pricing import with_coupon
+    from verda_server.catalog.service import Catalog
+    from verda_server.catalog.source import load_source
+
+    source = load_source()
+    ends = datetime(2027, 3, 1, tzinfo=UTC)
+    data = source.model_dump()
+    data["coupons"] = [{"code": "LATE", "percent_off": 50, "expires_at": ends}]
+    catalog = Catalog(type(source).model_validate(data))
+    assert with_coupon(catalog, "LATE", TYPE, Decimal("2.00"), "usd", ends - MICROSECOND) == 1
+    with pytest.raises(ApiError) as expired:
+        with_coupon(catalog, "LATE", TYPE, Decimal("2.00"), "usd", ends)
+    assert expired.value.status == 400 and "LATE" in expired.value.message
+
+
+@pytest.mark.parametrize(
+    ("coupon", "problem"),
+    [
+        (
+            {"code": "BOTH", "percent_off": 5, "amount_off_per_hour": {"usd": "1", "eur": "1"}},
+            "exactly one",
+        ),
+        ({"code": "NONE"}, "exactly one"),
+        ({"code": "NAIVE", "percent_off": 5, "expires_at": "2027-01-01T00:00:00"}, "time zone"),
+        ({"code": "WHO", "percent_off": 5, "instance_types": ["9X9.1V"]}, "9X9.1V"),
+        ({"code": "TOO", "percent_off": 101}, "percent_off"),
+    ],
+)
+def test_a_bad_coupon_stops_start_up_naming_it(tmp_path, coupon, problem):
+    import yaml
+
+    from verda_server.catalog.source import CatalogError, load_source
+
+    data = load_source().model_dump(mode="json", exclude_none=True)
+    data["coupons"] = [coupon]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(CatalogError) as raised:
+        load_source(path)
+    assert problem in str(raised.value)

@@ -134,7 +134,7 @@ def set_balance(
             raise ApiError("not_found", f"Project {project_id} not found")
         change = funds.set_balance(session, project, Clock().now(), value)
         currency = project.currency
-    typer.echo(f"project {project_id}: balance {value:f} {currency} ({change:+f})")
+    typer.echo(f"project {project_id}: balance {value:f} {currency} ({change.normalize():+f})")
 
 
 @app.command("set-quota")

@@ -59,8 +59,7 @@ async def list_clusters(
     responses={
         404: {"description": "An SSH key, startup script or existing volume named does not exist"},
         402: {
-            "description": "The balance can't pay for the cluster and its /home volume for "
-            "an hour"
+            "description": "The balance can't pay for the cluster and its /home volume for an hour"
         },
         503: {"description": "Not enough capacity for the cluster type in the location"},
     },

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Response
 
 from verda_server.api.context import Context
@@ -23,6 +25,6 @@ async def get_project_balance(context: Context, claims: TokenClaims) -> Response
     context.tokens.principal(claims, None if found is None else found.credential)
     assert found is not None  # principal() refuses a missing credential
     # Written exactly as the ledger holds it (a float would round it).
-    amount = found.balance.normalize()
+    amount = found.balance.normalize() if found.balance else Decimal(0)  # never "-0"
     body = f'{{"amount":{amount:f},"currency":"{found.currency}"}}'
     return Response(body, media_type="application/json")
