@@ -31,6 +31,7 @@ from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
+from verda_server.tags import views as tag_views
 from verda_server.volumes import views as volume_views
 
 TOKEN_PRUNE_INTERVAL = 300.0
@@ -47,6 +48,7 @@ ROUTERS = (
     # After the catalog, whose /v1/instances/types must win over /v1/instances/{id}.
     instance_views.router,
     volume_views.router,
+    *tag_views.ROUTERS,
 )
 
 

@@ -27,6 +27,7 @@ _DEFAULT_DESCRIPTIONS = {
     "401": "Unauthorized: the access token is missing, invalid or expired",
     "403": "Forbidden: insufficient scope",
     "404": "Not found",
+    "409": "Conflict",
     "500": "Server error",
     "503": "Service unavailable",
 }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from verda_server.api.errors import STATUS_OF, ApiError, forbidden, invalid, not_found
 from verda_server.config import Lifecycle
@@ -27,6 +27,7 @@ from verda_server.instances.states import (
     refusal,
 )
 from verda_server.storage.owned import is_uuid
+from verda_server.tags import service as tags
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
 
@@ -194,7 +195,11 @@ def _release_volumes(
 
 
 def _remove(instance: Instance, now: datetime) -> None:
-    """Discontinued: out of the list and of capacity, still readable by id."""
+    """Discontinued: out of the list and of capacity, still readable by id
+    (without tags: its tag links go with it)."""
+    session = object_session(instance)
+    if session is not None:
+        tags.drop_links(session, "instance", [instance.id])
     instance.status = Status.DISCONTINUED.value
     instance.deleted_at = now
     instance.due_at = None

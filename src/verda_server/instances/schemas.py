@@ -16,6 +16,7 @@ from verda_server.api.patterns import explained
 from verda_server.api.request import RequestModel
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.instances.states import RULES
+from verda_server.tags.schemas import CreationTags, TagDto
 from verda_server.validation import Name
 from verda_server.volumes.schemas import NewVolumeType, OnSpotDiscontinue
 
@@ -52,12 +53,16 @@ class GetInstanceResponsePublicApiDto(BaseModel):
     contract: Contract
     pricing: Pricing
     volume_ids: list[str]
+    tags: list[TagDto] = Field(description="Tags of the instance, [] when none")
 
 
 class OsVolumeDto(RequestModel):
     name: Name
     size: SizeGb
     on_spot_discontinue: OnSpotDiscontinue | None = None
+    tags: CreationTags | None = Field(
+        default=None, description="Tags of the new OS volume (ignored when the image is a volume)"
+    )
 
 
 class VolumeDto(RequestModel):
@@ -65,6 +70,7 @@ class VolumeDto(RequestModel):
     size: SizeGb
     type: NewVolumeType
     on_spot_discontinue: OnSpotDiscontinue | None = None
+    tags: CreationTags | None = Field(default=None, description="Tags of the new volume")
 
 
 # Labels of 1 to 63 letters, digits and hyphens, neither starting nor ending
@@ -114,6 +120,7 @@ class DeployInstancePublicDto(RequestModel):
     contract: Contract | None = None
     pricing: Annotated[Literal["FIXED_PRICE"], BeforeValidator(_fixed_price_only)] | None = None
     coupon: str | None = Field(default=None, max_length=128)
+    tags: CreationTags | None = Field(default=None, description="Tags of the instance")
 
 
 class PerformInstanceActionPublicDto(RequestModel):

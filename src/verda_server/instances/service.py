@@ -15,6 +15,7 @@ from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.instances.states import REMOVED, Status
 from verda_server.storage.owned import canonical_id
+from verda_server.tags import service as tag_service
 from verda_server.volumes.models import VolumeAttachment
 
 # dstack reads exactly this message as "already gone".
@@ -48,6 +49,15 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
     return found
 
 
+def taggable_id(session: Session, project_id: str, instance_id: str) -> str:
+    """An instance that can carry tags: a removed one has dropped its tags and
+    answers 404, as it is out of the instance list."""
+    instance = get_instance(session, project_id, instance_id)
+    if instance.deleted_at is not None:
+        raise not_found(INVALID_ID)
+    return instance.id
+
+
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
     keys = [canonical_id(i) for i in ids]
     found = [k for k in keys if k is not None]
@@ -58,9 +68,16 @@ def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list
     return [rows[k] for k in keys if k is not None]
 
 
-def list_instances(session: Session, project_id: str, status: str | None) -> Sequence[Instance]:
-    """Live instances; removed ones only when asked for by `status=discontinued`."""
-    query = _owned(project_id).order_by(Instance.created_at, Instance.id)
+def list_instances(
+    session: Session, project_id: str, status: str | None, tags: Sequence[str] | None = None
+) -> Sequence[Instance]:
+    """Live instances; removed ones only when asked for by `status=discontinued`;
+    those carrying every tag filter (`key` or `key=value`) given."""
+    query = (
+        _owned(project_id)
+        .where(*tag_service.tag_filter("instance", Instance.id, tags))
+        .order_by(Instance.created_at, Instance.id)
+    )
     if status is not None and Status(status) in REMOVED:
         return session.scalars(query.where(Instance.deleted_at.is_not(None))).all()
     query = query.where(Instance.deleted_at.is_(None))
@@ -92,6 +109,7 @@ def to_dtos(
         )
         for instance_id, volume_id in rows:
             volume_ids[instance_id].append(volume_id)
+    tags = tag_service.tags_by_resource(session, "instance", [i.id for i in instances])
     result = []
     for instance in instances:
         spec = catalog.instance_types.get(instance.instance_type)
@@ -121,6 +139,7 @@ def to_dtos(
                 contract=instance.contract,  # type: ignore[arg-type]
                 pricing=instance.pricing,  # type: ignore[arg-type]
                 volume_ids=volume_ids[instance.id],
+                tags=tags[instance.id],
                 **hardware,
             )
         )

@@ -8,6 +8,7 @@ from verda_server.api.catalog_enums import LocationCode, of_catalog
 from verda_server.api.ids import Id, IdList, SizeGb, SomeIds
 from verda_server.api.request import RequestModel
 from verda_server.catalog.source import Currency, VolumeTypeName
+from verda_server.tags.schemas import CreationTags, TagDto
 from verda_server.validation import Name
 from verda_server.volumes.states import REFUSED, Action
 
@@ -54,6 +55,7 @@ class _VolumeCommon(BaseModel):
     base_hourly_cost: float = Field(description="Volume base hourly cost")
     monthly_price: float = Field(description="Volume monthly price")
     currency: Currency = Field(description="Volume currency")
+    tags: list[TagDto] = Field(description="Volume tags, [] when none")
 
 
 class GetVolumePublicResponseDto(_VolumeCommon):
@@ -80,6 +82,7 @@ class CreateVolumePublicDto(RequestModel):
     location_code: LocationCode
     instance_id: Id | None = None
     instance_ids: IdList | None = None
+    tags: CreationTags | None = Field(default=None, description="Tags of the volume")
 
 
 # What clients put in a clone's `type`: Python a volume type, Go the target location.
