@@ -24,6 +24,7 @@ from verda_server.instances.schemas import (
 )
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto
 from verda_server.startup_scripts.schemas import AddScriptDto, DeleteScriptsDto
+from verda_server.tags.schemas import CreateTagDto
 from verda_server.volumes.schemas import (
     CreateVolumePublicDto,
     DeleteVolumePublicDto,
@@ -137,6 +138,12 @@ CALLS: dict[type[BaseModel], Call] = {
         _fixed("/v1/instances"),
         lambda w, _f: {"action": "shutdown", "id": w.running_instance()},
         202,
+    ),
+    CreateTagDto: Call(
+        "POST",
+        lambda w: f"/v1/volumes/{w.volume()}/tags",
+        lambda _w, _f: {"key": "k", "value": "v"},
+        201,
     ),
 }
 # Models met inside another: where they sit in a body that holds them.

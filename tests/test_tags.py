@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.support.volumes import MISSING, act, create, deploy, get, get_instance, make_instances
 from tests.test_errors import assert_error
@@ -465,3 +467,38 @@ def test_the_document_declares_the_tag_operations(contract, kind):
     assert {"type": "array", "items": {"type": "string"}} in types
     tags = contract.document["components"]["schemas"]
     assert set(tags["TagDto"]["required"]) == {"id", "key", "value"}
+
+
+# ---- reading -------------------------------------------------------------
+
+
+@contextmanager
+def tag_queries(live) -> Iterator[list[str]]:
+    """The statements that read tags while the block runs (the server runs in
+    this process, on this engine)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "tag_links" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = live.context.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_list_reads_all_its_tags_in_one_query(live, authed, kind):
+    for n, rid in enumerate(in_order(live, authed, kind, 4)):
+        added(authed, kind, rid, "n", str(n))
+    with tag_queries(live) as seen:
+        body = authed.get(f"/v1/{kind}").json()
+    assert [pairs(r) for r in body] == [[("n", str(n))] for n in range(4)]
+    assert len(seen) == 1
+    with tag_queries(live) as seen:
+        assert len(authed.get(f"/v1/{kind}", params={"tag": "n"}).json()) == 4
+    # The filter is a subquery of the list's own query, then the one read of tags.
+    assert len(seen) == 2 and seen[0].lstrip().startswith(f"SELECT {kind}.id")
