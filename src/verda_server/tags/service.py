@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from sqlalchemy import ColumnElement, delete, exists, false, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from verda_server.api.errors import ApiError, forbidden, not_found
 from verda_server.storage.owned import canonical_id
@@ -146,7 +146,9 @@ def parse_filter(text: str) -> tuple[str, str | None]:
 
 
 def tag_filter(
-    kind: Kind, resource_id: ColumnElement[str], filters: Sequence[str] | None
+    kind: Kind,
+    resource_id: QueryableAttribute[str] | ColumnElement[str],
+    filters: Sequence[str] | None,
 ) -> list[ColumnElement[bool]]:
     """Conditions for a list query: the resource carries every tag asked for."""
     conditions: list[ColumnElement[bool]] = []
