@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
+from annotated_types import MinLen
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -20,7 +22,9 @@ from verda_server.volumes import service as volumes
 
 # `?tag=key` or `?tag=key=value`, repeatable: for any list of taggable resources.
 TagFilter = Annotated[
-    list[str] | None,
+    list[Annotated[str, MinLen(1)]] | None,
+    # A query parameter is never null: say just what is sent.
+    WithJsonSchema({"type": "array", "items": {"type": "string", "minLength": 1}}),
     Query(
         description=(
             "Only resources carrying this tag: `key` (any value) or `key=value` (split at the "
@@ -106,6 +110,7 @@ def tag_router(
         rid: resource_id,
         tag: Annotated[str, Path(description="Tag key (path-escaped) or tag ID")],
     ) -> Response:
+        del tag  # declared for the document; the raw path says what was sent
         key_or_id = _segment(request, depth)
         with context.work(principal.project_id) as (session, _now):
             found = lookup(session, principal.project_id, rid)
