@@ -28,6 +28,18 @@ def other(live, client_of):
     return client_of(live.new_project())
 
 
+@pytest.fixture(autouse=True)
+def _give_back_capacity(live, project, client_of):
+    """The session's server has a fixed capacity that the whole suite shares:
+    give back every instance a test deployed."""
+    yield
+    client = client_of(project)  # the test's token may have expired with the clock
+    for instance in client.get("/v1/instances").json():
+        action = "delete_stuck" if instance["status"] == "provisioning" else "delete"
+        response = client.put("/v1/instances", json={"action": action, "id": instance["id"]})
+        assert response.status_code == 202, response.text
+
+
 def make(client, kind: str, **fields) -> str:
     return deploy(client, **fields) if kind == "instances" else create(client, **fields)
 
