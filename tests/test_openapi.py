@@ -49,7 +49,7 @@ def _route_operations() -> set[tuple[str, str]]:
     for router in ROUTERS:
         for route in router.routes:
             assert isinstance(route, APIRoute), route
-            operations.update((method.lower(), route.path) for method in route.methods)
+            operations.update((method.lower(), route.path_format) for method in route.methods)
     return operations
 
 

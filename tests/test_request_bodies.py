@@ -32,6 +32,7 @@ from verda_server.instances.schemas import (
 )
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto
 from verda_server.startup_scripts.schemas import AddScriptDto, DeleteScriptsDto
+from verda_server.tags.schemas import CreateTagDto
 from verda_server.volumes.schemas import (
     CreateVolumePublicDto,
     DeleteVolumePublicDto,
@@ -163,6 +164,12 @@ CALLS: dict[type[BaseModel], Call] = {
         _fixed("/v1/clusters"),
         lambda w, _f: {"actions": [{"action": "discontinue", "id": w.cluster()}]},
         202,
+    ),
+    CreateTagDto: Call(
+        "POST",
+        lambda w: f"/v1/volumes/{w.volume()}/tags",
+        lambda _w, _f: {"key": "k", "value": "v"},
+        201,
     ),
 }
 # Models met inside another: where they sit in a body that holds them.

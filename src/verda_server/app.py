@@ -33,6 +33,7 @@ from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
+from verda_server.tags import views as tag_views
 from verda_server.volumes import views as volume_views
 
 TOKEN_PRUNE_INTERVAL = 300.0
@@ -50,6 +51,7 @@ ROUTERS = (
     instance_views.router,
     volume_views.router,
     cluster_views.router,
+    *tag_views.ROUTERS,
 )
 
 

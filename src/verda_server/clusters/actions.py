@@ -17,6 +17,7 @@ from verda_server.clusters.schemas import (
     PerformClusterActionsBulkDto,
 )
 from verda_server.clusters.states import RULES, Action, Status, parse_action, refusal
+from verda_server.tags import service as tags
 
 
 def requested(
@@ -52,7 +53,9 @@ def perform(
 
 def discontinue(session: Session, cluster: Cluster, now: datetime) -> None:
     """Nodes gone, capacity and address back to the location, shared volumes
-    detached (kept: they are deleted by hand). Billing stops here."""
+    detached (kept: they are deleted by hand), tags dropped. Its meter closes
+    at `now` (billing/follow.py)."""
+    tags.drop_links(session, "cluster", [cluster.id])
     cluster.status = Status.DISCONTINUED.value
     cluster.deleted_at = now
     cluster.due_at = None

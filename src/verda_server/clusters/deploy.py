@@ -25,6 +25,7 @@ from verda_server.instances.addresses import allocate_ip
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
+from verda_server.tags import service as tags
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
@@ -145,6 +146,7 @@ def deploy(
     )
     service.set_ssh_keys(cluster, key_ids)
     session.add(cluster)
+    tags.apply_creation_tags(session, project_id, "cluster", cluster.id, body.tags)
     home = volumes.new_volume(
         session,
         now,

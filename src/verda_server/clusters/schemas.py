@@ -16,6 +16,7 @@ from verda_server.api.request import RequestModel
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto
 from verda_server.clusters.states import ALIASES, Action
 from verda_server.instances.schemas import HOSTNAME_PATTERN, MAX_HOSTNAME
+from verda_server.tags.schemas import CreationTags, TagDto
 from verda_server.validation import Name
 
 ClusterStatusName = Literal[
@@ -41,12 +42,6 @@ class ClusterSharedVolumeDto(BaseModel):
     size_in_gigabytes: int
 
 
-class ClusterTagDto(BaseModel):
-    id: str
-    key: str
-    value: str
-
-
 class GetClusterResponsePublicApiDto(BaseModel):
     id: str
     ip: str | None = Field(description="Jump host IP address; null while provisioning")
@@ -58,7 +53,7 @@ class GetClusterResponsePublicApiDto(BaseModel):
     memory: MemoryDto
     hostname: str
     description: str
-    tags: list[ClusterTagDto]
+    tags: list[TagDto] = Field(description="Tags of the cluster, [] when none")
     location: str
     price_per_hour: float
     cluster_type: str
@@ -142,6 +137,7 @@ class DeployClusterPublicDto(RequestModel):
         description="Existing detached shared volumes of the project in the same location, "
         "attached to the cluster (mounted at /mnt/<name>)",
     )
+    tags: CreationTags | None = Field(default=None, description="Tags of the cluster")
 
 
 class DeployClusterResponsePublicApiDto(BaseModel):

@@ -21,6 +21,7 @@ from verda_server.clusters.schemas import (
 )
 from verda_server.clusters.states import REMOVED, Status
 from verda_server.storage.owned import canonical_id
+from verda_server.tags import service as tag_service
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
 
@@ -48,9 +49,25 @@ def get_cluster(session: Session, project_id: str, cluster_id: str) -> Cluster:
     return found
 
 
-def list_clusters(session: Session, project_id: str, status: str | None) -> Sequence[Cluster]:
-    """Live clusters; discontinued ones only when asked for by `status=discontinued`."""
-    query = _owned(project_id).order_by(Cluster.created_at, Cluster.id)
+def taggable_id(session: Session, project_id: str, cluster_id: str) -> str:
+    """A cluster that can carry tags: a discontinued one has dropped its tags and
+    answers 404, as it is out of the cluster list."""
+    cluster = get_cluster(session, project_id, cluster_id)
+    if cluster.deleted_at is not None:
+        raise not_found(f"{NOT_FOUND}: {cluster_id}")
+    return cluster.id
+
+
+def list_clusters(
+    session: Session, project_id: str, status: str | None, tags: Sequence[str] | None = None
+) -> Sequence[Cluster]:
+    """Live clusters; discontinued ones only when asked for by `status=discontinued`;
+    those carrying every tag filter (`key` or `key=value`) given."""
+    query = (
+        _owned(project_id)
+        .where(*tag_service.tag_filter("cluster", Cluster.id, tags))
+        .order_by(Cluster.created_at, Cluster.id)
+    )
     if status is not None and Status(status) in REMOVED:
         return session.scalars(query.where(Cluster.deleted_at.is_not(None))).all()
     query = query.where(Cluster.deleted_at.is_(None))
@@ -155,6 +172,7 @@ def to_dtos(
     session: Session, catalog: Catalog, clusters: Sequence[Cluster]
 ) -> list[GetClusterResponsePublicApiDto]:
     volumes = _shared_volumes(session, clusters)
+    tagged = tag_service.tags_by_resource(session, "cluster", [c.id for c in clusters])
     result = []
     for cluster in clusters:
         spec = catalog.cluster_types[cluster.cluster_type]
@@ -171,7 +189,7 @@ def to_dtos(
                 hostname=cluster.hostname,
                 description=cluster.description,
                 # Tags are another package's: the hook point for them.
-                tags=[],
+                tags=tagged[cluster.id],
                 location=cluster.location,
                 price_per_hour=float(cluster.price_per_hour),
                 cluster_type=cluster.cluster_type,

@@ -18,6 +18,7 @@ from verda_server.clusters.schemas import (
     PerformClusterActionPublicDto,
     PerformClusterActionsBulkDto,
 )
+from verda_server.tags.views import TagFilter
 
 router = APIRouter(tags=["Clusters"], dependencies=[Depends(require_principal)])
 
@@ -27,7 +28,8 @@ router = APIRouter(tags=["Clusters"], dependencies=[Depends(require_principal)])
     summary="Get clusters",
     description=(
         "All live clusters of the project, or those with the given status. Discontinued "
-        "clusters are left out; `status=discontinued` lists them."
+        "clusters are left out; `status=discontinued` lists them. `tag` keeps those "
+        "carrying every tag given."
     ),
     response_model=list[GetClusterResponsePublicApiDto],
 )
@@ -37,9 +39,10 @@ async def list_clusters(
     status: Annotated[
         ClusterStatusName | None, Query(description="Only clusters with this status")
     ] = None,
+    tag: TagFilter = None,
 ) -> list[GetClusterResponsePublicApiDto]:
     def read(session: Session) -> list[GetClusterResponsePublicApiDto]:
-        rows = service.list_clusters(session, principal.project_id, status)
+        rows = service.list_clusters(session, principal.project_id, status, tag)
         return service.to_dtos(session, context.catalog, rows)
 
     return await context.db.run_read(read)

@@ -28,6 +28,7 @@ from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
 from verda_server.storage.owned import canonical_id, is_uuid
+from verda_server.tags import service as tags
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import Status as VolumeStatus
@@ -190,6 +191,7 @@ def deploy(
     eviction.schedule(instance, catalog, lifecycle, now)
     session.add(instance)
     session.flush()
+    tags.apply_creation_tags(session, project_id, "instance", instance.id, body.tags)
 
     os_volume = os_source.volume or _new_os_volume(
         session, now, project_id, spec, location, os_source.image, body
@@ -208,6 +210,7 @@ def deploy(
             on_spot_discontinue=extra.on_spot_discontinue or "keep_detached",
         )
         session.flush()
+        tags.apply_creation_tags(session, project_id, "volume", created.id, extra.tags)
         volumes.attach(session, created, instance)
     for volume in existing:
         volumes.attach(session, volume, instance)
@@ -241,4 +244,6 @@ def _new_os_volume(
         suffix=suffix,
     )
     session.flush()
+    if requested is not None:
+        tags.apply_creation_tags(session, project_id, "volume", volume.id, requested.tags)
     return volume

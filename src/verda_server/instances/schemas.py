@@ -19,6 +19,7 @@ from verda_server.api.patterns import explained
 from verda_server.api.request import RequestModel
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.instances.states import RULES
+from verda_server.tags.schemas import CreationTags, TagDto
 from verda_server.validation import Name
 from verda_server.volumes.schemas import LongTermDto, NewVolumeType, OnSpotDiscontinue
 
@@ -59,12 +60,16 @@ class GetInstanceResponsePublicApiDto(BaseModel):
         default=None, description="Long-term contract details; null for other contracts"
     )
     coupon: str | None = Field(default=None, description="The coupon applied to the price")
+    tags: list[TagDto] = Field(description="Tags of the instance, [] when none")
 
 
 class OsVolumeDto(RequestModel):
     name: Name
     size: SizeGb
     on_spot_discontinue: OnSpotDiscontinue | None = None
+    tags: CreationTags | None = Field(
+        default=None, description="Tags of the new OS volume (ignored when the image is a volume)"
+    )
 
 
 class VolumeDto(RequestModel):
@@ -72,6 +77,7 @@ class VolumeDto(RequestModel):
     size: SizeGb
     type: NewVolumeType
     on_spot_discontinue: OnSpotDiscontinue | None = None
+    tags: CreationTags | None = Field(default=None, description="Tags of the new volume")
 
 
 # Labels of 1 to 63 letters, digits and hyphens, neither starting nor ending
@@ -146,6 +152,7 @@ class DeployInstancePublicDto(RequestModel):
         description="With contract LONG_TERM: a period of GET /v1/long-term/periods/instances, "
         "by code (3_MONTHS) or name (3 months)",
     )
+    tags: CreationTags | None = Field(default=None, description="Tags of the instance")
 
 
 class PerformInstanceActionPublicDto(RequestModel):

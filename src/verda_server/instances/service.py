@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import not_found
 from verda_server.catalog.service import Catalog
@@ -16,6 +16,7 @@ from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.instances.states import REMOVED, Status
 from verda_server.storage.owned import canonical_id
+from verda_server.tags import service as tag_service
 from verda_server.volumes.models import VolumeAttachment
 from verda_server.volumes.schemas import LongTermDto
 
@@ -50,6 +51,15 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
     return found
 
 
+def taggable_id(session: Session, project_id: str, instance_id: str) -> str:
+    """An instance that can carry tags: a removed one has dropped its tags and
+    answers 404, as it is out of the instance list."""
+    instance = get_instance(session, project_id, instance_id)
+    if instance.deleted_at is not None:
+        raise not_found(INVALID_ID)
+    return instance.id
+
+
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
     keys = [canonical_id(i) for i in ids]
     found = [k for k in keys if k is not None]
@@ -60,9 +70,16 @@ def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list
     return [rows[k] for k in keys if k is not None]
 
 
-def list_instances(session: Session, project_id: str, status: str | None) -> Sequence[Instance]:
-    """Live instances; removed ones only when asked for by `status=discontinued`."""
-    query = _owned(project_id).order_by(Instance.created_at, Instance.id)
+def list_instances(
+    session: Session, project_id: str, status: str | None, tags: Sequence[str] | None = None
+) -> Sequence[Instance]:
+    """Live instances; removed ones only when asked for by `status=discontinued`;
+    those carrying every tag filter (`key` or `key=value`) given."""
+    query = (
+        _owned(project_id)
+        .where(*tag_service.tag_filter("instance", Instance.id, tags))
+        .order_by(Instance.created_at, Instance.id)
+    )
     if status is not None and Status(status) in REMOVED:
         return session.scalars(query.where(Instance.deleted_at.is_not(None))).all()
     query = query.where(Instance.deleted_at.is_(None))
@@ -72,7 +89,11 @@ def list_instances(session: Session, project_id: str, status: str | None) -> Seq
 
 
 def remove(instance: Instance, now: datetime) -> None:
-    """Discontinued: out of the list and of capacity, still readable by id."""
+    """Discontinued: out of the list and of capacity, still readable by id
+    (without tags: its tag links go with it)."""
+    session = object_session(instance)
+    if session is not None:
+        tag_service.drop_links(session, "instance", [instance.id])
     instance.status = Status.DISCONTINUED.value
     instance.deleted_at = now
     instance.due_at = None
@@ -127,6 +148,7 @@ def to_dtos(
         )
         for instance_id, volume_id in rows:
             volume_ids[instance_id].append(volume_id)
+    tags = tag_service.tags_by_resource(session, "instance", [i.id for i in instances])
     result = []
     for instance in instances:
         spec = catalog.instance_types.get(instance.instance_type)
@@ -158,6 +180,7 @@ def to_dtos(
                 volume_ids=volume_ids[instance.id],
                 long_term=_long_term(catalog, instance),
                 coupon=instance.coupon,
+                tags=tags[instance.id],
                 **hardware,
             )
         )

@@ -18,6 +18,7 @@ from verda_server.instances.schemas import (
     InstanceStatusName,
     PerformInstanceActionPublicDto,
 )
+from verda_server.tags.views import TagFilter
 
 router = APIRouter(tags=["Instances"], dependencies=[Depends(require_principal)])
 
@@ -54,7 +55,8 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Get instances",
     description=(
         "All live instances of the project, or those with the given status. Deleted and "
-        "hibernated instances are left out; `status=discontinued` lists them."
+        "hibernated instances are left out; `status=discontinued` lists them. `tag` keeps "
+        "those carrying every tag given."
     ),
     response_model=list[GetInstanceResponsePublicApiDto],
 )
@@ -64,9 +66,10 @@ async def list_instances(
     status: Annotated[
         InstanceStatusName | None, Query(description="Only instances with this status")
     ] = None,
+    tag: TagFilter = None,
 ) -> list[GetInstanceResponsePublicApiDto]:
     def read(session: Session) -> list[GetInstanceResponsePublicApiDto]:
-        rows = service.list_instances(session, principal.project_id, status)
+        rows = service.list_instances(session, principal.project_id, status, tag)
         return service.to_dtos(session, context.catalog, rows)
 
     return await context.db.run_read(read)

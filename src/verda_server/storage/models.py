@@ -8,6 +8,7 @@ from verda_server.projects import models as project_models
 from verda_server.ssh_keys import models as ssh_key_models
 from verda_server.startup_scripts import models as startup_script_models
 from verda_server.storage.base import Base
+from verda_server.tags import models as tag_models
 from verda_server.volumes import models as volume_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "project_models",
     "ssh_key_models",
     "startup_script_models",
+    "tag_models",
     "volume_models",
 ]

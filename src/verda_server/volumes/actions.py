@@ -15,6 +15,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import get_instances
+from verda_server.tags import service as tags
 from verda_server.validation import MAX_NAME_LENGTH, clean_name
 from verda_server.volumes import service
 from verda_server.volumes.models import Volume
@@ -67,6 +68,7 @@ def create(
     )
     session.flush()
     _attach_all(session, volume, instances)
+    tags.apply_creation_tags(session, project_id, "volume", volume.id, body.tags)
     return volume
 
 

@@ -8,6 +8,7 @@ from verda_server.api.catalog_enums import LocationCode, of_catalog
 from verda_server.api.ids import Id, IdList, SizeGb, SomeIds
 from verda_server.api.request import RequestModel
 from verda_server.catalog.source import Currency, VolumeTypeName
+from verda_server.tags.schemas import CreationTags, TagDto
 from verda_server.validation import Name
 from verda_server.volumes.states import REFUSED, Action
 
@@ -59,6 +60,7 @@ class _VolumeCommon(BaseModel):
         "evicted: keep_detached, move_to_trash (restorable for 96 h) or delete_permanently; "
         "set at creation or by the instance action configure_spot"
     )
+    tags: list[TagDto] = Field(description="Volume tags, [] when none")
 
 
 class GetVolumePublicResponseDto(_VolumeCommon):
@@ -85,6 +87,7 @@ class CreateVolumePublicDto(RequestModel):
     location_code: LocationCode
     instance_id: Id | None = None
     instance_ids: IdList | None = None
+    tags: CreationTags | None = Field(default=None, description="Tags of the volume")
 
 
 # What clients put in a clone's `type`: Python a volume type, Go the target location.

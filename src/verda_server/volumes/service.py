@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from verda_server.api.errors import ApiError, invalid
+from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.api.ids import MAX_SIZE_GB
 from verda_server.billing.billable import volume_hourly
 from verda_server.catalog.service import Catalog
@@ -24,6 +24,8 @@ from verda_server.instances.service import public_ip, status_of
 from verda_server.instances.states import REMOVED, SHUT_DOWN
 from verda_server.projects.models import Project
 from verda_server.storage.owned import get_all_owned, get_owned
+from verda_server.tags import service as tags
+from verda_server.tags.schemas import TagDto
 from verda_server.validation import clean_name
 from verda_server.volumes.models import Volume, VolumeAttachment, VolumeSshKey
 from verda_server.volumes.schemas import (
@@ -110,6 +112,15 @@ def get_volume(session: Session, project_id: str, volume_id: str) -> Volume:
     return get_owned(session, Volume, project_id, volume_id, WHAT)
 
 
+def taggable_id(session: Session, project_id: str, volume_id: str) -> str:
+    """A volume that can carry tags: one in the trash can (it may be restored), one
+    permanently deleted (or canceled) has dropped its tags and answers 404."""
+    volume = get_volume(session, project_id, volume_id)
+    if volume.is_permanently_deleted:
+        raise not_found(f"{WHAT} not found")
+    return volume.id
+
+
 def get_volumes(session: Session, project_id: str, volume_ids: Sequence[str]) -> list[Volume]:
     return get_all_owned(session, Volume, project_id, volume_ids, WHAT)
 
@@ -167,8 +178,11 @@ def move_to_trash(volume: Volume, now: datetime, lifecycle: Lifecycle, permanent
 
 
 def purge(volume: Volume) -> None:
-    """Gone for good: still answers GET by id, never in a list again."""
+    """Gone for good: still answers GET by id (without tags), never in a list again."""
     detach(volume)
+    session = object_session(volume)
+    if session is not None:
+        tags.drop_links(session, "volume", [volume.id])
     volume.status = Status.DELETED.value
     volume.is_permanently_deleted = True
     volume.due_at = None
@@ -207,11 +221,15 @@ def check_instances_shut_down(instances: Iterable[Instance]) -> None:
 _WITH_LINKS = (selectinload(Volume.attachments), selectinload(Volume.ssh_keys))
 
 
-def list_active(session: Session, project_id: str, status: str | None) -> Sequence[Volume]:
+def list_active(
+    session: Session, project_id: str, status: str | None, tag_filters: Sequence[str] | None = None
+) -> Sequence[Volume]:
+    """Volumes out of the trash; those carrying every tag filter given."""
     query = (
         select(Volume)
         .options(*_WITH_LINKS)
         .where(Volume.project_id == project_id, Volume.status.in_([s.value for s in ACTIVE]))
+        .where(*tags.tag_filter("volume", Volume.id, tag_filters))
         .order_by(Volume.created_at, Volume.is_os_volume.desc(), Volume.name, Volume.id)
     )
     if status is not None:
@@ -250,8 +268,15 @@ class VolumeView:
     def _clusters(self, volumes: Sequence[Volume]) -> dict[str, str]:
         return cluster_of_volumes(self._session, [v.id for v in volumes])
 
+    def _tags(self, volumes: Sequence[Volume]) -> dict[str, list[TagDto]]:
+        return tags.tags_by_resource(self._session, "volume", [v.id for v in volumes])
+
     def _common(
-        self, volume: Volume, instances: dict[str, Instance], clusters: dict[str, str]
+        self,
+        volume: Volume,
+        instances: dict[str, Instance],
+        clusters: dict[str, str],
+        tagged: dict[str, list[TagDto]],
     ) -> dict[str, object]:
         hourly = volume_hourly(self._catalog, volume.type, volume.size, self._currency)
         monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
@@ -288,11 +313,13 @@ class VolumeView:
             "monthly_price": float(Decimal(str(monthly_per_gb)) * volume.size),
             "currency": self._currency,
             "on_spot_discontinue": volume.on_spot_discontinue,
+            "tags": tagged[volume.id],
         }
 
     def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
         instances = self._instances(volumes)
         clusters = self._clusters(volumes)
+        tagged = self._tags(volumes)
         result = []
         for volume in volumes:
             host = f"nfs.{volume.location.lower()}.datacrunch.io:{volume.pseudo_path}"
@@ -300,7 +327,7 @@ class VolumeView:
             fstab = f"{host} {mount_point} nfs defaults 0 0"
             result.append(
                 GetVolumePublicResponseDto(
-                    **self._common(volume, instances, clusters),  # type: ignore[arg-type]
+                    **self._common(volume, instances, clusters, tagged),  # type: ignore[arg-type]
                     pseudo_path=volume.pseudo_path,
                     create_directory_command=f"mkdir -p {mount_point}",
                     mount_command=f"mount -t nfs -o nconnect=16 {host} {mount_point}",
@@ -315,9 +342,10 @@ class VolumeView:
     def deleted(self, volumes: Sequence[Volume]) -> list[GetVolumeInTrashPublicResponseDto]:
         instances = self._instances(volumes)
         clusters = self._clusters(volumes)
+        tagged = self._tags(volumes)
         return [
             GetVolumeInTrashPublicResponseDto(
-                **self._common(volume, instances, clusters),  # type: ignore[arg-type]
+                **self._common(volume, instances, clusters, tagged),  # type: ignore[arg-type]
                 deleted_at=isoformat(volume.deleted_at or volume.created_at),
                 is_permanently_deleted=volume.is_permanently_deleted,
             )

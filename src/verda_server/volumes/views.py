@@ -12,6 +12,7 @@ from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
+from verda_server.tags.views import TagFilter
 from verda_server.volumes import actions, service
 from verda_server.volumes.schemas import (
     CreateVolumePublicDto,
@@ -36,7 +37,10 @@ def _view(context: AppContext, session: Session, project_id: str) -> service.Vol
 @router.get(
     "/v1/volumes",
     summary="Get all volumes",
-    description="Active volumes of the project (not those in the trash), by status if given.",
+    description=(
+        "Active volumes of the project (not those in the trash), by status if given, carrying "
+        "every `tag` given."
+    ),
     response_model=list[GetVolumePublicResponseDto],
 )
 async def list_volumes(
@@ -45,9 +49,10 @@ async def list_volumes(
     status: Annotated[
         VolumeStatusName | None, Query(description="Only volumes with this status")
     ] = None,
+    tag: TagFilter = None,
 ) -> list[GetVolumePublicResponseDto]:
     def read(session: Session) -> list[GetVolumePublicResponseDto]:
-        rows = service.list_active(session, principal.project_id, status)
+        rows = service.list_active(session, principal.project_id, status, tag)
         return _view(context, session, principal.project_id).active(rows)
 
     return await context.db.run_read(read)
