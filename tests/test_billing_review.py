@@ -95,3 +95,70 @@ def test_a_balance_topped_up_lets_an_instance_start_again(live, client_of, catal
     act(http, "start", instance_id)
     live.clock.advance(5)
     assert instance(http, instance_id)["status"] == "running"
+
+
+def test_a_store_from_before_billing_runs_out_of_money_too(empty_database_url, catalog):
+    """Meters opened at the first start count towards the project's exhaustion."""
+    from datetime import UTC, datetime
+
+    import httpx
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from tests.support.live import start_live_server
+    from verda_server.projects.service import add_credential
+    from verda_server.storage.migrate import alembic_config
+
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "0005")
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, name, balance, currency, is_default, created_at) "
+                    "VALUES ('p', 'p', 1, 'usd', :no, :when)"
+                ),
+                {"no": False, "when": when},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO instances (id, project_id, instance_type, location, status, "
+                    "hostname, description, image, os_name, ip, jupyter_token, is_spot, "
+                    "contract, pricing, price_per_hour, currency, created_at) VALUES "
+                    "('00000000-0000-4000-8000-000000000001', 'p', 'CPU.4V.16G', 'FIN-01', "
+                    "'running', 'old', '', 'ubuntu-24.04', 'Ubuntu 24.04', NULL, 't', :no, "
+                    "'PAY_AS_YOU_GO', 'FIXED_PRICE', 0.5, 'usd', :when)"
+                ),
+                {"no": False, "when": when},
+            )
+            connection.commit()
+    finally:
+        engine.dispose()
+    with start_live_server(empty_database_url) as server:
+        with server.context.db.write() as session:
+            client_id, secret = add_credential(session, server.clock, "p")
+        with httpx.Client(base_url=server.base_url) as client:
+            token = client.post(
+                "/v1/oauth2/token",
+                json={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": secret,
+                },
+            ).json()["access_token"]
+            client.headers["Authorization"] = f"Bearer {token}"
+            server.clock.advance(2 * 3600 + 1)  # two hours at 0.5 spent the 1.00
+            client.headers["Authorization"] = (
+                "Bearer "
+                + client.post(
+                    "/v1/oauth2/token",
+                    json={
+                        "grant_type": "client_credentials",
+                        "client_id": client_id,
+                        "client_secret": secret,
+                    },
+                ).json()["access_token"]
+            )
+            body = client.get("/v1/instances/00000000-0000-4000-8000-000000000001").json()
+            assert body["status"] == "offline", body
