@@ -162,3 +162,18 @@ def test_a_store_from_before_billing_runs_out_of_money_too(empty_database_url, c
             )
             body = client.get("/v1/instances/00000000-0000-4000-8000-000000000001").json()
             assert body["status"] == "offline", body
+
+
+def test_a_contract_that_ended_before_a_top_up_still_ends(live, client_of, catalog):
+    credentials = live.new_project(balance="1000")
+    http = client_of(credentials)
+    instance_id = deploy(http, contract="LONG_TERM", long_term_period="1_WEEK")
+    live.clock.advance(7 * 24 * 3600 + 3600)  # nothing read since: the end is not applied
+    with live.context.db.write() as session:  # as `projects set-balance` does
+        project = session.get(Project, credentials.project_id)
+        set_balance(session, project, live.clock.now(), Decimal(2000))
+    after = instance(http, instance_id)
+    assert after["contract"] == "PAY_AS_YOU_GO" and after["long_term"] is None
+    assert Decimal(str(after["price_per_hour"])) == price(catalog)
+    live.clock.advance(3600)
+    assert balance(http) == 2000 - price(catalog) - os_volume_rate(catalog)
