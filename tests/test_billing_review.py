@@ -177,3 +177,27 @@ def test_a_contract_that_ended_before_a_top_up_still_ends(live, client_of, catal
     assert Decimal(str(after["price_per_hour"])) == price(catalog)
     live.clock.advance(3600)
     assert balance(http) == 2000 - price(catalog) - os_volume_rate(catalog)
+
+
+@pytest.mark.parametrize(
+    "coupons",
+    [[], [{"code": "ANYONE", "percent_off": 10}]],
+    ids=["no coupons", "no coupon for some types only"],
+)
+def test_a_catalog_without_type_bound_coupons_serves_a_valid_document(
+    empty_database_url, tmp_path, coupons
+):
+    import httpx
+    import yaml
+    from openapi_spec_validator import validate
+
+    from tests.support.live import start_live_server
+    from verda_server.catalog.source import load_source
+
+    data = load_source().model_dump(mode="json", exclude_none=True)
+    data["coupons"] = coupons
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with start_live_server(empty_database_url, catalog_path=path) as server:
+        document = httpx.get(f"{server.base_url}/v1/openapi.json").json()
+    validate(document)
