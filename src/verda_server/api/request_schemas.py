@@ -65,19 +65,19 @@ def _supported_images(catalog: Catalog) -> dict[str, Any]:
 
 def _coupon_types(catalog: Catalog) -> dict[str, Any]:
     """A coupon for some instance types only goes with those types."""
-    return {
-        "allOf": [
-            {
-                "if": {"required": ["coupon"], "properties": {"coupon": {"const": code}}},
-                "then": {
-                    "required": ["instance_type"],
-                    "properties": {"instance_type": {"enum": coupon.instance_types}},
-                },
-            }
-            for code, coupon in catalog.coupons.items()
-            if coupon.instance_types is not None
-        ]
-    }
+    rules = [
+        {
+            "if": {"required": ["coupon"], "properties": {"coupon": {"const": code}}},
+            "then": {
+                "required": ["instance_type"],
+                "properties": {"instance_type": {"enum": coupon.instance_types}},
+            },
+        }
+        for code, coupon in catalog.coupons.items()
+        if coupon.instance_types is not None
+    ]
+    # `allOf` must not be empty: a catalog without such coupons adds nothing.
+    return {"allOf": rules} if rules else {}
 
 
 def _cluster_image_choice(catalog: Catalog, image_types: list[str]) -> dict[str, Any]:

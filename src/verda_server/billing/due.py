@@ -86,6 +86,18 @@ def settle(session: Session, project: Project, now: datetime) -> None:
     refresh_due(session, project, now)
 
 
+def settle_due(session: Session, project: Project, now: datetime) -> None:
+    """Apply what fell due by `now`, each at its own instant: money that ran out
+    an hour before this call stops a cluster an hour ago, not now."""
+    while project.billing_due_at is not None and project.billing_due_at <= now:
+        at = project.billing_due_at
+        settle(session, project, at)
+        if project.billing_due_at is not None and project.billing_due_at <= at:
+            break  # nothing more can happen at `at`: the rest waits for `now`
+    if project.billing_due_at is not None and project.billing_due_at <= now:
+        settle(session, project, now)
+
+
 def due_projects(session: Session, now: datetime, project_id: str | None) -> list[Project]:
     query = select(Project).where(Project.billing_due_at <= now).order_by(Project.id)
     if project_id is not None:

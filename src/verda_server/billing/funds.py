@@ -37,6 +37,9 @@ def require_funds(
 def set_balance(session: Session, project: Project, now: datetime, amount: Decimal) -> Decimal:
     """Make the balance `amount` now, booking the difference as a top-up (or a
     correction downwards) so that the books still add up. Returns the change."""
+    # What fell due and is not applied yet (a contract's end) stays due: the
+    # next request or sweep applies it, as of its instant.
+    pending = project.billing_due_at
     ledger.charge_all(session, project, now)
     change = amount - project.balance
     if change:
@@ -44,4 +47,6 @@ def set_balance(session: Session, project: Project, now: datetime, amount: Decim
         record_funding(session, project, kind, change, now)
         project.balance = amount
     refresh_due(session, project, now)
+    if pending is not None and pending <= now:
+        project.billing_due_at = pending
     return change

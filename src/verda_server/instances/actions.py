@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import STATUS_OF, ApiError, forbidden, invalid, not_found
+from verda_server.billing.funds import balance_now
 from verda_server.config import Lifecycle
 from verda_server.instances import eviction, service
 from verda_server.instances.models import Instance
@@ -26,6 +27,7 @@ from verda_server.instances.states import (
     VolumeEffect,
     refusal,
 )
+from verda_server.projects.models import Project
 from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
@@ -147,6 +149,8 @@ def _one(
         raise forbidden(f"Can't {action.value} an instance that is not a spot instance")
     if rule.needs_os_volume and instance.os_volume_id is None:
         raise forbidden(f"Can't {action.value} an instance without an OS volume: attach one first")
+    if rule.to is Status.PROVISIONING:
+        _require_money(session, project_id, now, action)
     if rule.volumes is VolumeEffect.DETACH:
         for volume in _attached(session, instance):
             volumes.detach(volume, instance.id)
@@ -164,6 +168,22 @@ def _one(
             now + timedelta(seconds=lifecycle.provisioning_seconds) if rule.to in TIMED else None
         )
     return True
+
+
+def _require_money(session: Session, project_id: str, now: datetime, action: Action) -> None:
+    """A shut-down instance costs as much as a running one, so booting costs
+    nothing more; but at zero money running instances are shut down, so one
+    booted then would be shut down again at once: refused instead."""
+    project = session.get(Project, project_id)
+    assert project is not None
+    balance = balance_now(session, project, now)
+    if balance <= 0:
+        currency = project.currency.upper()
+        raise ApiError(
+            "insufficient_funds",
+            f"Insufficient funds: can't {action.value} an instance with a balance of "
+            f"{balance.normalize():f} {currency}; top up first",
+        )
 
 
 def _attached(session: Session, instance: Instance) -> list[Volume]:

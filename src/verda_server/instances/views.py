@@ -35,6 +35,11 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     204: {"description": "Instance is already in the requested state (single action only)"},
     207: {"description": "Some actions failed: per-action results", "content": _RESULTS},
     400: {"description": "Malformed request: unknown or unavailable action, bad body"},
+    402: {
+        "description": (
+            "boot/start with a balance at or below zero: the money ran out (single action only)"
+        )
+    },
     403: {
         "description": (
             "The action is not allowed from the instance's status, e.g. \"Can't discontinue "
@@ -137,7 +142,8 @@ def _perform(
     description=(
         "One result per id. 202 when all succeed, 207 when some fail (each result with "
         "its statusCode), 204 for a single action that finds the instance already in the "
-        "requested state, 403 for a single one the instance's status refuses, 404 for a "
+        "requested state, 402 for a single boot/start when the balance is at or below zero, "
+        "403 for a single one the instance's status refuses, 404 for a "
         "single unknown id. Delete and discontinue: without volume_ids the OS "
         "volume is deleted and the others detached; [] deletes none; listed ids are deleted "
         "and the rest detached; delete_permanently skips the trash. configure_spot (spot "

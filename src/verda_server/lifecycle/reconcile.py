@@ -115,7 +115,7 @@ def apply_due(
         volume.due_at = None
         changed += 1
     for project in session.scalars(_due_billing(now, project_id).order_by(Project.id)):
-        billing_due.settle(session, project, now)
+        billing_due.settle_due(session, project, now)
         changed += 1
     return changed
 

@@ -155,6 +155,9 @@ class CredentialBalance:
     balance: Decimal
     currency: str
     credential: tuple[str, str]  # its (project_id, secret_hash), for the token check
+    # Something billing makes due (money run out, a contract's end) is not yet
+    # applied: the balance must be read again once it is.
+    unsettled: bool = False
 
 
 def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
@@ -162,7 +165,13 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
     itself, read together: the hottest authenticated read checks its token
     without a read of its own. None when there is no such credential."""
     row = session.execute(
-        select(Project.balance, Project.currency, Credential.project_id, Credential.secret_hash)
+        select(
+            Project.balance,
+            Project.currency,
+            Project.billing_due_at,
+            Credential.project_id,
+            Credential.secret_hash,
+        )
         .join(Credential, Credential.project_id == Project.id)
         .where(Credential.client_id == client_id)
     ).one_or_none()
@@ -170,4 +179,9 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
         return None
     # What has accrued since the last charge counts, without writing it down.
     owing = sum((ledger.owed(m, now) for m in ledger.open_meters(session, row.project_id)), ZERO)
-    return CredentialBalance(row.balance - owing, row.currency, (row.project_id, row.secret_hash))
+    return CredentialBalance(
+        row.balance - owing,
+        row.currency,
+        (row.project_id, row.secret_hash),
+        row.billing_due_at is not None and row.billing_due_at <= now,
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
 from verda_server.api.security import TokenClaims
@@ -24,6 +25,14 @@ async def get_project_balance(context: Context, claims: TokenClaims) -> Response
     # The token is checked against the credential read with the balance.
     context.tokens.principal(claims, None if found is None else found.credential)
     assert found is not None  # principal() refuses a missing credential
+    if found.unsettled:
+        # What fell due happened at its own instant (a cluster stopped then):
+        # apply it, then read what it left.
+        await run_in_threadpool(context.reconciler.settle, found.credential[0])
+        found = await context.db.run_read(
+            lambda session: get_balance(session, claims.client_id, now)
+        )
+        assert found is not None
     # Written exactly as the ledger holds it (a float would round it).
     amount = found.balance.normalize() if found.balance else Decimal(0)  # never "-0"
     body = f'{{"amount":{amount:f},"currency":"{found.currency}"}}'
