@@ -96,10 +96,3 @@ def settle_due(session: Session, project: Project, now: datetime) -> None:
             break  # nothing more can happen at `at`: the rest waits for `now`
     if project.billing_due_at is not None and project.billing_due_at <= now:
         settle(session, project, now)
-
-
-def due_projects(session: Session, now: datetime, project_id: str | None) -> list[Project]:
-    query = select(Project).where(Project.billing_due_at <= now).order_by(Project.id)
-    if project_id is not None:
-        query = query.where(Project.id == project_id)
-    return list(session.scalars(query))
