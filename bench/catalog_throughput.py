@@ -1,4 +1,4 @@
-"""Throughput of authenticated catalog and balance reads, relative to a bare ASGI app.
+"""Throughput of authenticated catalog, balance and instance reads, relative to a bare ASGI app.
 
 Starts `verda-server serve` (SQLite, one process) and a bare ASGI app on the
 same uvicorn stack, then loads each with wrk in alternating rounds, so that
@@ -6,6 +6,10 @@ both see the same machine noise. Prints requests/s and the ratio of each
 endpoint to the bare app measured in the same run.
 
     python bench/catalog_throughput.py [--duration 5] [--rounds 3] [--connections 16]
+        [--instances 3]
+
+The server is the installed one; `PYTHONPATH=OTHER/src` measures another checkout
+with the same script (for before/after figures).
 
 Needs `wrk` (Debian: apt-get install wrk).
 """
@@ -78,6 +82,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=3,
+        help="instances the project runs while measured (each bills, with its OS volume)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -121,10 +131,24 @@ def main() -> None:
                     "client_secret": "bench-secret",
                 },
             ).json()["access_token"]
+            for n in range(args.instances):
+                deployed = httpx.post(
+                    api + "/v1/instances",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={
+                        "instance_type": "CPU.4V.16G",
+                        "image": "ubuntu-24.04",
+                        "hostname": f"bench-{n}",
+                        "description": "",
+                        "location_code": "FIN-01",
+                    },
+                )
+                deployed.raise_for_status()
             targets = {
                 "bare ASGI app": (f"http://127.0.0.1:{bare_port}/", None),
                 "GET /v1/instance-types": (api + "/v1/instance-types", token),
                 "GET /v1/balance": (api + "/v1/balance", token),
+                "GET /v1/instances": (api + "/v1/instances", token),
             }
             results: dict[str, list[float]] = {name: [] for name in targets}
             for _ in range(args.rounds):
@@ -138,7 +162,7 @@ def main() -> None:
         print(f"{name:<26}{median:>16.0f}{median / baseline:>16.2f}")
     print(
         f"({args.rounds} rounds x {args.duration}s, {args.connections} connections, "
-        "wrk -t1, one uvicorn process each)"
+        f"wrk -t1, one uvicorn process each; the project runs {args.instances} instances)"
     )
 
 

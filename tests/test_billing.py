@@ -606,3 +606,37 @@ def test_a_bad_coupon_stops_start_up_naming_it(tmp_path, coupon, problem):
     with pytest.raises(CatalogError) as raised:
         load_source(path)
     assert problem in str(raised.value)
+
+
+def _meter_reads(live, work) -> int:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM meters" in statement:
+            seen.append(statement)
+
+    engine = live.context.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(seen)
+
+
+def test_a_bulk_action_reads_the_meters_once_per_instance_at_most(live, client_of):
+    """Each id of a bulk action is its own savepoint, whose flushes (the instance,
+    then its volumes) read their meters; nothing more: the next billing instant
+    is computed once, at the end, not per savepoint."""
+    http = client_of(live.new_project(balance="1000"))
+
+    def delete(count: int) -> int:
+        ids = [deploy(http) for _ in range(count)]
+        live.clock.advance(4)  # running
+        body = {"action": "delete", "id": ids}
+        return _meter_reads(live, lambda: http.put("/v1/instances", json=body))
+
+    one, six = delete(1), delete(6)
+    assert six - one <= 2 * 5

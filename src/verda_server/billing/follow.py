@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from verda_server.billing import ledger
 from verda_server.billing.billable import cluster_rate, instance_rate, volume_rate
 from verda_server.billing.due import refresh_due
 from verda_server.billing.ledger import Rate
+from verda_server.billing.models import Meter
 from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
@@ -86,11 +87,12 @@ def _matters(obj: object, kind: Kind) -> bool:
     return any(state.attrs[name].history.has_changes() for name in kind.watched)
 
 
-def _follow(session: Session, scope: Scope, obj: Any, kind: Kind, is_new: bool) -> None:
+def _follow(
+    session: Session, scope: Scope, obj: Any, kind: Kind, is_new: bool, meter: Meter | None
+) -> None:
     project = session.get(Project, obj.project_id)
     assert project is not None
     wanted = kind.rate(obj, scope.catalog, project.currency)
-    meter = ledger.open_meter(session, kind.name, obj.id)
     scope.touched.add(project.id)
     if meter is None:
         if wanted is not None:
@@ -124,15 +126,28 @@ def _before_flush(session: Session, _context: object, _instances: object) -> Non
     if scope is None:
         raise RuntimeError("a billable resource changed outside a billed unit of work")
     with session.no_autoflush:
+        # One read of the open meters, however many resources a bulk action changed.
+        ids = [obj.id for obj, _kind, is_new in changed if not is_new]
+        meters = {
+            (m.resource_kind, m.resource_id): m
+            for m in (
+                session.scalars(
+                    select(Meter).where(Meter.closed_at.is_(None), Meter.resource_id.in_(ids))
+                )
+                if ids
+                else ()
+            )
+        }
         for obj, kind, is_new in changed:
-            _follow(session, scope, obj, kind, is_new)
+            _follow(session, scope, obj, kind, is_new, meters.get((kind.name, obj.id)))
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     """Projects whose meters changed get their next billing instant anew."""
     scope = scope_of(session)
-    if scope is None or not scope.touched:
+    # A savepoint (one id of a bulk action) leaves this to the whole transaction.
+    if scope is None or not scope.touched or session.in_nested_transaction():
         return
     session.flush()
     for project_id in sorted(scope.touched):

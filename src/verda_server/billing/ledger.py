@@ -55,16 +55,6 @@ def open_meters(session: Session, project_id: str) -> Sequence[Meter]:
     ).all()
 
 
-def open_meter(session: Session, kind: str, resource_id: str) -> Meter | None:
-    return session.scalars(
-        select(Meter).where(
-            Meter.resource_kind == kind,
-            Meter.resource_id == resource_id,
-            Meter.closed_at.is_(None),
-        )
-    ).first()
-
-
 def start(
     session: Session, project: Project, kind: str, resource_id: str, rate: Rate, at: datetime
 ) -> Meter:
