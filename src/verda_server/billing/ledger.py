@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,17 @@ class Rate:
     then: Decimal | None = None
 
 
-def owed(meter: Meter, at: datetime) -> Decimal:
+class Metered(Protocol):
+    """What `owed` reads of a meter: a Meter, or a row of its columns."""
+
+    rate_per_hour: Decimal
+    opened_at: datetime
+    charged: Decimal
+    rate_until: datetime | None
+    next_rate: Decimal | None
+
+
+def owed(meter: Metered, at: datetime) -> Decimal:
     """What the meter has accrued by `at` beyond what it has charged."""
     if meter.rate_until is not None and at > meter.rate_until:
         head = cost(meter.rate_per_hour, meter.opened_at, meter.rate_until)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -24,56 +24,69 @@ from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
 from verda_server.projects.models import Project
+from verda_server.storage.base import UTCDateTime
 from verda_server.storage.database import Database
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import TIMED as VOLUME_TIMED
 from verda_server.volumes.states import Status as VolumeStatus
 
-
-def _due_instances(now: datetime, project_id: str | None) -> Select[Instance]:
-    query = select(Instance).where(
-        Instance.deleted_at.is_(None), Instance.due_at.is_not(None), Instance.due_at <= now
-    )
-    return query if project_id is None else query.where(Instance.project_id == project_id)
+# Each kind of due transition as conditions on `now` and, for one project's,
+# `project_id`: plain values when applying, bound parameters in the check.
+Now = datetime | BindParameter[datetime]
+ProjectId = str | BindParameter[str] | None
 
 
-def _due_evictions(now: datetime) -> Select[Instance]:
+def _instances_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
+    where = [Instance.deleted_at.is_(None), Instance.due_at.is_not(None), Instance.due_at <= now]
+    return where if project_id is None else [*where, Instance.project_id == project_id]
+
+
+def _evictions_due(now: Now) -> list[ColumnElement[bool]]:
     """Of every project: capacity is shared, so whoever comes first applies them."""
-    return select(Instance).where(Instance.evict_at <= now, Instance.deleted_at.is_(None))
+    return [Instance.evict_at <= now, Instance.deleted_at.is_(None)]
 
 
-def _due_clusters(now: datetime, project_id: str | None) -> Select[Cluster]:
-    query = select(Cluster).where(
-        Cluster.deleted_at.is_(None), Cluster.due_at.is_not(None), Cluster.due_at <= now
+def _clusters_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
+    where = [Cluster.deleted_at.is_(None), Cluster.due_at.is_not(None), Cluster.due_at <= now]
+    return where if project_id is None else [*where, Cluster.project_id == project_id]
+
+
+def _volumes_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
+    where = [Volume.due_at.is_not(None), Volume.due_at <= now]
+    return where if project_id is None else [*where, Volume.project_id == project_id]
+
+
+def _billing_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
+    where = [Project.billing_due_at <= now]
+    return where if project_id is None else [*where, Project.id == project_id]
+
+
+def _due_check(per_project: bool) -> Select[tuple[bool]]:
+    """Whether anything is due: built once, since it runs before every read and
+    building it cost far more than running it."""
+    now = bindparam("now", type_=UTCDateTime())
+    project_id = bindparam("project_id") if per_project else None
+    return select(
+        or_(
+            exists().where(*_instances_due(now, project_id)),
+            exists().where(*_evictions_due(now)),
+            exists().where(*_clusters_due(now, project_id)),
+            exists().where(*_volumes_due(now, project_id)),
+            exists().where(*_billing_due(now, project_id)),
+        )
     )
-    return query if project_id is None else query.where(Cluster.project_id == project_id)
 
 
-def _due_volumes(now: datetime, project_id: str | None) -> Select[Volume]:
-    query = select(Volume).where(Volume.due_at.is_not(None), Volume.due_at <= now)
-    return query if project_id is None else query.where(Volume.project_id == project_id)
-
-
-def _due_billing(now: datetime, project_id: str | None) -> Select[Project]:
-    query = select(Project).where(Project.billing_due_at <= now)
-    return query if project_id is None else query.where(Project.id == project_id)
+_DUE_IN_PROJECT = _due_check(per_project=True)
+_DUE_ANYWHERE = _due_check(per_project=False)
+_EVICTION_DUE = select(exists().where(*_evictions_due(bindparam("now", type_=UTCDateTime()))))
 
 
 def _anything_due(session: Session, now: datetime, project_id: str | None) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                or_(
-                    exists(_due_instances(now, project_id).subquery()),
-                    exists(_due_evictions(now).subquery()),
-                    exists(_due_clusters(now, project_id).subquery()),
-                    exists(_due_volumes(now, project_id).subquery()),
-                    exists(_due_billing(now, project_id).subquery()),
-                )
-            )
-        )
-    )
+    if project_id is None:
+        return bool(session.scalar(_DUE_ANYWHERE, {"now": now}))
+    return bool(session.scalar(_DUE_IN_PROJECT, {"now": now, "project_id": project_id}))
 
 
 def apply_due(
@@ -87,26 +100,36 @@ def apply_due(
     the writer's turn, so nothing else changes these rows meanwhile. Billing
     comes last: it charges for what the transitions left running."""
     billed(session, now, catalog)
+    if not _anything_due(session, now, project_id):
+        return 0  # the usual case: one cheap query, not one per kind
     changed = 0
     # Evictions first, each at its own instant: what it trashed may be due too.
-    due = session.scalars(_due_evictions(now).order_by(Instance.evict_at, Instance.id)).all()
+    due = session.scalars(
+        select(Instance).where(*_evictions_due(now)).order_by(Instance.evict_at, Instance.id)
+    ).all()
     for instance in due:
         assert instance.evict_at is not None
         eviction.evict(session, instance.evict_at, lifecycle, instance)
         changed += 1
-    for instance in session.scalars(_due_instances(now, project_id).order_by(Instance.id)):
+    for instance in session.scalars(
+        select(Instance).where(*_instances_due(now, project_id)).order_by(Instance.id)
+    ):
         following = INSTANCE_TIMED.get(InstanceStatus(instance.status))
         if following is not None:
             instance.status = following.value
         instance.due_at = None
         changed += 1
-    for cluster in session.scalars(_due_clusters(now, project_id).order_by(Cluster.id)):
+    for cluster in session.scalars(
+        select(Cluster).where(*_clusters_due(now, project_id)).order_by(Cluster.id)
+    ):
         following = CLUSTER_TIMED.get(ClusterStatus(cluster.status))
         if following is not None:
             cluster.status = following.value
         cluster.due_at = None
         changed += 1
-    for volume in session.scalars(_due_volumes(now, project_id).order_by(Volume.id)):
+    for volume in session.scalars(
+        select(Volume).where(*_volumes_due(now, project_id)).order_by(Volume.id)
+    ):
         status = VolumeStatus(volume.status)
         if status is VolumeStatus.DELETED:
             volumes.purge(volume)  # its time in the trash is up
@@ -114,7 +137,9 @@ def apply_due(
             volume.status = VOLUME_TIMED[status].value
         volume.due_at = None
         changed += 1
-    for project in session.scalars(_due_billing(now, project_id).order_by(Project.id)):
+    for project in session.scalars(
+        select(Project).where(*_billing_due(now, project_id)).order_by(Project.id)
+    ):
         billing_due.settle_due(session, project, now)
         changed += 1
     return changed
@@ -147,6 +172,7 @@ class Reconciler:
         """For a read of what every project shares (capacity): the evictions
         that fell due give theirs back first."""
         now = self._clock.now()
-        query = select(exists(_due_evictions(now).subquery()))
-        if await self._db.run_read(lambda session: bool(session.scalar(query))):
+        if await self._db.run_read(
+            lambda session: bool(session.scalar(_EVICTION_DUE, {"now": now}))
+        ):
             await run_in_threadpool(self.settle)

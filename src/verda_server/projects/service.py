@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
@@ -20,7 +20,7 @@ from verda_server.auth.secrets import (
 )
 from verda_server.billing import ledger
 from verda_server.billing.ledger import ZERO
-from verda_server.billing.models import Funding
+from verda_server.billing.models import Funding, Meter
 from verda_server.clock import Clock
 from verda_server.projects.models import Project
 
@@ -160,25 +160,39 @@ class CredentialBalance:
     unsettled: bool = False
 
 
+# Built once: the hottest authenticated read pays for no statement construction.
+# One statement reads the project, the credential (for the token check) and the
+# open meters (for what has accrued since the last charge).
+_BALANCE = (
+    select(
+        Project.balance,
+        Project.currency,
+        Project.billing_due_at,
+        Credential.project_id,
+        Credential.secret_hash,
+        Meter.rate_per_hour,
+        Meter.opened_at,
+        Meter.charged,
+        Meter.rate_until,
+        Meter.next_rate,
+    )
+    .select_from(Credential)
+    .join(Project, Project.id == Credential.project_id)
+    .outerjoin(Meter, and_(Meter.project_id == Project.id, Meter.closed_at.is_(None)))
+    .where(Credential.client_id == bindparam("client_id"))
+)
+
+
 def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
     """The balance of the credential's project at `now`, and the credential
     itself, read together: the hottest authenticated read checks its token
     without a read of its own. None when there is no such credential."""
-    row = session.execute(
-        select(
-            Project.balance,
-            Project.currency,
-            Project.billing_due_at,
-            Credential.project_id,
-            Credential.secret_hash,
-        )
-        .join(Credential, Credential.project_id == Project.id)
-        .where(Credential.client_id == client_id)
-    ).one_or_none()
-    if row is None:
+    rows = session.connection().execute(_BALANCE, {"client_id": client_id}).all()
+    if not rows:
         return None
+    row = rows[0]
     # What has accrued since the last charge counts, without writing it down.
-    owing = sum((ledger.owed(m, now) for m in ledger.open_meters(session, row.project_id)), ZERO)
+    owing = sum((ledger.owed(m, now) for m in rows if m.rate_per_hour is not None), ZERO)
     return CredentialBalance(
         row.balance - owing,
         row.currency,
