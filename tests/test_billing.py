@@ -402,7 +402,7 @@ def test_a_store_from_before_billing_keeps_its_balance_exactly_and_bills_from_th
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from tests.support.live import start_live_server
+    from tests.support.live import Credentials, start_live_server
     from verda_server.projects.service import add_credential
     from verda_server.storage.migrate import alembic_config
 
@@ -434,14 +434,8 @@ def test_a_store_from_before_billing_keeps_its_balance_exactly_and_bills_from_th
         with server.context.db.write() as session:
             client_id, secret = add_credential(session, server.clock, "p")
         with httpx.Client(base_url=server.base_url) as client:
-            token = client.post(
-                "/v1/oauth2/token",
-                json={
-                    "grant_type": "client_credentials",
-                    "client_id": client_id,
-                    "client_secret": secret,
-                },
-            ).json()["access_token"]
+            credentials = Credentials("p", client_id, secret)
+            token = credentials.access_token(client)
             client.headers["Authorization"] = f"Bearer {token}"
             assert balance(client) == Decimal("123.456789")
             server.clock.advance(3599)  # within the token's hour

@@ -105,7 +105,7 @@ def test_a_store_from_before_billing_runs_out_of_money_too(empty_database_url, c
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from tests.support.live import start_live_server
+    from tests.support.live import Credentials, start_live_server
     from verda_server.projects.service import add_credential
     from verda_server.storage.migrate import alembic_config
 
@@ -139,27 +139,11 @@ def test_a_store_from_before_billing_runs_out_of_money_too(empty_database_url, c
         with server.context.db.write() as session:
             client_id, secret = add_credential(session, server.clock, "p")
         with httpx.Client(base_url=server.base_url) as client:
-            token = client.post(
-                "/v1/oauth2/token",
-                json={
-                    "grant_type": "client_credentials",
-                    "client_id": client_id,
-                    "client_secret": secret,
-                },
-            ).json()["access_token"]
+            credentials = Credentials("p", client_id, secret)
+            token = credentials.access_token(client)
             client.headers["Authorization"] = f"Bearer {token}"
             server.clock.advance(2 * 3600 + 1)  # two hours at 0.5 spent the 1.00
-            client.headers["Authorization"] = (
-                "Bearer "
-                + client.post(
-                    "/v1/oauth2/token",
-                    json={
-                        "grant_type": "client_credentials",
-                        "client_id": client_id,
-                        "client_secret": secret,
-                    },
-                ).json()["access_token"]
-            )
+            client.headers["Authorization"] = f"Bearer {credentials.access_token(client)}"
             body = client.get("/v1/instances/00000000-0000-4000-8000-000000000001").json()
             assert body["status"] == "offline", body
 
