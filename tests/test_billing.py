@@ -18,6 +18,7 @@ import pytest
 from tests.support.clusters import TYPE as CLUSTER_TYPE
 from tests.support.clusters import cluster_body, give_back
 from tests.support.clusters import deploy as deploy_cluster
+from tests.support.live import fresh_clients
 from tests.support.volumes import create as create_volume
 from verda_server.billing import ledger
 from verda_server.billing.follow import billed
@@ -30,32 +31,10 @@ TYPE = "CPU.4V.16G"
 MICROSECOND = timedelta(microseconds=1)
 
 
-class FreshToken(httpx.Auth):
-    """Bearer tokens that outlive clock moves: a new one once the server's
-    clock has moved on by more than a token's life."""
-
-    def __init__(self, live, http, credentials) -> None:
-        self._live, self._http, self._credentials = live, http, credentials
-        self._token, self._issued = "", None
-
-    def auth_flow(self, request):
-        now = self._live.clock.now()
-        if self._issued is None or now - self._issued >= timedelta(minutes=30):
-            self._token, self._issued = self._credentials.access_token(self._http), now
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-
 @pytest.fixture
 def client_of(live, clients, http):
     """A raw client of the project's that keeps working however far the clock moves."""
-
-    def make(credentials):
-        client = clients()
-        client.auth = FreshToken(live, http, credentials)
-        return client
-
-    return make
+    return fresh_clients(live, clients, http)
 
 
 def balance(http) -> Decimal:

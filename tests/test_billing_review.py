@@ -8,8 +8,8 @@ import pytest
 
 from tests.support.clusters import deploy as deploy_cluster
 from tests.support.clusters import give_back
+from tests.support.live import fresh_clients
 from tests.test_billing import (
-    FreshToken,
     act,
     balance,
     cluster_price,
@@ -27,12 +27,7 @@ from verda_server.projects.models import Project
 def client_of(live, clients, http):
     """A raw client of the project's that keeps working however far the clock moves."""
 
-    def make(credentials):
-        client = clients()
-        client.auth = FreshToken(live, http, credentials)
-        return client
-
-    return make
+    return fresh_clients(live, clients, http)
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -120,3 +121,34 @@ def start_live_server(
     server = build(settings, clock=clock or Clock.frozen())
     with serve_in_thread(server, port) as base_url:
         yield LiveServer(server, base_url)
+
+
+class FreshToken(httpx.Auth):
+    """Bearer tokens that outlive clock moves: a new one once the server's
+    clock has moved on by more than half a token's life."""
+
+    def __init__(self, live: LiveServer, http: httpx.Client, credentials: Credentials) -> None:
+        self._live, self._http, self._credentials = live, http, credentials
+        self._token = ""
+        self._issued: datetime | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        now = self._live.clock.now()
+        if self._issued is None or now - self._issued >= timedelta(minutes=30):
+            self._token, self._issued = self._credentials.access_token(self._http), now
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def fresh_clients(
+    live: LiveServer, clients: Callable[..., httpx.Client], http: httpx.Client
+) -> Callable[[Credentials], httpx.Client]:
+    """Makes a checked client of a project that keeps working however far the
+    server's clock moves (for tests that move it by hours or weeks)."""
+
+    def make(credentials: Credentials) -> httpx.Client:
+        client = clients()
+        client.auth = FreshToken(live, http, credentials)
+        return client
+
+    return make

@@ -69,8 +69,3 @@ def find_period(catalog: Catalog, reference: str) -> LongTermPeriodSource:
 def long_term(period: LongTermPeriodSource, payg_price: Decimal, start: datetime) -> LongTerm:
     discounted = exact(payg_price * (_HUNDRED - period.discount_percentage) / _HUNDRED)
     return LongTerm(period, start + period_length(period), discounted, payg_price)
-
-
-def period_price(period: LongTermPeriodSource, per_hour: Decimal) -> Decimal:
-    """What a whole period costs at `per_hour`."""
-    return per_hour * int(period_length(period) / timedelta(hours=1))

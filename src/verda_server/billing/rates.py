@@ -43,12 +43,10 @@ def monthly_to_hourly(monthly: Decimal) -> Decimal:
 
 
 def hours_covered(balance: Decimal, rate_per_hour: Decimal) -> timedelta | None:
-    """How long `balance` lasts at `rate_per_hour`, rounded up to the microsecond;
-    None when nothing is charged."""
+    """How long a positive `balance` lasts at `rate_per_hour`, rounded up to the
+    microsecond; None when nothing is charged."""
     if rate_per_hour <= 0:
         return None
-    if balance <= 0:
-        return timedelta(0)
     spent_us = _EXACT.divide(_EXACT.multiply(balance, _US_PER_HOUR), rate_per_hour)
     whole = int(spent_us.to_integral_value(rounding=ROUND_CEILING))
     return timedelta(microseconds=min(whole, _FOREVER_US))
