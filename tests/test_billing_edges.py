@@ -71,6 +71,17 @@ def test_one_projects_money_running_out_stops_only_its_own(live, client_of, cata
     assert rich_http.get(f"/v1/clusters/{rich_cluster}").json()["status"] == "running"
 
 
+@pytest.mark.parametrize("what", ["instance", "cluster"])
+def test_a_balance_set_to_zero_is_due_at_once_while_something_runs(
+    live, client_of, catalog, clusters_back, what
+):
+    credentials = live.new_project(balance="100000")
+    http = client_of(credentials)
+    deploy(http) if what == "instance" else deploy_cluster(http)
+    _set_balance(live, credentials.project_id, "0")
+    assert _due_at(live, credentials.project_id) == live.clock.now()
+
+
 def test_a_balance_set_to_zero_stops_what_runs(live, client_of, catalog, clusters_back):
     credentials = live.new_project(balance="100000")
     http = client_of(credentials)
