@@ -93,6 +93,6 @@ def settle_due(session: Session, project: Project, now: datetime) -> None:
         at = project.billing_due_at
         settle(session, project, at)
         if project.billing_due_at is not None and project.billing_due_at <= at:
-            break  # nothing more can happen at `at`: the rest waits for `now`
-    if project.billing_due_at is not None and project.billing_due_at <= now:
-        settle(session, project, now)
+            # Settling leaves nothing running once the money is gone, so the
+            # next instant is always later; never loop on one that is not.
+            break
