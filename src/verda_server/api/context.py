@@ -16,6 +16,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.storage.database import Database
 
 
@@ -27,6 +28,8 @@ class AppContext:
     catalog: Catalog
     tokens: TokenService
     reconciler: Reconciler
+    # None when rate limits are off (`--rate-limits off`).
+    rate_limiter: RateLimiter | None = None
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:
