@@ -308,3 +308,26 @@ def test_bad_rate_limit_options_stop_start_up_with_one_error_line(tmp_path, args
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def _projects_cli(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    url = live.context.settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "verda_server", "projects", *args, "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_operators_set_a_projects_limits_on_a_running_server(live, authed, project, start):
+    done = _projects_cli(live, "set-rate-limits", project.project_id, "--project", "9")
+    assert done.returncode == 0, done.stderr
+    assert "9 requests per project" in done.stdout
+    assert limited(authed.get("/v1/ssh-keys")) == (policy(9, 60), state(8, 59, 60))
+    assert _projects_cli(live, "set-rate-limits", project.project_id, "--off").returncode == 0
+    assert limited(authed.get("/v1/ssh-keys")) == (None, None)
+    assert _projects_cli(live, "set-rate-limits", project.project_id).returncode == 0
+    assert limited(authed.get("/v1/ssh-keys")) == (policy(), state(498, 58, 60))
+    missing = _projects_cli(live, "set-rate-limits", str(uuid.uuid4()))
+    assert missing.returncode == 1 and "not found" in missing.stderr

@@ -110,3 +110,18 @@ def test_the_project_budget_is_shared_across_paths_and_replicas(replicas):
             )
         for client in (a, b):
             assert_refused(client.get("/v1/balance", headers=bearer), 60)
+
+
+def test_the_redis_url_variable_puts_the_counters_in_redis(redis_url, monkeypatch, tmp_path):
+    from tests.support import cli
+
+    with cli.serve(
+        monkeypatch, "--data-dir", str(tmp_path), env={"VERDA_SERVER_REDIS_URL": redis_url}
+    ) as server:
+        creds = server.new_project()
+        with httpx.Client(base_url=server.base_url) as client:
+            bearer = {"Authorization": f"Bearer {creds.access_token(client)}"}
+            assert client.get("/v1/ssh-keys", headers=bearer).status_code == 200
+    keys = redis.Redis.from_url(redis_url).keys(f"*{creds.project_id}*")
+    # The project's counter and its endpoint's, in this window.
+    assert len(keys) == 2

@@ -68,7 +68,7 @@ class RedisCounters:
             f"async+{url}",
             implementation="redispy",
             key_prefix=KEY_PREFIX,
-            connection_pool=self._pool,
+            connection_pool=self._pool,  # type: ignore[arg-type]  # passed on to the client
         )
 
     async def incr(self, key: str, amount: int = 1) -> int:
