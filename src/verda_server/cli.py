@@ -26,6 +26,7 @@ from verda_server.config import (
     Lifecycle,
     Settings,
 )
+from verda_server.control import cli as control_cli
 from verda_server.projects.service import Bootstrap
 from verda_server.ratelimits.counters import RedisUnavailable
 from verda_server.ratelimits.policies import PolicyError
@@ -54,6 +55,7 @@ cli = typer.Typer(
 
 
 cli.add_typer(projects_app, name="projects")
+cli.add_typer(control_cli.app, name="admin")
 
 
 @cli.callback()
@@ -173,6 +175,14 @@ def serve(
             "share one budget (default: in this process).",
         ),
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_ADMIN_TOKEN",
+            help="Token of the control API under /_admin/v1 (default: generated on first "
+            "start, kept in the store, printed once).",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
 ) -> None:
     """Start the API server."""
@@ -197,6 +207,7 @@ def serve(
         rate_limits=rate_limits is Switch.on,
         rate_limit_policies_path=rate_limit_policies,
         redis_url=redis_url,
+        admin_token=admin_token,
         lifecycle=replace(INSTANT, spot_seed=spot_seed)
         if instant
         else Lifecycle(
@@ -213,7 +224,7 @@ def serve(
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
-    _announce(settings, server.bootstrap)
+    _announce(settings, server.bootstrap, server.admin_token)
     config = uvicorn.Config(
         server.app,
         host=host,
@@ -239,7 +250,7 @@ class GracefulServer(uvicorn.Server):
             captured.clear()
 
 
-def _announce(settings: Settings, bootstrap: Bootstrap) -> None:
+def _announce(settings: Settings, bootstrap: Bootstrap, admin_token: str | None) -> None:
     lines = [f"verda-server {__version__} on {settings.base_url}"]
     if bootstrap.client_secret is not None and settings.client_secret is None:
         lines += [
@@ -255,6 +266,11 @@ def _announce(settings: Settings, bootstrap: Bootstrap) -> None:
             f"Client id {bootstrap.client_id} (its secret was printed on first start; "
             "pass --client-id/--client-secret to set a known pair)."
         )
+    if admin_token is not None:
+        lines += [
+            "Created the control API's admin token (shown only this once):",
+            f"export VERDA_SERVER_ADMIN_TOKEN={admin_token}",
+        ]
     typer.echo("\n".join(lines))
     sys.stdout.flush()
 

@@ -56,6 +56,8 @@ class Settings:
     rate_limit_policies_path: Path | None = None
     # Counters in this Redis, shared by every replica; None: in this process.
     redis_url: str | None = None
+    # None: the one kept in the store (generated on first start).
+    admin_token: str | None = None
 
     @property
     def base_url(self) -> str:

@@ -15,6 +15,8 @@ from verda_server.auth.service import TokenService
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
+from verda_server.control.shared import SharedState
+from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
 from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.storage.database import Database
@@ -28,6 +30,8 @@ class AppContext:
     catalog: Catalog
     tokens: TokenService
     reconciler: Reconciler
+    shared: SharedState
+    admin: AdminToken
     # None when rate limits are off (`--rate-limits off`).
     rate_limiter: RateLimiter | None = None
 
