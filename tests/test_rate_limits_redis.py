@@ -1,8 +1,9 @@
 """Replicas on one Redis share one rate-limit budget.
 
-A `redis-server` of its own is started on a free port (no persistence). Without
-the binary these tests are skipped, unless VERDA_TEST_REQUIRE_REDIS=1 (as in
-CI), which turns the skip into a failure.
+The Redis is VERDA_TEST_REDIS_URL when set (CI's), else a `redis-server` of its
+own on a free port (no persistence). Without either these tests are skipped,
+unless VERDA_TEST_REQUIRE_REDIS=1 (as in CI), which turns the skip into a
+failure. Every key names a fresh project, so a shared Redis is safe to use.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from verda_server.clock import Clock
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
+    given = os.environ.get("VERDA_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("VERDA_TEST_REQUIRE_REDIS") == "1":
