@@ -138,6 +138,24 @@ def stores_at_the_database_url(server: LiveServer, tmp: Path) -> None:
     assert not (tmp / "default-dir").exists()  # the --data-dir given is not used
 
 
+def has_no_rate_limits(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.rate_limiter is None
+    with _client(server) as client:
+        assert "ratelimit" not in client.get("/v1/ssh-keys").headers
+
+
+def _policies(tmp: Path) -> str:
+    path = tmp / "policies.yaml"
+    path.write_text("policies:\n  - {method: GET, path: /v1/ssh-keys, limit: 7}\n")
+    return str(path)
+
+
+def limits_by_the_policy_file(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        policy = client.get("/v1/ssh-keys").headers["ratelimit-policy"]
+    assert policy == '"project";q=500;w=60, "endpoint";q=7;w=60'
+
+
 ADMIN_TOKEN = "an-operator-chosen-admin-token"
 
 
@@ -167,12 +185,18 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
         lambda tmp: sqlite_url((tmp / "elsewhere").resolve()),
         stores_at_the_database_url,
     ),
+    "VERDA_SERVER_RATE_LIMITS": (lambda _: "off", has_no_rate_limits),
+    "VERDA_SERVER_RATE_LIMIT_POLICIES": (_policies, limits_by_the_policy_file),
 }
+# Checked where what they need runs: a Redis server of its own.
+CHECKED_ELSEWHERE = {"VERDA_SERVER_REDIS_URL": "tests/test_rate_limits_redis.py"}
 
 
 def test_every_variable_of_the_readme_is_checked_here():
     table = README.read_text().split("## Command line", 1)[1].split("## What it serves", 1)[0]
-    assert set(re.findall(r"`(VERDA_SERVER_\w+)`", table)) == set(VARIABLES)
+    assert set(re.findall(r"`(VERDA_SERVER_\w+)`", table)) == set(VARIABLES) | set(
+        CHECKED_ELSEWHERE
+    )
 
 
 @pytest.mark.parametrize("variable", sorted(VARIABLES))

@@ -32,6 +32,10 @@ from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
+from verda_server.ratelimits.counters import open_counters
+from verda_server.ratelimits.http import RateLimitHeadersMiddleware
+from verda_server.ratelimits.limiter import RateLimiter
+from verda_server.ratelimits.policies import load_policies
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
@@ -72,6 +76,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     """Migrate the store, make sure the default project exists, return the app."""
     clock = clock or Clock()
     catalog = Catalog(load_source(settings.catalog_path))
+    policies = load_policies(settings.rate_limit_policies_path)
+    limiter = None
+    if settings.rate_limits:
+        limiter = RateLimiter(open_counters(settings.redis_url), clock, policies)
     db = Database(settings.database_url)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
@@ -100,6 +108,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         catalog=catalog,
         tokens=tokens,
         reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        rate_limiter=limiter,
         shared=shared,
         admin=admin,
     )
@@ -116,6 +125,8 @@ def create_app(context: AppContext) -> FastAPI:
         async with periodic(*jobs):
             yield
         context.tokens.close()
+        if context.rate_limiter is not None:
+            await context.rate_limiter.close()
         context.db.dispose()
 
     app = FastAPI(
@@ -130,6 +141,9 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
+    if context.rate_limiter is not None:
+        # Outermost: even a 500 after authentication carries the headers.
+        app.add_middleware(RateLimitHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router)
     server_url = context.settings.base_url.removesuffix("/v1")

@@ -28,8 +28,15 @@ from verda_server.config import (
 )
 from verda_server.control import cli as control_cli
 from verda_server.projects.service import Bootstrap
+from verda_server.ratelimits.counters import RedisUnavailable
+from verda_server.ratelimits.policies import PolicyError
 
 MIN_SIGNING_KEY_BYTES = 32
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
 
 
 class LogLevel(StrEnum):
@@ -145,6 +152,29 @@ def serve(
             help="No delays at all: provisioning and clones finish at once.",
         ),
     ] = False,
+    rate_limits: Annotated[
+        Switch,
+        typer.Option(
+            envvar="VERDA_SERVER_RATE_LIMITS",
+            help="The API document's rate limits (500 requests per project and 60 per "
+            "endpoint per 60 s window); 'off' for heavy local suites and benchmarks.",
+        ),
+    ] = Switch.on,
+    rate_limit_policies: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_RATE_LIMIT_POLICIES",
+            help="A YAML file of route-specific endpoint limits replacing the packaged one.",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_REDIS_URL",
+            help="redis:// URL keeping the rate-limit counters, so that several replicas "
+            "share one budget (default: in this process).",
+        ),
+    ] = None,
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -174,6 +204,9 @@ def serve(
         client_secret=client_secret,
         signing_key=signing_key,
         access_token_ttl=token_ttl,
+        rate_limits=rate_limits is Switch.on,
+        rate_limit_policies_path=rate_limit_policies,
+        redis_url=redis_url,
         admin_token=admin_token,
         lifecycle=replace(INSTANT, spot_seed=spot_seed)
         if instant
@@ -187,7 +220,7 @@ def serve(
     logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
     try:
         server = build(settings)
-    except CatalogError as exc:
+    except (CatalogError, PolicyError, RedisUnavailable) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")

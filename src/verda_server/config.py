@@ -51,6 +51,11 @@ class Settings:
     initial_balance: Decimal = field(default_factory=lambda: Decimal("1000"))
     currency: str = "usd"
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    # The API document's rate limits (on, as on the real service, unless off).
+    rate_limits: bool = True
+    rate_limit_policies_path: Path | None = None
+    # Counters in this Redis, shared by every replica; None: in this process.
+    redis_url: str | None = None
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
 

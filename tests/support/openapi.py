@@ -15,6 +15,8 @@ import httpx
 import jsonschema
 
 ERROR_REF = "#/components/schemas/PublicApiErrorResponseDto"
+# Headers whose presence and syntax the document must declare wherever they occur.
+CHECKED_HEADERS = ("ratelimit-policy", "ratelimit", "retry-after")
 
 
 def _json_integer(_checker: Any, instance: Any) -> bool:
@@ -59,6 +61,33 @@ class ContractChecker:
                 return self.document["paths"][template].get(method.lower())
         return None
 
+    def _header(self, declared: dict[str, Any]) -> dict[str, Any]:
+        ref = declared.get("$ref")
+        if ref is None:
+            return declared
+        return dict(self.document["components"]["headers"][ref.rsplit("/", 1)[1]])
+
+    def _verify_headers(
+        self, response: httpx.Response, documented: dict[str, Any], answered: str
+    ) -> None:
+        declared = {
+            name.lower(): self._header(header)
+            for name, header in documented.get("headers", {}).items()
+        }
+        for name, header in declared.items():
+            if header.get("required"):
+                assert name in response.headers, f"{answered} without its required {name}"
+        for name in CHECKED_HEADERS:
+            if name not in response.headers:
+                continue
+            assert name in declared, f"{answered} with {name}, which is not documented"
+            value, schema = response.headers[name], declared[name]["schema"]
+            if schema.get("type") == "integer":
+                assert re.fullmatch(r"[0-9]+", value), f"{answered} with {name}: {value!r}"
+                StrictValidator(schema).validate(int(value))
+            else:
+                StrictValidator(schema).validate(value)
+
     def verify(self, response: httpx.Response) -> None:
         request = response.request
         # The path as sent: an escaped `/` inside a segment (a tag key) stays in it.
@@ -74,8 +103,9 @@ class ContractChecker:
         assert documented is not None, (
             f"{request.method} {path} answered {response.status_code}, which is not documented"
         )
-        content = documented.get("content")
         answered = f"{request.method} {path} answered {response.status_code}"
+        self._verify_headers(response, documented, answered)
+        content = documented.get("content")
         if not response.content:
             # An empty body is only right where the document promises no content.
             assert not content, f"{answered} with an empty body; documented: {sorted(content)}"

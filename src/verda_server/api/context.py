@@ -18,6 +18,7 @@ from verda_server.config import Settings
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.storage.database import Database
 
 
@@ -31,6 +32,8 @@ class AppContext:
     reconciler: Reconciler
     shared: SharedState
     admin: AdminToken
+    # None when rate limits are off (`--rate-limits off`).
+    rate_limiter: RateLimiter | None = None
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:

@@ -14,6 +14,7 @@ from verda_server.api.request_schemas import complete_request_schemas
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
 from verda_server.catalog.service import Catalog
 from verda_server.instances.schemas import InstanceActionResultDto
+from verda_server.ratelimits.openapi import complete_rate_limits
 
 TITLE = "Verda Cloud Public API"
 DESCRIPTION = (
@@ -93,6 +94,7 @@ def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, 
         for op in item.values():
             _complete_operation(op)
     complete_request_schemas(document, catalog)
+    complete_rate_limits(document)
     return document
 
 

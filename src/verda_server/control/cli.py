@@ -118,9 +118,12 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock
+    from verda_server.control import cli_clock, cli_rate_limits
 
-    subcommands: dict[str, typer.Typer] = {"clock": cli_clock.app}
+    subcommands: dict[str, typer.Typer] = {
+        "clock": cli_clock.app,
+        "rate-limits": cli_rate_limits.app,
+    }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)
 
