@@ -26,6 +26,10 @@ from verda_server.config import Settings
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
+from verda_server.observability import views as observability_views
+from verda_server.observability.journal import make_journal
+from verda_server.observability.metrics import Metrics
+from verda_server.observability.middleware import ObservabilityMiddleware
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -40,6 +44,7 @@ TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
+    observability_views.router,
     auth_views.router,
     project_views.router,
     catalog_views.public,
@@ -89,6 +94,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         catalog=catalog,
         tokens=tokens,
         reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        metrics=Metrics(db),
+        journal=make_journal(settings.journal_size, settings.redis_url),
     )
     return Server(create_app(context), context, bootstrap)
 
@@ -103,6 +110,7 @@ def create_app(context: AppContext) -> FastAPI:
         async with periodic(*jobs):
             yield
         context.tokens.close()
+        await context.journal.close()
         context.db.dispose()
 
     app = FastAPI(
@@ -117,6 +125,14 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
+    # Outermost of ours: every response carries the request id, a 500 too.
+    app.add_middleware(
+        ObservabilityMiddleware,
+        routes=app.router.routes,
+        clock=context.clock,
+        metrics=context.metrics,
+        journal=context.journal,
+    )
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app, context.settings.base_url.removesuffix("/v1"))

@@ -51,6 +51,12 @@ class Settings:
     initial_balance: Decimal = field(default_factory=lambda: Decimal("1000"))
     currency: str = "usd"
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    # GET /metrics without the admin token.
+    metrics_public: bool = False
+    # Requests kept per project in the journal.
+    journal_size: int = 200
+    # Shared state of several replicas (the journal); None: in this process.
+    redis_url: str | None = None
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,8 @@ from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.observability.journal import Journal
+from verda_server.observability.metrics import Metrics
 from verda_server.storage.database import Database
 
 
@@ -27,6 +29,8 @@ class AppContext:
     catalog: Catalog
     tokens: TokenService
     reconciler: Reconciler
+    metrics: Metrics
+    journal: Journal
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:

@@ -55,6 +55,19 @@ def _one_of_shapes(responses: dict[str, Any]) -> None:
             schema["oneOf"] = schema.pop("anyOf")
 
 
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the client's own X-Request-Id when it sent a usable one "
+    "(at most 128 characters of A-Z a-z 0-9 . _ : + / = -), else a new one. Log lines "
+    "and a 500's message name it.",
+    "schema": {"type": "string", "maxLength": 128},
+}
+
+
+def _request_id_headers(responses: dict[str, Any]) -> None:
+    for response in responses.values():
+        response.setdefault("headers", {})["X-Request-Id"] = REQUEST_ID_HEADER
+
+
 def _complete_operation(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)
@@ -68,6 +81,7 @@ def _complete_operation(op: dict[str, Any]) -> None:
         _add_error(responses, "401")
         _add_error(responses, "403")
     _add_error(responses, "500")
+    _request_id_headers(responses)
 
 
 def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, Any]:

@@ -41,8 +41,15 @@ async def access_claims(
 TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
 
 
-async def require_principal(context: Context, claims: TokenClaims) -> Principal:
-    return await context.tokens.confirm(claims)
+def record_project(request: Request, project_id: str) -> None:
+    """Who the request acts for, for its log line and its project's journal."""
+    request.state.project_id = project_id
+
+
+async def require_principal(request: Request, context: Context, claims: TokenClaims) -> Principal:
+    principal = await context.tokens.confirm(claims)
+    record_project(request, principal.project_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
