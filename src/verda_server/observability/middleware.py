@@ -2,7 +2,7 @@
 
 A plain ASGI middleware, outermost, so that every response carries the id
 (404s and 500s too), and cheap: no store round trip, and the route template
-comes from the router's own match.
+comes from the route the router chose.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.clock import Clock, isoformat
@@ -19,30 +19,10 @@ from verda_server.observability import request_id
 from verda_server.observability.journal import Journal, JournalEntry
 from verda_server.observability.logs import ACCESS_LOGGER
 from verda_server.observability.metrics import Metrics
+from verda_server.observability.routes import RouteTemplates
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 _HEADER = request_id.HEADER.lower().encode()
-
-
-def _route_path(route: Any, root: str, scope: Scope) -> str | None:
-    if route is None or isinstance(route, Mount):
-        return None
-    # Below a mount the router saw the path less the mount's prefix.
-    prefix = scope.get("root_path", "")[len(root) :]
-    return f"{prefix}{route.path}"
-
-
-def _find(routes: list[BaseRoute], scope: Scope, prefix: str = "") -> str | None:
-    """The template of the route that would have taken the request, for responses
-    given before routing (a body refused at the edge) or without a route (404)."""
-    for route in routes:
-        match, child = route.matches(scope)
-        if match is Match.NONE:
-            continue
-        if isinstance(route, Mount):
-            return _find(route.routes, {**scope, **child}, prefix + route.path)
-        return prefix + getattr(route, "path", "")
-    return None
 
 
 class ObservabilityMiddleware:
@@ -56,7 +36,7 @@ class ObservabilityMiddleware:
         journal: Journal,
     ) -> None:
         self.app = app
-        self._routes = routes
+        self._templates = RouteTemplates(routes)
         self._clock = clock
         self._metrics = metrics
         self._journal = journal
@@ -69,7 +49,6 @@ class ObservabilityMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         header = (_HEADER, rid.encode("ascii"))
-        root = scope.get("root_path", "")
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -86,12 +65,7 @@ class ObservabilityMiddleware:
         finally:
             seconds = time.perf_counter() - started
             request_id.current.reset(token)
-            route = scope.get("route")
-            template = (
-                _route_path(route, root, scope)
-                if route is not None
-                else _find(self._routes, {**scope, "root_path": root})
-            )
+            template = self._templates.of(scope.get("route"), scope["path"])
             await self._done(scope, state, rid, template, status, seconds)
 
     async def _done(
@@ -118,6 +92,9 @@ class ObservabilityMiddleware:
             "duration_ms": round(seconds * 1000, 3),
             "request_id": rid,
         }
+        # The journal before the line: once the line is out, all of it is recorded.
+        if project_id is not None:
+            await self._journal.record(project_id, entry)
         if log:
             access_logger.info(
                 "%s %s %s",
@@ -136,5 +113,3 @@ class ObservabilityMiddleware:
                     }
                 },
             )
-        if project_id is not None:
-            await self._journal.record(project_id, entry)
