@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.live import Credentials, LiveServer, start_live_server
+from tests.support.live import ADMIN_TOKEN, Credentials, LiveServer, start_live_server
 from verda_server.config import sqlite_url
 
 POSTGRES_ENV = "VERDA_TEST_POSTGRES_URL"
@@ -145,6 +145,22 @@ def contract(live: LiveServer) -> Any:
 
     with httpx.Client(base_url=live.base_url) as client:
         return ContractChecker(client.get("/v1/openapi.json").json())
+
+
+@pytest.fixture(scope="session")
+def admin_contract(live: LiveServer) -> Any:
+    from tests.support.openapi import ContractChecker
+
+    with httpx.Client(base_url=live.base_url) as client:
+        return ContractChecker(client.get("/_admin/v1/openapi.json").json())
+
+
+@pytest.fixture
+def admin(live: LiveServer, admin_contract: Any) -> Iterator[httpx.Client]:
+    """A raw client of the control API with the admin token, every response
+    checked against the control API's own document."""
+    with checked_client(live.base_url, admin_contract, ADMIN_TOKEN) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,10 @@ from verda_server.catalog.source import load_source
 from verda_server.clock import Clock
 from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
+from verda_server.control import app as control
+from verda_server.control import clock as stored_clock
+from verda_server.control import token as admin_token
+from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
@@ -65,6 +69,8 @@ class Server:
     app: FastAPI
     context: AppContext
     bootstrap: projects.Bootstrap
+    # Set only on the start that generated it: to be shown once.
+    admin_token: str | None = None
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Server:
@@ -73,10 +79,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     catalog = Catalog(load_source(settings.catalog_path))
     db = Database(settings.database_url)
     keys = KeyRing(db, clock, settings.signing_key)
+    shared = SharedState(db)
+    stored_clock.follow(shared, clock)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
+        # Time travel survives a restart and is one time for every replica.
+        shared.load()
         with db.write() as session:
+            admin = admin_token.ensure(session, settings.admin_token)
             bootstrap = projects.bootstrap(
                 session,
                 clock,
@@ -94,10 +105,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         catalog=catalog,
         tokens=tokens,
         reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        shared=shared,
+        admin=admin,
         metrics=Metrics(db),
         journal=make_journal(settings.journal_size, settings.redis_url),
     )
-    return Server(create_app(context), context, bootstrap)
+    return Server(create_app(context), context, bootstrap, admin.generated)
 
 
 def create_app(context: AppContext) -> FastAPI:
@@ -125,6 +138,13 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    server_url = context.settings.base_url.removesuffix("/v1")
+    install_openapi(app, server_url)
+    control.install(app, server_url)
+    if context.shared.remote:
+        app.add_middleware(control.FollowSharedState, shared=context.shared)
     # Outermost of ours: every response carries the request id, a 500 too.
     app.add_middleware(
         ObservabilityMiddleware,
@@ -133,7 +153,4 @@ def create_app(context: AppContext) -> FastAPI:
         metrics=context.metrics,
         journal=context.journal,
     )
-    for router in ROUTERS:
-        app.include_router(router)
-    install_openapi(app, context.settings.base_url.removesuffix("/v1"))
     return app

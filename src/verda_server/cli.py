@@ -28,6 +28,7 @@ from verda_server.config import (
 )
 from verda_server.observability import logs
 from verda_server.observability.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from verda_server.observability.journal import MAX_SIZE as MAX_JOURNAL_SIZE
 from verda_server.projects.service import Bootstrap
 
 MIN_SIGNING_KEY_BYTES = 32
@@ -145,6 +146,14 @@ def serve(
             help="No delays at all: provisioning and clones finish at once.",
         ),
     ] = False,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_ADMIN_TOKEN",
+            help="Token of the control API under /_admin/v1 (default: generated on first "
+            "start, kept in the store, printed once).",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
     log_format: Annotated[
         logs.LogFormat,
@@ -167,7 +176,7 @@ def serve(
         typer.Option(
             envvar="VERDA_SERVER_JOURNAL_SIZE",
             min=1,
-            max=100_000,
+            max=MAX_JOURNAL_SIZE,
             help="Requests kept per project in the control API's journal.",
         ),
     ] = DEFAULT_JOURNAL_SIZE,
@@ -191,6 +200,7 @@ def serve(
         client_secret=client_secret,
         signing_key=signing_key,
         access_token_ttl=token_ttl,
+        admin_token=admin_token,
         lifecycle=replace(INSTANT, spot_seed=spot_seed)
         if instant
         else Lifecycle(
@@ -210,7 +220,7 @@ def serve(
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
-    _announce(settings, server.bootstrap)
+    _announce(settings, server.bootstrap, server.admin_token)
     config = uvicorn.Config(
         server.app,
         host=host,
@@ -240,7 +250,7 @@ class GracefulServer(uvicorn.Server):
             captured.clear()
 
 
-def _announce(settings: Settings, bootstrap: Bootstrap) -> None:
+def _announce(settings: Settings, bootstrap: Bootstrap, admin_token: str | None) -> None:
     lines = [f"verda-server {__version__} on {settings.base_url}"]
     if bootstrap.client_secret is not None and settings.client_secret is None:
         lines += [
@@ -256,6 +266,11 @@ def _announce(settings: Settings, bootstrap: Bootstrap) -> None:
             f"Client id {bootstrap.client_id} (its secret was printed on first start; "
             "pass --client-id/--client-secret to set a known pair)."
         )
+    if admin_token is not None:
+        lines += [
+            "Created the control API's admin token (shown only this once):",
+            f"export VERDA_SERVER_ADMIN_TOKEN={admin_token}",
+        ]
     typer.echo("\n".join(lines))
     sys.stdout.flush()
 

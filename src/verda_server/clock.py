@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 
@@ -48,6 +49,10 @@ class Clock:
     def offset(self) -> timedelta:
         return self._offset
 
+    @property
+    def is_frozen(self) -> bool:
+        return self._frozen_at is not None
+
     def advance(self, delta: timedelta | float) -> datetime:
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)
@@ -56,6 +61,47 @@ class Clock:
         with self._lock:
             self._offset += delta
         return self.now()
+
+    def freeze(self) -> datetime:
+        """Stop the clock at its current instant (a no-op when already stopped)."""
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = datetime.fromtimestamp(time.time(), UTC)
+        return self.now()
+
+    def unfreeze(self) -> datetime:
+        """Let a stopped clock run again from the instant it stood at."""
+        with self._lock:
+            if self._frozen_at is not None:
+                stood_at = self._frozen_at + self._offset
+                self._frozen_at = None
+                self._offset = stood_at - datetime.fromtimestamp(time.time(), UTC)
+        return self.now()
+
+    def state(self) -> ClockState:
+        with self._lock:
+            return ClockState(self._offset, self._frozen_at)
+
+    def restore(self, state: ClockState) -> None:
+        """Take on the state kept in the store, which every replica shares.
+
+        Not checked against this clock's own now: a freeze made on another
+        replica a moment ago stands where that replica froze it."""
+        with self._lock:
+            self._offset, self._frozen_at = state.offset, state.frozen_at
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """What defines a clock's time: an offset from the wall clock, or from the
+    wall-clock instant it was frozen at."""
+
+    offset: timedelta
+    frozen_at: datetime | None
+
+    def now(self) -> datetime:
+        base = self.frozen_at or datetime.fromtimestamp(time.time(), UTC)
+        return base + self.offset
 
 
 def isoformat(moment: datetime) -> str:

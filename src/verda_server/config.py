@@ -51,6 +51,8 @@ class Settings:
     initial_balance: Decimal = field(default_factory=lambda: Decimal("1000"))
     currency: str = "usd"
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    # None: the one kept in the store (generated on first start).
+    admin_token: str | None = None
     # GET /metrics without the admin token.
     metrics_public: bool = False
     # Requests kept per project in the journal.

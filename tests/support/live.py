@@ -107,6 +107,8 @@ def serve_in_thread(server: Server, port: int) -> Iterator[str]:
 
 # No background sweep: only requests (and tests, by hand) settle what is due.
 NO_SWEEP = Lifecycle(sweep_interval=None)
+# The control API's token of every test server.
+ADMIN_TOKEN = "vsa_test-admin-token"
 
 
 @contextmanager
@@ -117,6 +119,7 @@ def start_live_server(
     unless `lifecycle` says otherwise, without the background sweep."""
     port = free_port()
     overrides.setdefault("lifecycle", NO_SWEEP)
+    overrides.setdefault("admin_token", ADMIN_TOKEN)
     settings = Settings(database_url=database_url, port=port, **overrides)  # type: ignore[arg-type]
     server = build(settings, clock=clock or Clock.frozen())
     with serve_in_thread(server, port) as base_url:

@@ -15,6 +15,8 @@ from verda_server.auth.service import TokenService
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
+from verda_server.control.shared import SharedState
+from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
 from verda_server.observability.journal import Journal
 from verda_server.observability.metrics import Metrics
@@ -29,6 +31,8 @@ class AppContext:
     catalog: Catalog
     tokens: TokenService
     reconciler: Reconciler
+    shared: SharedState
+    admin: AdminToken
     metrics: Metrics
     journal: Journal
 

@@ -40,13 +40,15 @@ _EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (
 )
 
 
-def _add_error(responses: dict[str, Any], status: str) -> None:
+def add_error_response(
+    responses: dict[str, Any], status: str, description: str | None = None
+) -> None:
     if status not in responses:
-        responses[status] = {"description": _DEFAULT_DESCRIPTIONS[status]}
+        responses[status] = {"description": description or _DEFAULT_DESCRIPTIONS[status]}
     responses[status]["content"] = _ERROR_CONTENT
 
 
-def _one_of_shapes(responses: dict[str, Any]) -> None:
+def one_of_shapes(responses: dict[str, Any]) -> None:
     # A response that is one shape or another (GET /v1/volumes/{id}) is exactly
     # one of them: say oneOf, as the API document does, not FastAPI's anyOf.
     for response in responses.values():
@@ -63,7 +65,7 @@ REQUEST_ID_HEADER = {
 }
 
 
-def _request_id_headers(responses: dict[str, Any]) -> None:
+def request_id_headers(responses: dict[str, Any]) -> None:
     for response in responses.values():
         response.setdefault("headers", {})["X-Request-Id"] = REQUEST_ID_HEADER
 
@@ -71,17 +73,17 @@ def _request_id_headers(responses: dict[str, Any]) -> None:
 def _complete_operation(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)
-    _one_of_shapes(responses)
+    one_of_shapes(responses)
     for status in list(responses):
         if status.startswith(("4", "5")):
-            _add_error(responses, status)
+            add_error_response(responses, status)
     if op.get("parameters") or op.get("requestBody"):
-        _add_error(responses, "400")
+        add_error_response(responses, "400")
     if op.get("security"):
-        _add_error(responses, "401")
-        _add_error(responses, "403")
-    _add_error(responses, "500")
-    _request_id_headers(responses)
+        add_error_response(responses, "401")
+        add_error_response(responses, "403")
+    add_error_response(responses, "500")
+    request_id_headers(responses)
 
 
 def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypedDict
 logger = logging.getLogger("verda_server.journal")
 
 DEFAULT_SIZE = 200
+MAX_SIZE = 100_000
 _KEY_PREFIX = "verda:journal:"
 
 

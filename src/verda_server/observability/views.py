@@ -9,16 +9,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
-from verda_server.api.errors import unauthorized
+from verda_server.control.access import SCHEME_NAME, require_admin
 from verda_server.observability.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["Operations"])
 
 _admin = HTTPBearer(
     auto_error=False,
-    scheme_name="adminToken",
-    description="The server's admin token (--admin-token); a project's access token never "
-    "opens /metrics. Not needed when the server runs with --metrics-public.",
+    scheme_name=SCHEME_NAME,
+    description="The server's admin token; a project's access token never opens /metrics. "
+    "Not needed when the server runs with --metrics-public.",
 )
 
 
@@ -27,13 +27,8 @@ async def metrics_access(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin)],
 ) -> None:
-    if context.settings.metrics_public:
-        return
-    if credentials is None:
-        if request.headers.get("authorization"):
-            raise unauthorized("Malformed Authorization header, expected 'Bearer <admin token>'")
-        raise unauthorized("Missing admin token")
-    raise unauthorized("Invalid admin token")
+    if not context.settings.metrics_public:
+        await require_admin(request, context, credentials)
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from verda_server.auth import models as auth_models
 from verda_server.billing import models as billing_models
 from verda_server.clusters import models as cluster_models
+from verda_server.control import models as control_models
 from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
 from verda_server.ssh_keys import models as ssh_key_models
@@ -16,6 +17,7 @@ __all__ = [
     "auth_models",
     "billing_models",
     "cluster_models",
+    "control_models",
     "instance_models",
     "project_models",
     "ssh_key_models",
