@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import checked_client
 from tests.support.keys import ed25519_key
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
 from tests.support.logs import CapturedLog, captured
 from verda_server.api.errors import ApiError
 from verda_server.clock import isoformat
@@ -283,3 +283,22 @@ def test_resources_by_kind_and_status_are_counted_at_each_scrape(observed, obser
         assert running[(("kind", "instance"), ("status", "running"))] == 1
         assert delta(before, scrape(observed_http), "verda_resources") == running
         assert volume
+
+
+def test_metrics_open_to_the_admin_token_and_never_to_a_project_token(live, http, authed, contract):
+    assert http.get("/metrics").json()["message"] == "Missing admin token"
+    assert authed.get("/metrics").json() == {
+        "code": "unauthorized_request",
+        "message": "Invalid admin token",
+    }
+    with checked_client(live.base_url, contract, ADMIN_TOKEN) as admin:
+        families = {
+            family.name for family in text_string_to_metric_families(admin.get("/metrics").text)
+        }
+    assert {
+        "verda_http_requests",
+        "verda_http_request_duration_seconds",
+        "verda_rate_limit_refusals",
+        "verda_faults_injected",
+        "verda_resources",
+    } <= families
