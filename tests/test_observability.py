@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +18,7 @@ from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
 from tests.support.logs import CapturedLog, captured
 from verda_server.api.errors import ApiError
 from verda_server.clock import isoformat
+from verda_server.observability.logs import JsonFormatter, TextFormatter
 
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 DEPLOY = {
@@ -50,7 +53,7 @@ def _rid(response: httpx.Response) -> str:
     return response.headers["x-request-id"]
 
 
-def test_every_response_carries_a_new_request_id(http, authed):
+def test_every_response_carries_a_new_request_id(live, http, authed, admin_contract):
     responses = [
         http.get("/healthz"),
         http.get("/v1/balance"),  # 401
@@ -60,7 +63,9 @@ def test_every_response_carries_a_new_request_id(http, authed):
         http.get("/v1/openapi.json"),
         http.get("/metrics"),  # 401 here: not opened
     ]
-    assert [r.status_code for r in responses] == [200, 401, 404, 400, 200, 200, 401]
+    with checked_client(live.base_url, admin_contract) as control:
+        responses.append(control.get("/_admin/v1/clock"))
+    assert [r.status_code for r in responses] == [200, 401, 404, 400, 200, 200, 401, 401]
     ids = [_rid(r) for r in responses]
     assert all(NEW_ID.fullmatch(i) for i in ids), ids
     assert len(set(ids)) == len(ids)
@@ -121,6 +126,33 @@ def test_a_line_without_a_project_or_a_route(http, logs):
     # Refused before routing (a malformed body), it still names its route.
     assert logs.access("edge")["route"] == "/v1/instances"
     assert logs.access("edge")["project_id"] is None
+
+
+def test_text_lines_name_what_json_lines_do():
+    access = {
+        "time": "2025-06-01T12:00:00.000Z",
+        "request_id": "r-1",
+        "project_id": None,
+        "method": "GET",
+        "route": None,
+        "status": 404,
+        "duration_ms": 1.25,
+    }
+    record = logging.makeLogRecord({"name": "verda_server.access", "levelname": "INFO"})
+    record.access = access
+    assert TextFormatter().format(record) == (
+        "2025-06-01T12:00:00.000Z INFO    GET - 404 1.2 ms project=- id=r-1"
+    )
+    other = logging.makeLogRecord(
+        {"name": "verda_server", "levelname": "WARNING", "msg": "x %s", "args": (1,), "created": 0}
+    )
+    assert TextFormatter().format(other) == "1970-01-01T00:00:00.000Z WARNING verda_server: x 1"
+    assert json.loads(JsonFormatter().format(other)) == {
+        "time": "1970-01-01T00:00:00.000Z",
+        "level": "warning",
+        "logger": "verda_server",
+        "message": "x 1",
+    }
 
 
 def test_a_500_names_its_request_id_in_body_header_and_log(live, http, logs, monkeypatch):

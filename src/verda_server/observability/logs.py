@@ -70,7 +70,7 @@ class TextFormatter(logging.Formatter):
         if access is not None:
             project = access.get("project_id") or "-"
             text = (
-                f"{head} {access['method']} {access['route'] or access['path']} "
+                f"{head} {access['method']} {access['route'] or '-'} "
                 f"{access['status']} {access['duration_ms']:.1f} ms "
                 f"project={project} id={access['request_id']}"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.clock import Clock, isoformat
 from verda_server.observability import request_id
-from verda_server.observability.journal import Journal, JournalEntry
+from verda_server.observability.journal import Journal, Visit
 from verda_server.observability.logs import ACCESS_LOGGER
 from verda_server.observability.metrics import Metrics
 from verda_server.observability.routes import RouteTemplates
@@ -83,18 +84,19 @@ class ObservabilityMiddleware:
         log = access_logger.isEnabledFor(logging.INFO)
         if project_id is None and not log:
             return
-        entry: JournalEntry = {
-            "time": isoformat(self._clock.now()),
-            "method": method,
-            "path": scope["path"],
-            "route": template,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-            "request_id": rid,
-        }
+        # The time stays a number until someone reads it.
+        visit = Visit(
+            self._clock.timestamp(),
+            method,
+            scope["path"],
+            template,
+            status,
+            round(seconds * 1000, 3),
+            rid,
+        )
         # The journal before the line: once the line is out, all of it is recorded.
         if project_id is not None:
-            await self._journal.record(project_id, entry)
+            await self._journal.record(project_id, visit)
         if log:
             access_logger.info(
                 "%s %s %s",
@@ -103,13 +105,13 @@ class ObservabilityMiddleware:
                 status,
                 extra={
                     "access": {
-                        "time": entry["time"],
+                        "time": isoformat(datetime.fromtimestamp(visit.timestamp, UTC)),
                         "request_id": rid,
                         "project_id": project_id,
                         "method": method,
                         "route": template,
                         "status": status,
-                        "duration_ms": entry["duration_ms"],
+                        "duration_ms": visit.duration_ms,
                     }
                 },
             )
