@@ -30,6 +30,10 @@ from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
+from verda_server.observability import views as observability_views
+from verda_server.observability.journal import make_journal
+from verda_server.observability.metrics import Metrics
+from verda_server.observability.middleware import ObservabilityMiddleware
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ratelimits.counters import open_counters
@@ -48,6 +52,7 @@ TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
+    observability_views.router,
     auth_views.router,
     project_views.router,
     catalog_views.public,
@@ -111,6 +116,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         rate_limiter=limiter,
         shared=shared,
         admin=admin,
+        metrics=Metrics(db),
+        journal=make_journal(settings.journal_size, settings.redis_url),
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 
@@ -127,6 +134,7 @@ def create_app(context: AppContext) -> FastAPI:
         context.tokens.close()
         if context.rate_limiter is not None:
             await context.rate_limiter.close()
+        await context.journal.close()
         context.db.dispose()
 
     app = FastAPI(
@@ -151,4 +159,12 @@ def create_app(context: AppContext) -> FastAPI:
     control.install(app, server_url)
     if context.shared.remote:
         app.add_middleware(control.FollowSharedState, shared=context.shared)
+    # Outermost of ours: every response carries the request id, a 500 too.
+    app.add_middleware(
+        ObservabilityMiddleware,
+        routes=app.router.routes,
+        clock=context.clock,
+        metrics=context.metrics,
+        journal=context.journal,
+    )
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import replace
 from enum import StrEnum
@@ -18,6 +17,7 @@ from verda_server import __version__
 from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
 from verda_server.cli_common import fail, safe_url, store_url
+from verda_server.clock import Clock
 from verda_server.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
@@ -27,6 +27,9 @@ from verda_server.config import (
     Settings,
 )
 from verda_server.control import cli as control_cli
+from verda_server.observability import logs
+from verda_server.observability.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from verda_server.observability.journal import MAX_SIZE as MAX_JOURNAL_SIZE
 from verda_server.projects.service import Bootstrap
 from verda_server.ratelimits.counters import RedisUnavailable
 from verda_server.ratelimits.policies import PolicyError
@@ -184,6 +187,31 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            envvar="VERDA_SERVER_LOG_FORMAT",
+            help="Log lines on stderr: one JSON object each, human-readable text, or "
+            "auto (text on a terminal, else JSON).",
+        ),
+    ] = logs.LogFormat.auto,
+    metrics_public: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-public",
+            envvar="VERDA_SERVER_METRICS_PUBLIC",
+            help="Serve GET /metrics to anyone, without the admin token.",
+        ),
+    ] = False,
+    journal_size: Annotated[
+        int,
+        typer.Option(
+            envvar="VERDA_SERVER_JOURNAL_SIZE",
+            min=1,
+            max=MAX_JOURNAL_SIZE,
+            help="Requests kept per project in the control API's journal.",
+        ),
+    ] = DEFAULT_JOURNAL_SIZE,
 ) -> None:
     """Start the API server."""
     from verda_server.app import build  # keeps `--help` fast
@@ -216,10 +244,13 @@ def serve(
             clone_seconds=clone_seconds,
             spot_seed=spot_seed,
         ),
+        metrics_public=metrics_public,
+        journal_size=journal_size,
     )
-    logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
+    clock = Clock()
+    logs.configure(log_format, log_level.value, clock)
     try:
-        server = build(settings)
+        server = build(settings, clock)
     except (CatalogError, PolicyError, RedisUnavailable) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
@@ -230,6 +261,10 @@ def serve(
         host=host,
         port=port,
         log_level=log_level.value,
+        # Our handler on the root logger writes uvicorn's lines too; our
+        # middleware writes the one line per request, so no access log here.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

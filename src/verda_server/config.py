@@ -58,6 +58,12 @@ class Settings:
     redis_url: str | None = None
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
+    # GET /metrics without the admin token.
+    metrics_public: bool = False
+    # Requests kept per project in the journal.
+    journal_size: int = 200
+    # Shared state of several replicas (the journal); None: in this process.
+    redis_url: str | None = None
 
     @property
     def base_url(self) -> str:

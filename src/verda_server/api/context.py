@@ -18,6 +18,8 @@ from verda_server.config import Settings
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.observability.journal import Journal
+from verda_server.observability.metrics import Metrics
 from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.storage.database import Database
 
@@ -32,6 +34,8 @@ class AppContext:
     reconciler: Reconciler
     shared: SharedState
     admin: AdminToken
+    metrics: Metrics
+    journal: Journal
     # None when rate limits are off (`--rate-limits off`).
     rate_limiter: RateLimiter | None = None
 

@@ -43,8 +43,14 @@ async def access_claims(
 TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
 
 
+def record_project(request: Request, project_id: str) -> None:
+    """Who the request acts for, for its log line and its project's journal."""
+    request.state.project_id = project_id
+
+
 async def require_principal(request: Request, context: Context, claims: TokenClaims) -> Principal:
     principal = await context.tokens.confirm(claims)
+    record_project(request, principal.project_id)
     await rate_limit(request, context, principal)
     return principal
 

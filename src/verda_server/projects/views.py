@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
-from verda_server.api.security import TokenClaims, rate_limit
+from verda_server.api.security import TokenClaims, rate_limit, record_project
 from verda_server.projects.schemas import BalanceResponseDto
 from verda_server.projects.service import get_balance
 
@@ -24,6 +24,7 @@ async def get_project_balance(request: Request, context: Context, claims: TokenC
     found = await context.db.run_read(lambda session: get_balance(session, claims.client_id, now))
     # The token is checked against the credential read with the balance.
     principal = context.tokens.principal(claims, None if found is None else found.credential)
+    record_project(request, principal.project_id)
     await rate_limit(request, context, principal)
     assert found is not None  # principal() refuses a missing credential
     if found.unsettled:
