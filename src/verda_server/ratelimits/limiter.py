@@ -68,6 +68,8 @@ class RateLimiter:
         self._counters = counters
         self._clock = clock
         self._policies = policies
+        # The RateLimit-Policy value of each pair of limits, built once.
+        self._policy_values: dict[tuple[int, int], bytes] = {}
 
     def limits_for(
         self, method: str, path: str, own: ProjectRateLimits | None
@@ -106,15 +108,17 @@ class RateLimiter:
             if project_count > project_limit:
                 exceeded = "project"
                 project_count = await counters.incr(project_key, -1)
-        policy = (
-            f'"project";q={project_limit};w={WINDOW_SECONDS}, '
-            f'"endpoint";q={endpoint_limit};w={WINDOW_SECONDS}'
-        )
+        policy = self._policy_values.get(limits)
+        if policy is None:
+            policy = self._policy_values[limits] = (
+                f'"project";q={project_limit};w={WINDOW_SECONDS}, '
+                f'"endpoint";q={endpoint_limit};w={WINDOW_SECONDS}'
+            ).encode()
         state = (
             f'"project";r={max(0, project_limit - project_count)};t={reset_in}, '
             f'"endpoint";r={max(0, endpoint_limit - endpoint_count)};t={reset_in}'
         )
-        headers = [(POLICY_HEADER, policy.encode()), (STATE_HEADER, state.encode())]
+        headers = [(POLICY_HEADER, policy), (STATE_HEADER, state.encode())]
         if exceeded is None:
             return Verdict(headers)
         limit = endpoint_limit if exceeded == "endpoint" else project_limit
