@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from tests.conftest import checked_client
 from tests.support import clusters
 from tests.support import volumes as vols
+from tests.support.cli import admin_cli
 from tests.support.keys import ed25519_key
 from tests.support.live import (
     ADMIN_TOKEN,
@@ -412,7 +414,6 @@ def test_a_bad_snapshot_is_refused_and_writes_nothing(server: LiveServer, admin_
     admin = admin_of(server)
     reset(admin, drop_projects=True)
     document = snapshot(admin)
-    # A second project makes the credential rows the test breaks not the only ones.
     for how, message in BROKEN.items():
         response = import_snapshot(admin, _broken(document, how), replace="true")
         assert response.status_code == 400, (how, response.text)
@@ -487,3 +488,57 @@ def test_the_control_api_needs_the_admin_token(server: LiveServer, admin_contrac
         ]:
             response = anonymous.request(method, path, json={})
             assert (response.status_code, response.json()["code"]) == (401, "unauthorized_request")
+
+
+def test_admin_cli_reset_and_snapshots(
+    server: LiveServer, admin_of: Any, client_for: Any, tmp_path: Any
+) -> None:
+    admin = admin_of(server)
+    creds = server.new_project()
+    populate(server, client_for(server, creds), "cli")
+    before = snapshot(admin)
+    path = tmp_path / "state.json"
+    exported = admin_cli(server, "snapshot", "export", str(path))
+    assert exported.exit_code == 0, exported.output
+    assert re.search(r"^instances +1$", exported.output, re.MULTILINE)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert json.loads(path.read_text()) == before
+    to_stdout = admin_cli(server, "snapshot", "export", "-")
+    assert json.loads(to_stdout.stdout) == before
+
+    refused = admin_cli(server, "snapshot", "import", str(path))
+    assert refused.exit_code == 1
+    assert "conflict: The server is not empty" in refused.output
+    one = admin_cli(server, "--json", "reset", "--project", creds.project_id)
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["deleted"]["instances"] == 1
+    dropped = admin_cli(server, "reset", "--drop-projects")
+    assert dropped.exit_code == 0, dropped.output
+    assert "projects dropped  1" in dropped.output
+    assert re.search(r"^credentials +1$", dropped.output, re.MULTILINE)
+    imported = admin_cli(server, "--json", "snapshot", "import", str(path))
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)["imported"]["instances"] == 1
+    assert snapshot(admin) == before
+    replaced = admin_cli(server, "snapshot", "import", "--replace", str(path))
+    assert replaced.exit_code == 0, replaced.output
+    assert snapshot(admin) == before
+
+
+def test_admin_cli_snapshot_import_refusals(server: LiveServer, tmp_path: Any) -> None:
+    missing = admin_cli(server, "snapshot", "import", str(tmp_path / "absent.json"))
+    assert missing.exit_code == 2
+    assert "error: cannot read" in missing.output
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{nope")
+    bad = admin_cli(server, "snapshot", "import", str(garbage))
+    assert bad.exit_code == 2
+    assert "is not JSON" in bad.output
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"format": "x"}))
+    refused = admin_cli(server, "snapshot", "import", str(wrong))
+    assert refused.exit_code == 1
+    assert "invalid_request:" in refused.output
+    unknown = admin_cli(server, "reset", "--project", "nope")
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "error: not_found: Project nope not found"

@@ -33,9 +33,10 @@ class ResetResultDto(BaseModel):
     projects_reset: int = Field(description="Projects whose resources went (dropped ones too)")
     projects_dropped: int = Field(description="Projects dropped with their credentials")
     deleted: dict[str, int] = Field(
-        description="Rows deleted per kind (store table): instances, volumes, clusters, "
-        "ssh_keys, startup_scripts, tags, meters, ledger_entries, …; with drop_projects "
-        "also credentials, refresh_tokens and fundings"
+        description="Rows deleted per kind (store table), every kind named: instances, "
+        "volumes, clusters, ssh_keys, startup_scripts, tags, meters, ledger_entries, fundings "
+        "(top-ups and corrections: a reset project is back at its opening balance), …; with "
+        "drop_projects also credentials and refresh_tokens"
     )
 
 
@@ -70,8 +71,8 @@ class ImportResultDto(BaseModel):
     summary="Delete every resource of one project or of every project",
     description="Instances, volumes (the trash too), clusters, SSH keys, startup scripts, "
     "tags, meters and ledger entries go; capacity and addresses are free again. Projects "
-    "and credentials stay unless `drop_projects`. A reset project's balance is what was "
-    "put into it (opening amount, top-ups, corrections), as if nothing had run.",
+    "and credentials stay unless `drop_projects`. A reset project is back at its opening "
+    "balance, with an empty ledger.",
     response_model=ResetResultDto,
     responses={
         404: {"description": "No such project"},
