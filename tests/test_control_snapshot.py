@@ -542,3 +542,33 @@ def test_admin_cli_snapshot_import_refusals(server: LiveServer, tmp_path: Any) -
     unknown = admin_cli(server, "reset", "--project", "nope")
     assert unknown.exit_code == 1
     assert unknown.output.strip() == "error: not_found: Project nope not found"
+
+
+def test_every_replica_follows_an_import(
+    database_url: str, tmp_path: Any, admin_contract: Any, client_for: Any, request: Any
+) -> None:
+    """Imported through one replica, the keys and clock are every replica's: a
+    token from the snapshot's server works on the other, and so does a token the
+    other issues afterwards."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("replicas are on PostgreSQL; once is enough")
+    store = request.getfixturevalue("fresh_postgres_url")
+    with (
+        start_live_server(sqlite_url(tmp_path)) as source,
+        checked_client(source.base_url, admin_contract, ADMIN_TOKEN) as admin,
+    ):
+        source.clock.advance(86400)
+        creds = source.new_project()
+        token = token_of(source, creds)
+        document = snapshot(admin)
+    with (
+        start_live_server(store) as one,
+        start_live_server(store) as other,
+        checked_client(one.base_url, admin_contract, ADMIN_TOKEN) as first,
+    ):
+        assert client_for(other, token=token).get("/v1/balance").status_code == 401
+        assert import_snapshot(first, document).status_code == 200
+        assert client_for(other, token=token).get("/v1/balance").status_code == 200
+        assert other.clock.now() == source.clock.now()
+        issued = token_of(other, creds)
+        assert client_for(one, token=issued).get("/v1/balance").status_code == 200
