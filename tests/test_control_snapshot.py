@@ -366,6 +366,8 @@ def _broken(document: dict[str, Any], how: str) -> Any:
             tables["projects"][0]["balance"] = "1.0000000000001"
         case "instant without zone":
             tables["projects"][0]["created_at"] = "2026-01-01T00:00:00"
+        case "instant out of range":
+            tables["projects"][0]["created_at"] = "0001-01-01T00:00:00+14:00"
         case "null where not allowed":
             tables["projects"][0]["name"] = None
         case "too long":
@@ -382,6 +384,8 @@ def _broken(document: dict[str, Any], how: str) -> Any:
             broken["control"]["admin_token"] = {"sha256": "0" * 64}
         case "bad clock":
             broken["control"]["clock"] = {"offset": "soon"}
+        case "naive clock":
+            broken["control"]["clock"] = {"offset_us": 0, "frozen_at": "2026-01-01T00:00:00"}
     return broken
 
 
@@ -399,6 +403,7 @@ BROKEN = {
     "money as a number": "tables.projects[0].balance: an amount is a decimal string",
     "money too precise": "tables.projects[0].balance: '1.0000000000001' has more than 12",
     "instant without zone": "tables.projects[0].created_at: '2026-01-01T00:00:00' has no time zone",
+    "instant out of range": "tables.projects[0].created_at: '0001-01-01T00:00:00+14:00' is out",
     "null where not allowed": "tables.projects[0].name: may not be null",
     "too long": "tables.projects[0].currency: at most 3 characters",
     "bool as text": "tables.projects[0].is_default: true or false is expected",
@@ -407,6 +412,7 @@ BROKEN = {
     "duplicate key": "The snapshot breaks the store's constraints",
     "admin token": "control.admin_token: stays with the server",
     "bad clock": "control.clock: not a clock state",
+    "naive clock": "control.clock: frozen_at has no time zone",
 }
 
 

@@ -8,7 +8,7 @@ and integer ranges), so a snapshot imports the same way into either.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -68,7 +68,10 @@ def _instant(value: Any) -> datetime:
         raise BadRow(f"{value!r} is not an RFC 3339 instant") from None
     if moment.tzinfo is None:
         raise BadRow(f"{value!r} has no time zone")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadRow(f"{value!r} is out of range") from None
 
 
 def _integer(column: Column[Any], value: Any) -> int:

@@ -101,16 +101,14 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
             f"this server's store is at {store_revision!r}"
         )
     control = document["control"]
-    for name in sorted(set(control) & LOCAL):
-        raise invalid(f"control.{name}: stays with the server, never part of a snapshot")
+    local = sorted(set(control) & LOCAL)
+    if local:
+        raise invalid(f"control.{local[0]}: stays with the server, never part of a snapshot")
     for name in control:
         if len(name) > _CONTROL.c.name.type.length:
             raise invalid(f"control: name {name[:70]!r} is too long")
     if stored_clock.NAME in control:
-        try:
-            stored_clock.decode(control[stored_clock.NAME])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise invalid("control.clock: not a clock state") from None
+        _check_clock(control[stored_clock.NAME])
     given = document["tables"]
     expected = {table.name: table for table in tables()}
     unknown = sorted(set(given) - set(expected))
@@ -132,6 +130,15 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
     if defaults != 1:
         raise invalid(f"tables.projects: exactly one default project, not {defaults}")
     return decoded
+
+
+def _check_clock(value: Any) -> None:
+    try:
+        state = stored_clock.decode(value)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        raise invalid("control.clock: not a clock state") from None
+    if state.frozen_at is not None and state.frozen_at.tzinfo is None:
+        raise invalid("control.clock: frozen_at has no time zone")
 
 
 def occupied(session: Session) -> dict[str, int]:
