@@ -25,6 +25,7 @@ from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
 from verda_server.control import app as control
 from verda_server.control import clock as stored_clock
+from verda_server.control import snapshot
 from verda_server.control import token as admin_token
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
@@ -89,6 +90,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
     stored_clock.follow(shared, clock)
+    snapshot.follow(shared, keys)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
