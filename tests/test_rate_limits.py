@@ -331,3 +331,26 @@ def test_operators_set_a_projects_limits_on_a_running_server(live, authed, proje
     assert limited(authed.get("/v1/ssh-keys")) == (policy(), state(498, 58, 60))
     missing = _projects_cli(live, "set-rate-limits", str(uuid.uuid4()))
     assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+def test_the_document_shows_the_headers_and_the_429_on_every_limited_operation(contract):
+    document = contract.document
+    names = {"RateLimit-Policy", "RateLimit", "Retry-After"}
+    assert set(document["components"]["headers"]) == names
+    limited_ops = 0
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            token = (path, method) == ("/v1/oauth2/token", "post")
+            if not (op.get("security") or token):
+                assert "429" not in op["responses"], f"{method} {path}"
+                continue
+            limited_ops += 1
+            too_many = op["responses"]["429"]
+            assert set(too_many["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+            for status, response in op["responses"].items():
+                counted = status != "401" or token
+                headers = set(response.get("headers", {}))
+                assert {"RateLimit-Policy", "RateLimit"} <= headers or not counted, (
+                    f"{method} {path} {status}"
+                )
+    assert limited_ops >= 50
