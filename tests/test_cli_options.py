@@ -138,6 +138,19 @@ def stores_at_the_database_url(server: LiveServer, tmp: Path) -> None:
     assert not (tmp / "default-dir").exists()  # the --data-dir given is not used
 
 
+def writes_text_lines(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.settings.log_format == "text"
+
+
+def opens_metrics_to_all(server: LiveServer, _tmp: Path) -> None:
+    with httpx.Client(base_url=server.base_url) as client:
+        assert client.get("/metrics").status_code == 200
+
+
+def keeps_7_requests_per_project(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.journal.size == 7
+
+
 Check = Callable[[LiveServer, Path], None]
 VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_TOKEN_TTL": (lambda _: "120", token_lives_120_seconds),
@@ -151,6 +164,9 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
     "VERDA_SERVER_DATA_DIR": (lambda tmp: str(tmp / "chosen-dir"), stores_in_the_data_dir),
+    "VERDA_SERVER_LOG_FORMAT": (lambda _: "text", writes_text_lines),
+    "VERDA_SERVER_METRICS_PUBLIC": (lambda _: "1", opens_metrics_to_all),
+    "VERDA_SERVER_JOURNAL_SIZE": (lambda _: "7", keeps_7_requests_per_project),
     "VERDA_SERVER_DATABASE_URL": (
         lambda tmp: sqlite_url((tmp / "elsewhere").resolve()),
         stores_at_the_database_url,

@@ -53,6 +53,8 @@ class Settings:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
+    # Log lines: json, text, or auto (text on a terminal); set up by the command line.
+    log_format: str = "auto"
     # GET /metrics without the admin token.
     metrics_public: bool = False
     # Requests kept per project in the journal.
