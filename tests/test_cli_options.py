@@ -167,6 +167,19 @@ def opens_the_control_api_with_the_token(server: LiveServer, _tmp: Path) -> None
     assert server.server.admin_token is None  # given, so never generated nor printed
 
 
+def writes_text_lines(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.settings.log_format == "text"
+
+
+def opens_metrics_to_all(server: LiveServer, _tmp: Path) -> None:
+    with httpx.Client(base_url=server.base_url) as client:
+        assert client.get("/metrics").status_code == 200
+
+
+def keeps_7_requests_per_project(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.journal.size == 7
+
+
 Check = Callable[[LiveServer, Path], None]
 VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_TOKEN_TTL": (lambda _: "120", token_lives_120_seconds),
@@ -181,6 +194,9 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
     "VERDA_SERVER_ADMIN_TOKEN": (lambda _: ADMIN_TOKEN, opens_the_control_api_with_the_token),
     "VERDA_SERVER_DATA_DIR": (lambda tmp: str(tmp / "chosen-dir"), stores_in_the_data_dir),
+    "VERDA_SERVER_LOG_FORMAT": (lambda _: "text", writes_text_lines),
+    "VERDA_SERVER_METRICS_PUBLIC": (lambda _: "1", opens_metrics_to_all),
+    "VERDA_SERVER_JOURNAL_SIZE": (lambda _: "7", keeps_7_requests_per_project),
     "VERDA_SERVER_DATABASE_URL": (
         lambda tmp: sqlite_url((tmp / "elsewhere").resolve()),
         stores_at_the_database_url,

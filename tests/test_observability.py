@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ from tests.support.logs import CapturedLog, captured
 from verda_server.api.errors import ApiError
 from verda_server.clock import isoformat
 from verda_server.observability.logs import JsonFormatter, TextFormatter
+from verda_server.observability.middleware import ObservabilityMiddleware
 
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 DEPLOY = {
@@ -176,6 +178,30 @@ def test_a_500_names_its_request_id_in_body_header_and_log(live, http, logs, mon
     assert "kaboom" in error["exception"]
 
 
+def test_a_failure_outside_the_app_is_a_json_500_with_the_id(live, logs):
+    app = live.server.app
+    (layer,) = [m for m in app.user_middleware if m.cls is ObservabilityMiddleware]
+
+    async def failing(scope, receive, send):
+        raise RuntimeError("outside")
+
+    outer = ObservabilityMiddleware(failing, **layer.kwargs)
+    transport = httpx.ASGITransport(app=outer)
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return await client.get("/healthz", headers={"X-Request-Id": "outer"})
+
+    response = asyncio.run(call())
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "outer"
+    assert response.json() == {
+        "code": "server_error",
+        "message": "Internal server error (request id outer)",
+    }
+    assert logs.access("outer")["status"] == 500
+
+
 def test_an_http_500_names_its_request_id(live, http, monkeypatch):
     from starlette.exceptions import HTTPException
 
@@ -299,7 +325,8 @@ def test_resources_by_kind_and_status_are_counted_at_each_scrape(observed, obser
         before = scrape(observed_http)
         client.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()})
         client.post("/v1/scripts", json={"name": "s", "script": "echo"})
-        assert client.post("/v1/instances", json=DEPLOY).status_code == 202
+        deployed = client.post("/v1/instances", json=DEPLOY)
+        assert deployed.status_code == 202
         volume = client.post(
             "/v1/volumes", json={"type": "NVMe", "name": "v", "size": 10, "location_code": "FIN-01"}
         ).text
@@ -314,6 +341,12 @@ def test_resources_by_kind_and_status_are_counted_at_each_scrape(observed, obser
         running = _statuses(client)  # reading settles what fell due
         assert running[(("kind", "instance"), ("status", "running"))] == 1
         assert delta(before, scrape(observed_http), "verda_resources") == running
+        # Its capacity goes back to the store the other tests share.
+        gone = client.put("/v1/instances", json={"action": "delete", "id": deployed.text})
+        assert gone.status_code == 202, gone.text
+        assert delta(before, scrape(observed_http), "verda_resources") == _statuses(client) | {
+            (("kind", "instance"), ("status", "discontinued")): 1
+        }
         assert volume
 
 

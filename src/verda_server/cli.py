@@ -17,7 +17,6 @@ from verda_server import __version__
 from verda_server.admin import app as projects_app
 from verda_server.catalog.source import CatalogError
 from verda_server.cli_common import fail, safe_url, store_url
-from verda_server.clock import Clock
 from verda_server.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
@@ -244,17 +243,18 @@ def serve(
             clone_seconds=clone_seconds,
             spot_seed=spot_seed,
         ),
+        log_format=log_format.value,
         metrics_public=metrics_public,
         journal_size=journal_size,
     )
-    clock = Clock()
-    logs.configure(log_format, log_level.value, clock)
+    logs.configure(log_format, log_level.value)
     try:
-        server = build(settings, clock)
+        server = build(settings)
     except (CatalogError, PolicyError, RedisUnavailable) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
+    logs.follow(server.context.clock)
     _announce(settings, server.bootstrap, server.admin_token)
     config = uvicorn.Config(
         server.app,

@@ -58,6 +58,8 @@ class Settings:
     redis_url: str | None = None
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
+    # Log lines: json, text, or auto (text on a terminal); set up by the command line.
+    log_format: str = "auto"
     # GET /metrics without the admin token.
     metrics_public: bool = False
     # Requests kept per project in the journal.

@@ -38,11 +38,11 @@ def _time(record: logging.LogRecord, clock: Clock | None) -> str:
 class JsonFormatter(logging.Formatter):
     def __init__(self, clock: Clock | None = None) -> None:
         super().__init__()
-        self._clock = clock
+        self.clock = clock
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": _time(record, self._clock),
+            "time": _time(record, self.clock),
             "level": record.levelname.lower(),
             "logger": record.name,
         }
@@ -62,11 +62,11 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self, clock: Clock | None = None) -> None:
         super().__init__()
-        self._clock = clock
+        self.clock = clock
 
     def format(self, record: logging.LogRecord) -> str:
         access = getattr(record, "access", None)
-        head = f"{_time(record, self._clock)} {record.levelname:<7}"
+        head = f"{_time(record, self.clock)} {record.levelname:<7}"
         if access is not None:
             project = access.get("project_id") or "-"
             text = (
@@ -90,18 +90,28 @@ def resolve(log_format: LogFormat, stream: TextIO) -> LogFormat:
     return LogFormat.text if isatty is not None and isatty() else LogFormat.json
 
 
-def configure(
-    log_format: LogFormat, level: str, clock: Clock | None = None, stream: TextIO | None = None
-) -> LogFormat:
-    """The process's one log handler, on stderr; returns the format chosen."""
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Ours, so that configuring again replaces it and nobody else's."""
+
+
+def configure(log_format: LogFormat, level: str, stream: TextIO | None = None) -> LogFormat:
+    """The process's log handler, on stderr; returns the format chosen."""
     stream = stream or sys.stderr
     chosen = resolve(log_format, stream)
-    handler = logging.StreamHandler(stream)
-    formatter = JsonFormatter if chosen is LogFormat.json else TextFormatter
-    handler.setFormatter(formatter(clock))
+    handler = _Handler(stream)
+    handler.setFormatter(JsonFormatter() if chosen is LogFormat.json else TextFormatter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     return chosen
+
+
+def follow(clock: Clock) -> None:
+    """Time lines by the server's clock from now on (until then, the wall clock's)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Handler) and isinstance(
+            handler.formatter, JsonFormatter | TextFormatter
+        ):
+            handler.formatter.clock = clock

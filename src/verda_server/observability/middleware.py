@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from verda_server.api.errors import server_error
 from verda_server.clock import Clock, isoformat
 from verda_server.observability import request_id
 from verda_server.observability.journal import Journal, Visit
@@ -22,7 +23,10 @@ from verda_server.observability.logs import ACCESS_LOGGER
 from verda_server.observability.metrics import Metrics
 from verda_server.observability.routes import RouteTemplates
 
+logger = logging.getLogger("verda_server")
 access_logger = logging.getLogger(ACCESS_LOGGER)
+# The status of a response never started (the client went away): logged as 500.
+_NOT_STARTED = 0
 _HEADER = request_id.HEADER.lower().encode()
 
 
@@ -50,7 +54,7 @@ class ObservabilityMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         header = (_HEADER, rid.encode("ascii"))
-        status = 500
+        status = _NOT_STARTED
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -63,11 +67,18 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Raised outside the app's own 500 handling (another middleware):
+            # still a JSON 500 that carries the id.
+            if status != _NOT_STARTED:
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await server_error(scope)(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             request_id.current.reset(token)
             template = self._templates.of(scope.get("route"), scope["path"])
-            await self._done(scope, state, rid, template, status, seconds)
+            await self._done(scope, state, rid, template, status or 500, seconds)
 
     async def _done(
         self,
