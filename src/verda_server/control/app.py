@@ -8,11 +8,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from verda_server.control import clock_views
+from verda_server.control import clock_views, credential_views, money_views, project_views
 from verda_server.control.openapi import DOCUMENT_PATH, build_document
 from verda_server.control.shared import SharedState
 
-ROUTERS = (clock_views.router,)
+ROUTERS = (
+    clock_views.router,
+    project_views.router,
+    credential_views.router,
+    money_views.router,
+)
 
 
 def install(app: FastAPI, server_url: str) -> None:
