@@ -71,7 +71,9 @@ def top_up(session: Session, project: Project, now: datetime, amount: Decimal) -
     """Add `amount` to the balance now. Returns the new balance."""
     balance = balance_now(session, project, now)
     if balance + amount >= MAX_BALANCE:
-        raise invalid(f"top_up: the balance {balance:f} would reach {MAX_BALANCE} or more")
+        raise invalid(
+            f"top_up: the balance {balance.normalize():f} would reach {MAX_BALANCE} or more"
+        )
     _book(session, project, now, lambda _: amount)
     return project.balance
 
