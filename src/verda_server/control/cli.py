@@ -118,9 +118,15 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock
+    from verda_server.control import cli_clock, cli_projects
 
-    subcommands: dict[str, typer.Typer] = {"clock": cli_clock.app}
+    subcommands: dict[str, typer.Typer] = {
+        "clock": cli_clock.app,
+        "projects": cli_projects.projects_app,
+        "credentials": cli_projects.credentials_app,
+        "quotas": cli_projects.quotas_app,
+        "balance": cli_projects.balance_app,
+    }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)
 
