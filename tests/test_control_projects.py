@@ -209,6 +209,8 @@ def test_projects_made_here_are_isolated(admin: httpx.Client, clients: Any, http
     assert counted["instances"]["used"] == 0 and counted["volumes"]["used"] == 0
     counted = admin.get(f"{PROJECTS}/{one.project_id}").json()["quotas"]
     assert counted["instances"]["used"] == 1 and counted["volumes"]["used"] == 1
+    # Capacity is shared by every test: give it back.
+    assert admin.delete(f"{PROJECTS}/{one.project_id}").status_code == 204
 
 
 def test_credentials_are_added_listed_and_revoked_at_once(

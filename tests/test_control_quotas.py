@@ -3,6 +3,7 @@ boundary where each kind of resource is created."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,14 +24,27 @@ VOLUME = {"type": "HDD", "name": "v", "size": 10, "location_code": "FIN-01"}
 
 
 @pytest.fixture
-def quoted(admin: httpx.Client, clients: Any, http: httpx.Client) -> Any:
-    """A new project with some quotas, and a client of its own."""
+def quoted(admin: httpx.Client, clients: Any, http: httpx.Client) -> Iterator[Any]:
+    """A new project with some quotas, and a client of its own. The instances
+    it deployed are given back afterwards: capacity is shared by every test."""
+    made: list[httpx.Client] = []
 
     def make(**quotas: int) -> tuple[str, httpx.Client]:
         creds: Credentials = credentials_of(create(admin, quotas=quotas))
-        return creds.project_id, clients(creds.access_token(http))
+        made.append(clients(creds.access_token(http)))
+        return creds.project_id, made[-1]
 
-    return make
+    yield make
+    for client in made:
+        give_back_instances(client)
+
+
+def give_back_instances(client: httpx.Client) -> None:
+    for instance in client.get("/v1/instances").json():
+        stuck = instance["status"] in ("provisioning", "error")
+        action = "delete_stuck" if stuck else "discontinue"
+        response = client.put("/v1/instances", json={"action": action, "id": instance["id"]})
+        assert response.status_code == 202, response.text
 
 
 def set_quotas(admin: httpx.Client, project_id: str, **quotas: int) -> dict[str, Any]:
