@@ -118,11 +118,14 @@ def test_the_quota_is_set_between_0_and_1000(live, authed, project):
             live.set_script_quota(project.project_id, quota)
         assert (raised.value.code, raised.value.message) == (
             "invalid_request",
-            "quota: must be between 0 and 1000",
+            "startup_scripts: must be an integer from 0 to 1000",
         )
     with pytest.raises(ApiError) as raised:
         live.set_script_quota("00000000-0000-4000-8000-000000000000", 5)
-    assert (raised.value.code, raised.value.message) == ("not_found", "Project not found")
+    assert (raised.value.code, raised.value.message) == (
+        "not_found",
+        "Project 00000000-0000-4000-8000-000000000000 not found",
+    )
     refused = authed.post("/v1/scripts", json={"name": "x", "script": "echo"})
     assert "0 allowed scripts" in assert_error(refused, 403, "forbidden_action")
 

@@ -346,7 +346,12 @@ def test_the_document_shows_the_headers_and_the_429_on_every_limited_operation(c
                 continue
             limited_ops += 1
             too_many = op["responses"]["429"]
-            assert set(too_many["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+            assert set(too_many["headers"]) == {
+                "Retry-After",
+                "RateLimit-Policy",
+                "RateLimit",
+                "X-Request-Id",
+            }
             for status, response in op["responses"].items():
                 counted = status != "401" or token
                 headers = set(response.get("headers", {}))

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
 from verda_server.billing import funds
-from verda_server.billing.rates import exact
 from verda_server.cli_common import fail, safe_url, store_url
 from verda_server.clock import Clock
 from verda_server.config import DEFAULT_DATA_DIR
+from verda_server.projects import quotas
 from verda_server.projects import service as projects
-from verda_server.projects.models import Project
+from verda_server.projects.quotas import QUOTAS, Kind, set_quotas
 from verda_server.ratelimits.config import (
     MAX_LIMIT,
     PROJECT_LIMIT,
@@ -28,14 +27,8 @@ from verda_server.ratelimits.config import (
     ProjectRateLimits,
 )
 from verda_server.ratelimits.service import set_project_limits
-from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
-from verda_server.storage.money import PLACES
-
-# Far below what the balance column holds (18 digits before the point), so
-# that no amount of charging or topping up can overflow it.
-MAX_BALANCE = Decimal(10) ** 12
 
 app = typer.Typer(no_args_is_help=True, help="Manage projects and their credentials.")
 
@@ -75,30 +68,25 @@ def _writing(data_dir: Path, database_url: str | None) -> Iterator[Session]:
 
 @app.command("list")
 def list_projects(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
-    """List projects: id, balance, startup script quota, name."""
+    """List projects: id, balance, quotas, name."""
     db = _open(data_dir, database_url)
     now = Clock().now()
     with db.read() as session:
-        for p in session.scalars(select(Project).order_by(Project.created_at)):
+        for p in projects.all_projects(session):
             default = " (default)" if p.is_default else ""
             balance = funds.balance_now(session, p, now)
-            typer.echo(
-                f"{p.id}  {balance:.2f} {p.currency}  scripts<={p.startup_script_quota}  "
-                f"{p.name}{default}"
+            limits = "  ".join(
+                f"{QUOTAS[kind].plural}<={limit}" for kind, limit in quotas.limits(p).items()
             )
+            typer.echo(f"{p.id}  {balance:.2f} {p.currency}  {limits}  {p.name}{default}")
     db.dispose()
 
 
 def _amount(text: str) -> Decimal:
     try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise typer.BadParameter("balance must be a number") from exc
-    if not amount.is_finite() or not 0 <= amount < MAX_BALANCE:
-        raise typer.BadParameter(f"balance must be a number from 0 to below {MAX_BALANCE}")
-    if amount != exact(amount):
-        raise typer.BadParameter(f"balance has more than {PLACES} decimal places")
-    return amount
+        return funds.parse_amount("balance", text)
+    except ApiError as exc:
+        raise typer.BadParameter(exc.message) from exc
 
 
 @app.command("create")
@@ -136,27 +124,45 @@ def set_balance(
     correction). A project whose money ran out can deploy again."""
     value = _amount(amount)
     with _writing(data_dir, database_url) as session:
-        project = session.get(Project, project_id)
-        if project is None:
-            raise ApiError("not_found", f"Project {project_id} not found")
+        project = projects.get_project(session, project_id)
         change = funds.set_balance(session, project, Clock().now(), value)
         currency = project.currency
     typer.echo(f"project {project_id}: balance {value:f} {currency} ({change.normalize():+f})")
 
 
+def _quota_option(kind: Kind) -> Any:
+    quota = QUOTAS[kind]
+    return typer.Option(
+        min=0,
+        max=quota.hard_max,
+        help=f"Most {quota.plural} it may hold (default {quota.default}, "
+        f"at most {quota.hard_max}).",
+    )
+
+
 @app.command("set-quota")
-def set_script_quota(
+def set_quota(
     project_id: Annotated[str, typer.Argument(help="The project's id.")],
-    startup_scripts: Annotated[
-        int, typer.Option(min=0, max=HARD_MAX_QUOTA, help="Most startup scripts it may hold.")
-    ],
+    startup_scripts: Annotated[int | None, _quota_option(Kind.STARTUP_SCRIPTS)] = None,
+    instances: Annotated[int | None, _quota_option(Kind.INSTANCES)] = None,
+    volumes: Annotated[int | None, _quota_option(Kind.VOLUMES)] = None,
+    clusters: Annotated[int | None, _quota_option(Kind.CLUSTERS)] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Set a project's startup script quota (default 100, at most 1000)."""
+    """Set some of a project's quotas; lowering one below what the project
+    holds refuses only new creations."""
+    given = {
+        kind: value
+        for kind, value in zip(Kind, (startup_scripts, instances, volumes, clusters), strict=True)
+        if value is not None
+    }
+    if not given:
+        raise typer.BadParameter("give at least one quota to set")
     with _writing(data_dir, database_url) as session:
-        set_quota(session, project_id, startup_scripts)
-    typer.echo(f"project {project_id}: at most {startup_scripts} startup scripts")
+        set_quotas(session, project_id, given)
+    said = ", ".join(f"{value} {QUOTAS[kind].plural}" for kind, value in given.items())
+    typer.echo(f"project {project_id}: at most {said}")
 
 
 @app.command("add-credential")
@@ -167,9 +173,7 @@ def add_credential(
 ) -> None:
     """Give a project another credential pair, printed once."""
     with _writing(data_dir, database_url) as session:
-        if session.get(Project, project_id) is None:
-            raise ApiError("not_found", f"Project {project_id} not found")
-        client_id, secret = projects.add_credential(session, Clock(), project_id)
+        client_id, secret = projects.new_credential(session, Clock(), project_id)
     typer.echo(f"export VERDA_CLIENT_ID={client_id} VERDA_CLIENT_SECRET={secret}")
 
 

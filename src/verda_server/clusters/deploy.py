@@ -22,6 +22,7 @@ from verda_server.clusters.schemas import DeployClusterPublicDto
 from verda_server.clusters.states import Status
 from verda_server.config import Lifecycle
 from verda_server.instances.addresses import allocate_ip
+from verda_server.projects import quotas
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
@@ -103,6 +104,9 @@ def deploy(
         catalog, SHARED_VOLUME_TYPE, shared.size, "shared_volume.size", cluster_types_too=True
     )
     existing = _existing_volumes(session, project_id, location, body)
+    quotas.require(session, project_id, quotas.Kind.CLUSTERS)
+    # Its /home volume is the project's like any other.
+    quotas.require(session, project_id, quotas.Kind.VOLUMES)
     if free_cluster_units(catalog, location, spec.cluster_type, cluster_usage(session)) <= 0:
         raise ApiError(
             "service_unavailable",

@@ -118,10 +118,14 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock, cli_rate_limits, cli_snapshot
+    from verda_server.control import cli_clock, cli_projects, cli_rate_limits, cli_snapshot
 
     subcommands: dict[str, typer.Typer] = {
         "clock": cli_clock.app,
+        "projects": cli_projects.projects_app,
+        "credentials": cli_projects.credentials_app,
+        "quotas": cli_projects.quotas_app,
+        "balance": cli_projects.balance_app,
         "rate-limits": cli_rate_limits.app,
         "snapshot": cli_snapshot.snapshot_app,
     }

@@ -24,6 +24,7 @@ from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.states import Status
+from verda_server.projects import quotas
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
@@ -128,6 +129,9 @@ def deploy(
             raise invalid(f"existing_volumes: {volume.id} is in {volume.location}, not {location}")
     if body.os_volume is not None and os_source.volume is None:
         volumes.check_spec(catalog, "NVMe", body.os_volume.size, field="os_volume.size")
+    new_volume_count = (os_source.volume is None) + len(body.volumes or [])
+    quotas.require(session, project_id, quotas.Kind.INSTANCES)
+    quotas.require(session, project_id, quotas.Kind.VOLUMES, new_volume_count)
     usage = capacity_usage(session)
     if free_instance_units(catalog, location, spec.instance_type, body.is_spot, usage) <= 0:
         kind = "spot " if body.is_spot else ""

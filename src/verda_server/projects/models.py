@@ -20,7 +20,11 @@ class Project(Base):
     balance: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     is_default: Mapped[bool] = mapped_column(default=False)
+    # Quotas (projects/quotas.py): the most of each kind the project may hold.
     startup_script_quota: Mapped[int] = mapped_column(default=100, server_default="100")
+    instance_quota: Mapped[int] = mapped_column(default=50, server_default="50")
+    volume_quota: Mapped[int] = mapped_column(default=100, server_default="100")
+    cluster_quota: Mapped[int] = mapped_column(default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The next instant billing must act: the money runs out, or a rate ends.
     billing_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from verda_server.api.errors import not_found
+from verda_server.api.errors import ApiError, forbidden, invalid, not_found
 from verda_server.auth.models import Credential, RefreshToken
 from verda_server.auth.secrets import (
     check_secret,
@@ -211,3 +211,81 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
         ),
         row.billing_due_at is not None and row.billing_due_at <= now,
     )
+
+
+# ---- what the operator commands and the control API share ----------------
+
+# The client id column's width; printable ASCII without spaces, so that the
+# pair can be exported as shell variables and sent in a form body unquoted.
+MAX_CLIENT_ID = 128
+MAX_CLIENT_SECRET = 256
+
+
+def _check_text(field: str, value: str, most: int) -> None:
+    if not 1 <= len(value) <= most or not all("!" <= c <= "~" for c in value):
+        raise invalid(f"{field}: 1 to {most} printable ASCII characters without spaces")
+
+
+def new_credential(
+    session: Session,
+    clock: Clock,
+    project_id: str,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> tuple[str, str]:
+    """Another credential pair for a project: the one given (both or neither,
+    like `verda-server serve --client-id/--client-secret`) or a generated one."""
+    if (client_id is None) != (client_secret is None):
+        raise invalid("give both client_id and client_secret, or neither")
+    if client_id is not None and client_secret is not None:
+        _check_text("client_id", client_id, MAX_CLIENT_ID)
+        _check_text("client_secret", client_secret, MAX_CLIENT_SECRET)
+        if session.get(Credential, client_id) is not None:
+            raise ApiError("conflict", f"Client id {client_id} is taken")
+    get_project(session, project_id)
+    return add_credential(session, clock, project_id, client_id, client_secret)
+
+
+def revoke_project_credential(session: Session, project_id: str, client_id: str) -> None:
+    """Revoke a credential of this project (another project's is not found here)."""
+    get_project(session, project_id)
+    credential = session.get(Credential, client_id)
+    if credential is None or credential.project_id != project_id:
+        raise not_found(f"Credential {client_id} not found in project {project_id}")
+    revoke_credential(session, client_id)
+
+
+def credentials_of(
+    session: Session, project_id: str, client_id: str | None = None
+) -> list[Credential]:
+    """Oldest first; only `client_id`'s when given."""
+    query = select(Credential).where(Credential.project_id == project_id)
+    if client_id is not None:
+        query = query.where(Credential.client_id == client_id)
+    return list(session.scalars(query.order_by(Credential.created_at, Credential.client_id)))
+
+
+def get_project(session: Session, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise not_found(f"Project {project_id} not found")
+    return project
+
+
+def all_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.created_at, Project.id)))
+
+
+def delete_project(session: Session, project_id: str) -> None:
+    """A project with everything in it: instances, volumes, clusters, keys,
+    scripts, tags, credentials and their tokens, meters, charges and fundings
+    go by the store's cascades; capacity and addresses are free at once, since
+    both are counted from the instances and clusters that exist. Its access
+    tokens stop working on the next request (their credential is gone)."""
+    project = get_project(session, project_id)
+    if project.is_default:
+        raise forbidden(
+            "The default project can't be deleted: every start would create it again; "
+            "delete its resources instead"
+        )
+    session.execute(delete(Project).where(Project.id == project_id))

@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from verda_server.api.errors import ApiError, invalid
+from verda_server.api.errors import ApiError
 from verda_server.clock import Clock
 from verda_server.projects.models import Project
+from verda_server.projects.quotas import Kind, set_quotas
 from verda_server.startup_scripts.models import StartupScript
 from verda_server.storage.owned import get_all_owned, get_owned
 from verda_server.validation import clean_name
 
 WHAT = "Startup script"
-DEFAULT_QUOTA = 100
-HARD_MAX_QUOTA = 1000
 
 
 @dataclass(frozen=True)
@@ -87,9 +86,4 @@ def delete_scripts(session: Session, project_id: str, script_ids: Sequence[str])
 
 
 def set_quota(session: Session, project_id: str, quota: int) -> None:
-    if not 0 <= quota <= HARD_MAX_QUOTA:
-        raise invalid(f"quota: must be between 0 and {HARD_MAX_QUOTA}")
-    project = session.get(Project, project_id)
-    if project is None:
-        raise ApiError("not_found", "Project not found")
-    project.startup_script_quota = quota
+    set_quotas(session, project_id, {Kind.STARTUP_SCRIPTS: quota})

@@ -15,6 +15,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import get_instances
+from verda_server.projects import quotas
 from verda_server.tags import service as tags
 from verda_server.validation import MAX_NAME_LENGTH, clean_name
 from verda_server.volumes import service
@@ -56,6 +57,7 @@ def create(
     location = service.check_location(catalog, body.location_code)
     service.check_spec(catalog, body.type, body.size)
     instances = _instances_for(session, project_id, body.instance_id, body.instance_ids)
+    quotas.require(session, project_id, quotas.Kind.VOLUMES)
     _require_funds(session, now, catalog, project_id, body.type, body.size)
     volume = service.new_volume(
         session,
@@ -218,6 +220,8 @@ def _clone(
 ) -> Volume:
     volume_type, location = _clone_target(catalog, source, body)
     service.check_spec(catalog, volume_type, source.size)
+    # Counts the clones made before this one in the same call (the count autoflushes).
+    quotas.require(session, project_id, quotas.Kind.VOLUMES)
     _require_funds(session, now, catalog, project_id, volume_type, source.size)
     cross_location = location != source.location
     clone = service.new_volume(

@@ -1,0 +1,122 @@
+"""Per-project quotas: how many of each kind of resource a project may hold.
+
+Only what a project still holds counts: instances and clusters until they are
+discontinued, volumes until they are permanently deleted (a volume in the trash
+still counts, as the API document says of `move_to_trash`). A quota lowered
+below what a project holds takes nothing away; it only refuses new creations
+until the project is under it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from verda_server.api.errors import ApiError, invalid, not_found
+from verda_server.clusters.models import Cluster
+from verda_server.instances.models import Instance
+from verda_server.projects.models import Project
+from verda_server.startup_scripts.models import StartupScript
+from verda_server.volumes.models import Volume
+from verda_server.volumes.states import Status as VolumeStatus
+
+
+class Kind(StrEnum):
+    STARTUP_SCRIPTS = "startup_scripts"
+    INSTANCES = "instances"
+    VOLUMES = "volumes"
+    CLUSTERS = "clusters"
+
+
+@dataclass(frozen=True)
+class Quota:
+    column: InstrumentedAttribute[int]
+    default: int
+    hard_max: int
+    # Singular and plural, for messages: "Volume limit exceeded: … 100 volumes".
+    noun: str
+    plural: str
+
+
+# Startup scripts: the API document's changelog (default 100, hard maximum 1000).
+# The rest: what a new account of a GPU cloud is typically given, raised on request.
+QUOTAS: Mapping[Kind, Quota] = {
+    Kind.STARTUP_SCRIPTS: Quota(
+        Project.startup_script_quota, 100, 1000, "startup script", "scripts"
+    ),
+    Kind.INSTANCES: Quota(Project.instance_quota, 50, 10_000, "instance", "instances"),
+    Kind.VOLUMES: Quota(Project.volume_quota, 100, 10_000, "volume", "volumes"),
+    Kind.CLUSTERS: Quota(Project.cluster_quota, 5, 1000, "cluster", "clusters"),
+}
+
+
+def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]:
+    if kind is Kind.INSTANCES:
+        return Instance, [Instance.project_id == project_id, Instance.deleted_at.is_(None)]
+    if kind is Kind.CLUSTERS:
+        return Cluster, [Cluster.project_id == project_id, Cluster.deleted_at.is_(None)]
+    if kind is Kind.VOLUMES:
+        return Volume, [
+            Volume.project_id == project_id,
+            Volume.is_permanently_deleted.is_(False),
+            Volume.status != VolumeStatus.CANCELED.value,
+        ]
+    return StartupScript, [StartupScript.project_id == project_id]
+
+
+def usage(session: Session, project_id: str, kind: Kind) -> int:
+    model, where = _held(kind, project_id)
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def usages(session: Session, project_id: str) -> dict[Kind, int]:
+    return {kind: usage(session, project_id, kind) for kind in Kind}
+
+
+def limits(project: Project) -> dict[Kind, int]:
+    return {kind: int(getattr(project, quota.column.key)) for kind, quota in QUOTAS.items()}
+
+
+def require(session: Session, project_id: str, kind: Kind, adding: int = 1) -> None:
+    """Refuse (403 forbidden_action, like the startup script quota) what would
+    take the project past its quota of `kind`. The project row is locked first,
+    so that concurrent creations cannot both slip under it."""
+    if adding <= 0:
+        return
+    limit = session.scalar(
+        select(QUOTAS[kind].column).where(Project.id == project_id).with_for_update()
+    )
+    assert limit is not None
+    held = usage(session, project_id, kind)
+    if held + adding > limit:
+        quota = QUOTAS[kind]
+        needs = "" if adding == 1 else f"; this needs {adding} more"
+        raise ApiError(
+            "forbidden_action",
+            f"{quota.noun.capitalize()} limit exceeded: the project's {quota.noun} quota is "
+            f"{limit} and it holds {held} {quota.plural}{needs}",
+        )
+
+
+def check(kind: Kind, value: object) -> int:
+    """A quota value as given by an operator: an integer from 0 to the hard maximum."""
+    hard_max = QUOTAS[kind].hard_max
+    # type(): JSON true is a bool, and bool is an int.
+    if type(value) is not int or not 0 <= value <= hard_max:
+        raise invalid(f"{kind.value}: must be an integer from 0 to {hard_max}")
+    return value
+
+
+def set_quotas(session: Session, project_id: str, values: Mapping[Kind, int]) -> Project:
+    """Set some quotas, all or none (each value checked first)."""
+    checked = {kind: check(kind, value) for kind, value in values.items()}
+    project = session.get(Project, project_id)
+    if project is None:
+        raise not_found(f"Project {project_id} not found")
+    for kind, value in checked.items():
+        setattr(project, QUOTAS[kind].column.key, value)
+    return project
