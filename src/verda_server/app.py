@@ -26,6 +26,8 @@ from verda_server.config import Settings
 from verda_server.control import app as control
 from verda_server.control import clock as stored_clock
 from verda_server.control import token as admin_token
+from verda_server.control.fault_middleware import FaultMiddleware
+from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
@@ -76,6 +78,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
     stored_clock.follow(shared, clock)
+    faults = FaultRules(shared, clock)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
@@ -102,6 +105,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
         shared=shared,
         admin=admin,
+        faults=faults,
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 
@@ -135,6 +139,8 @@ def create_app(context: AppContext) -> FastAPI:
     server_url = context.settings.base_url.removesuffix("/v1")
     install_openapi(app, server_url)
     control.install(app, server_url)
+    # Inside FollowSharedState: the rules a request meets are the latest.
+    app.add_middleware(FaultMiddleware, context=context)
     if context.shared.remote:
         app.add_middleware(control.FollowSharedState, shared=context.shared)
     return app

@@ -86,7 +86,10 @@ def error_response(
 
 
 def _field_path(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Only the leading location goes: a field may be named "path" too.
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    parts = [str(p) for p in loc]
     return ".".join(parts) or "body"
 
 

@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from verda_server.control import clock_views
+from verda_server.control import clock_views, fault_views, instance_views
 from verda_server.control.openapi import DOCUMENT_PATH, build_document
 from verda_server.control.shared import SharedState
 
-ROUTERS = (clock_views.router,)
+ROUTERS = (clock_views.router, fault_views.router, instance_views.router)
 
 
 def install(app: FastAPI, server_url: str) -> None:
