@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import checked_client, postgres_database
+from tests.support.cli import admin_cli
 from tests.support.live import (
     ADMIN_TOKEN,
     Credentials,
@@ -507,3 +508,64 @@ def test_evict_refuses_an_on_demand_instance(admin, server, client, fleet):
     assert _instance(client, instance_id)["status"] == "provisioning"
     missing = admin.post("/_admin/v1/instances/00000000-0000-4000-8000-000000000000/evict")
     assert_error(missing, 404, "not_found")
+
+
+# ---- verda-server admin -------------------------------------------------------
+
+
+def test_admin_cli_manages_rules(admin, server, client):
+    added = admin_cli(
+        server, "--json", "faults", "add", "/v1/balance", "--method", "GET", "--status", "503",
+        "--times", "1", "--message", "Down",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    rule = json.loads(added.output)
+    assert (rule["code"], rule["message"], rule["times"]) == ("service_unavailable", "Down", 1)
+    assert injected(client.get("/v1/balance")) == rule["id"]
+    listed = admin_cli(server, "faults")
+    assert listed.exit_code == 0, listed.output
+    header, row = listed.output.splitlines()
+    assert header.split()[:4] == ["id", "method", "path", "project_id"]
+    assert row.split()[:7] == [
+        rule["id"],
+        "GET",
+        "/v1/balance",
+        "-",
+        "503",
+        "service_unavailable",
+        "0",
+    ]
+    assert row.split()[-3:] == ["1", "0", "yes"]  # fired, remaining, spent
+    shown = admin_cli(server, "faults", "show", rule["id"])
+    assert "fired        1" in shown.output
+    assert admin_cli(server, "faults", "delete", rule["id"]).exit_code == 0
+    missing = admin_cli(server, "faults", "delete", rule["id"])
+    assert (missing.exit_code, missing.output) == (
+        1,
+        f"error: not_found: No fault rule {rule['id']}\n",
+    )
+    refused = admin_cli(server, "faults", "add", "/v1/balance")
+    assert refused.exit_code == 1
+    assert "give a status or code to answer with, or a latency_ms" in refused.output
+    admin_cli(server, "faults", "add", "/v1/a", "--latency-ms", "5")
+    assert admin_cli(server, "faults", "clear").exit_code == 0
+    assert json.loads(admin_cli(server, "--json", "faults").output) == []
+
+
+def test_admin_cli_forces_and_evicts(admin, server, client, fleet):
+    instance_id = _deploy(client, fleet, is_spot=True)
+    forced = admin_cli(server, "--json", "instances", "force", instance_id, "installation_failed")
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.output)["status"] == "installation_failed"
+    assert _instance(client, instance_id)["status"] == "installation_failed"
+    wrong = admin_cli(server, "instances", "force", instance_id, "running")
+    assert wrong.exit_code == 2
+    evicted = admin_cli(server, "instances", "evict", instance_id)
+    assert evicted.exit_code == 0, evicted.output
+    shown = dict(line.split(maxsplit=1) for line in evicted.output.splitlines())
+    assert (shown["id"], shown["status"]) == (instance_id, "discontinued")
+    again = admin_cli(server, "instances", "evict", instance_id)
+    assert (again.exit_code, again.output) == (
+        1,
+        f"error: conflict: Instance {instance_id} is already discontinued\n",
+    )

@@ -118,9 +118,13 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock
+    from verda_server.control import cli_clock, cli_faults
 
-    subcommands: dict[str, typer.Typer] = {"clock": cli_clock.app}
+    subcommands: dict[str, typer.Typer] = {
+        "clock": cli_clock.app,
+        "faults": cli_faults.app,
+        "instances": cli_faults.instances,
+    }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)
 
