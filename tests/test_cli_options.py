@@ -138,6 +138,24 @@ def stores_at_the_database_url(server: LiveServer, tmp: Path) -> None:
     assert not (tmp / "default-dir").exists()  # the --data-dir given is not used
 
 
+def has_no_rate_limits(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.rate_limiter is None
+    with _client(server) as client:
+        assert "ratelimit" not in client.get("/v1/ssh-keys").headers
+
+
+def _policies(tmp: Path) -> str:
+    path = tmp / "policies.yaml"
+    path.write_text("policies:\n  - {method: GET, path: /v1/ssh-keys, limit: 7}\n")
+    return str(path)
+
+
+def limits_by_the_policy_file(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        policy = client.get("/v1/ssh-keys").headers["ratelimit-policy"]
+    assert policy == '"project";q=500;w=60, "endpoint";q=7;w=60'
+
+
 ADMIN_TOKEN = "an-operator-chosen-admin-token"
 
 
@@ -147,6 +165,19 @@ def opens_the_control_api_with_the_token(server: LiveServer, _tmp: Path) -> None
         other = client.get("/_admin/v1/clock", headers={"Authorization": "Bearer vsa_other"})
     assert (chosen.status_code, other.status_code) == (200, 401)
     assert server.server.admin_token is None  # given, so never generated nor printed
+
+
+def writes_text_lines(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.settings.log_format == "text"
+
+
+def opens_metrics_to_all(server: LiveServer, _tmp: Path) -> None:
+    with httpx.Client(base_url=server.base_url) as client:
+        assert client.get("/metrics").status_code == 200
+
+
+def keeps_7_requests_per_project(server: LiveServer, _tmp: Path) -> None:
+    assert server.context.journal.size == 7
 
 
 Check = Callable[[LiveServer, Path], None]
@@ -163,16 +194,25 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
     "VERDA_SERVER_ADMIN_TOKEN": (lambda _: ADMIN_TOKEN, opens_the_control_api_with_the_token),
     "VERDA_SERVER_DATA_DIR": (lambda tmp: str(tmp / "chosen-dir"), stores_in_the_data_dir),
+    "VERDA_SERVER_LOG_FORMAT": (lambda _: "text", writes_text_lines),
+    "VERDA_SERVER_METRICS_PUBLIC": (lambda _: "1", opens_metrics_to_all),
+    "VERDA_SERVER_JOURNAL_SIZE": (lambda _: "7", keeps_7_requests_per_project),
     "VERDA_SERVER_DATABASE_URL": (
         lambda tmp: sqlite_url((tmp / "elsewhere").resolve()),
         stores_at_the_database_url,
     ),
+    "VERDA_SERVER_RATE_LIMITS": (lambda _: "off", has_no_rate_limits),
+    "VERDA_SERVER_RATE_LIMIT_POLICIES": (_policies, limits_by_the_policy_file),
 }
+# Checked where what they need runs: a Redis server of its own.
+CHECKED_ELSEWHERE = {"VERDA_SERVER_REDIS_URL": "tests/test_rate_limits_redis.py"}
 
 
 def test_every_variable_of_the_readme_is_checked_here():
     table = README.read_text().split("## Command line", 1)[1].split("## What it serves", 1)[0]
-    assert set(re.findall(r"`(VERDA_SERVER_\w+)`", table)) == set(VARIABLES)
+    assert set(re.findall(r"`(VERDA_SERVER_\w+)`", table)) == set(VARIABLES) | set(
+        CHECKED_ELSEWHERE
+    )
 
 
 @pytest.mark.parametrize("variable", sorted(VARIABLES))

@@ -139,7 +139,7 @@ def balance(client: httpx.Client) -> Decimal:
 # ---- rules: counting ----------------------------------------------------------
 
 
-def test_a_rule_for_the_next_two_calls_fires_exactly_twice(admin, client):
+def test_a_rule_for_the_next_two_calls_fires_exactly_twice(admin, server, client):
     rule = add_rule(admin, method="GET", path="/v1/balance", status=503, times=2)
     assert (rule["code"], rule["fired"], rule["remaining"], rule["spent"]) == (
         "service_unavailable",
@@ -157,6 +157,16 @@ def test_a_rule_for_the_next_two_calls_fires_exactly_twice(admin, client):
     assert (spent["fired"], spent["remaining"], spent["spent"], spent["matched"]) == (2, 0, True, 2)
     # A spent rule stays listed, for its counts.
     assert [r["id"] for r in admin.get("/_admin/v1/faults").json()] == [rule["id"]]
+    assert injected_metric(server, rule["id"]) == 2
+
+
+def injected_metric(server: LiveServer, rule_id: str) -> float:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=server.base_url, headers=headers) as http:
+        text = http.get("/metrics").text
+    line = f'verda_faults_injected_total{{rule="{rule_id}"}} '
+    found = [row for row in text.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
 
 
 def test_probability_zero_never_and_one_always(admin, client):
@@ -241,7 +251,7 @@ def test_the_control_api_is_never_faulted(admin, client):
     assert rule_of(admin, rule["id"])["matched"] == 1
 
 
-def test_latency_delays_the_real_answer(admin, client, monkeypatch):
+def test_latency_delays_the_real_answer(admin, server, client, monkeypatch):
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -255,6 +265,7 @@ def test_latency_delays_the_real_answer(admin, client, monkeypatch):
     assert first.json() == second.json()  # the real answer, both times
     assert slept == [0.25]
     assert rule_of(admin, rule["id"])["fired"] == 1
+    assert injected_metric(server, rule["id"]) == 1  # a delay is a fault injected too
     # Latency and an error: delayed, then answered.
     both = add_rule(admin, method="GET", path="/v1/balance", latency_ms=10, status=503)
     assert injected(client.get("/v1/balance")) == both["id"]

@@ -306,7 +306,12 @@ def test_every_get_writes_integers_as_integers(live, authed, contract):
         "cluster_type": next(iter(catalog.cluster_types)),
         "cluster_id": cluster,
     }
-    gets = [path for path, item in contract.document["paths"].items() if "get" in item]
+    # /metrics is the operators', behind the admin token.
+    gets = [
+        path
+        for path, item in contract.document["paths"].items()
+        if "get" in item and {"adminToken": []} not in item["get"].get("security", [])
+    ]
     assert len(gets) > 30
     for template in gets:
         path = template.format(**ids)
@@ -328,7 +333,7 @@ def test_the_response_check_refuses_a_decimal_point_in_an_integer(contract):
 
     def check(body: Any) -> None:
         request = httpx.Request("GET", "http://test/v1/long-term/periods")
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "X-Request-Id": "0" * 32}
         contract.verify(httpx.Response(200, request=request, content=body, headers=headers))
 
     check(json.dumps([period]))

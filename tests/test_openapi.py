@@ -132,9 +132,12 @@ def test_either_shapes_and_id_or_ids_fields_are_one_of(document):
 def test_the_response_check_on_every_raw_request_can_fail(contract):
     def response(method: str, path: str, status: int, **kwargs) -> httpx.Response:
         request = httpx.Request(method, "http://test" + path)
-        return httpx.Response(status, request=request, **kwargs)
+        return httpx.Response(status, request=request, headers=_SERVED, **kwargs)
 
     contract.verify(response("GET", "/v1/balance", 200, json={"amount": 1, "currency": "usd"}))
+    without_id = httpx.Response(200, request=httpx.Request("GET", "http://test/v1/balance"))
+    with pytest.raises(AssertionError, match="no X-Request-Id"):
+        contract.verify(without_id)
     for bad in (
         response("PUT", "/v1/instances", 200, json=[]),  # never 200
         response("GET", "/v1/balance", 200, json={"amount": "1", "currency": "usd"}),
@@ -146,8 +149,13 @@ def test_the_response_check_on_every_raw_request_can_fail(contract):
             contract.verify(bad)
 
 
+# What the server adds to every response.
+_SERVED = {"X-Request-Id": "0" * 32}
+
+
 def _response(method: str, path: str, status: int, **kwargs) -> httpx.Response:
-    return httpx.Response(status, request=httpx.Request(method, "http://test" + path), **kwargs)
+    request = httpx.Request(method, "http://test" + path)
+    return httpx.Response(status, request=request, headers=_SERVED, **kwargs)
 
 
 def test_the_response_check_wants_a_body_exactly_where_content_is_documented(contract):

@@ -58,6 +58,8 @@ def test_pagination_keeps_the_array_and_adds_headers(live, authed):
 
 def test_page_size_100_is_the_largest(live, authed, project):
     live.set_script_quota(project.project_id, 101)
+    # 101 creations in one frozen window: more than the endpoint limit allows.
+    live.set_rate_limits(project.project_id, endpoint=200)
     ids = []
     for i in range(101):
         ids.append(_add(authed, f"s{i:03}"))

@@ -21,6 +21,13 @@ from verda_server.clock import Clock
 from verda_server.config import DEFAULT_DATA_DIR
 from verda_server.projects import service as projects
 from verda_server.projects.models import Project
+from verda_server.ratelimits.config import (
+    MAX_LIMIT,
+    PROJECT_LIMIT,
+    WINDOW_SECONDS,
+    ProjectRateLimits,
+)
+from verda_server.ratelimits.service import set_project_limits
 from verda_server.startup_scripts.service import HARD_MAX_QUOTA, set_quota
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
@@ -177,3 +184,35 @@ def revoke_credential(
     with _writing(data_dir, database_url) as session:
         project_id = projects.revoke_credential(session, client_id)
     typer.echo(f"credential {client_id} of project {project_id} revoked")
+
+
+@app.command("set-rate-limits")
+def set_rate_limits(
+    project_id: Annotated[str, typer.Argument(help="The project's id.")],
+    project: Annotated[
+        int | None,
+        typer.Option(
+            "--project", min=1, max=MAX_LIMIT, help="Requests per window for the whole project."
+        ),
+    ] = None,
+    endpoint: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_LIMIT, help="Requests per window per method + path."),
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="No rate limits for this project.")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a project's own rate limits, replacing what it had (an option left
+    out: the server's default; none at all: back to the defaults). Servers on
+    this store apply it from the project's next request."""
+    limits = ProjectRateLimits(enabled=False if off else None, project=project, endpoint=endpoint)
+    with _writing(data_dir, database_url) as session:
+        set_project_limits(session, project_id, limits)
+    if off:
+        typer.echo(f"project {project_id}: no rate limits")
+    else:
+        typer.echo(
+            f"project {project_id}: {project or f'{PROJECT_LIMIT} (default)'} requests per "
+            f"project, {endpoint or 'the default'} per endpoint, per {WINDOW_SECONDS} s window"
+        )

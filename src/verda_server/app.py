@@ -25,6 +25,7 @@ from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
 from verda_server.control import app as control
 from verda_server.control import clock as stored_clock
+from verda_server.control import snapshot
 from verda_server.control import token as admin_token
 from verda_server.control.fault_middleware import FaultMiddleware
 from verda_server.control.faults import FaultRules
@@ -32,8 +33,16 @@ from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
+from verda_server.observability import views as observability_views
+from verda_server.observability.journal import make_journal
+from verda_server.observability.metrics import Metrics
+from verda_server.observability.middleware import ObservabilityMiddleware
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
+from verda_server.ratelimits.counters import open_counters
+from verda_server.ratelimits.http import RateLimitHeadersMiddleware
+from verda_server.ratelimits.limiter import RateLimiter
+from verda_server.ratelimits.policies import load_policies
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
@@ -46,6 +55,7 @@ TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
+    observability_views.router,
     auth_views.router,
     project_views.router,
     catalog_views.public,
@@ -74,11 +84,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     """Migrate the store, make sure the default project exists, return the app."""
     clock = clock or Clock()
     catalog = Catalog(load_source(settings.catalog_path))
+    policies = load_policies(settings.rate_limit_policies_path)
+    limiter = None
+    if settings.rate_limits:
+        limiter = RateLimiter(open_counters(settings.redis_url), clock, policies)
     db = Database(settings.database_url)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
     stored_clock.follow(shared, clock)
     faults = FaultRules(shared, clock)
+    snapshot.follow(shared, keys)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
@@ -96,6 +111,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
             )
             open_missing_meters(session, clock.now(), catalog)
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
+    metrics = Metrics(db)
+    faults.on_fired(metrics.fault_injected)
     context = AppContext(
         settings=settings,
         db=db,
@@ -103,9 +120,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         catalog=catalog,
         tokens=tokens,
         reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        rate_limiter=limiter,
         shared=shared,
         admin=admin,
         faults=faults,
+        metrics=metrics,
+        journal=make_journal(settings.journal_size, settings.redis_url),
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 
@@ -120,6 +140,9 @@ def create_app(context: AppContext) -> FastAPI:
         async with periodic(*jobs):
             yield
         context.tokens.close()
+        if context.rate_limiter is not None:
+            await context.rate_limiter.close()
+        await context.journal.close()
         context.db.dispose()
 
     app = FastAPI(
@@ -134,6 +157,9 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
+    if context.rate_limiter is not None:
+        # Outermost: even a 500 after authentication carries the headers.
+        app.add_middleware(RateLimitHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router)
     server_url = context.settings.base_url.removesuffix("/v1")
@@ -143,4 +169,12 @@ def create_app(context: AppContext) -> FastAPI:
     app.add_middleware(FaultMiddleware, context=context)
     if context.shared.remote:
         app.add_middleware(control.FollowSharedState, shared=context.shared)
+    # Outermost of ours: every response carries the request id, a 500 too.
+    app.add_middleware(
+        ObservabilityMiddleware,
+        routes=app.router.routes,
+        clock=context.clock,
+        metrics=context.metrics,
+        journal=context.journal,
+    )
     return app

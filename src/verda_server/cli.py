@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import replace
 from enum import StrEnum
@@ -27,9 +26,19 @@ from verda_server.config import (
     Settings,
 )
 from verda_server.control import cli as control_cli
+from verda_server.observability import logs
+from verda_server.observability.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from verda_server.observability.journal import MAX_SIZE as MAX_JOURNAL_SIZE
 from verda_server.projects.service import Bootstrap
+from verda_server.ratelimits.counters import RedisUnavailable
+from verda_server.ratelimits.policies import PolicyError
 
 MIN_SIGNING_KEY_BYTES = 32
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
 
 
 class LogLevel(StrEnum):
@@ -145,6 +154,29 @@ def serve(
             help="No delays at all: provisioning and clones finish at once.",
         ),
     ] = False,
+    rate_limits: Annotated[
+        Switch,
+        typer.Option(
+            envvar="VERDA_SERVER_RATE_LIMITS",
+            help="The API document's rate limits (500 requests per project and 60 per "
+            "endpoint per 60 s window); 'off' for heavy local suites and benchmarks.",
+        ),
+    ] = Switch.on,
+    rate_limit_policies: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_RATE_LIMIT_POLICIES",
+            help="A YAML file of route-specific endpoint limits replacing the packaged one.",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_REDIS_URL",
+            help="redis:// URL keeping the rate-limit counters, so that several replicas "
+            "share one budget (default: in this process).",
+        ),
+    ] = None,
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -154,6 +186,31 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Log level.")] = LogLevel.info,
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            envvar="VERDA_SERVER_LOG_FORMAT",
+            help="Log lines on stderr: one JSON object each, human-readable text, or "
+            "auto (text on a terminal, else JSON).",
+        ),
+    ] = logs.LogFormat.auto,
+    metrics_public: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-public",
+            envvar="VERDA_SERVER_METRICS_PUBLIC",
+            help="Serve GET /metrics to anyone, without the admin token.",
+        ),
+    ] = False,
+    journal_size: Annotated[
+        int,
+        typer.Option(
+            envvar="VERDA_SERVER_JOURNAL_SIZE",
+            min=1,
+            max=MAX_JOURNAL_SIZE,
+            help="Requests kept per project in the control API's journal.",
+        ),
+    ] = DEFAULT_JOURNAL_SIZE,
 ) -> None:
     """Start the API server."""
     from verda_server.app import build  # keeps `--help` fast
@@ -174,6 +231,9 @@ def serve(
         client_secret=client_secret,
         signing_key=signing_key,
         access_token_ttl=token_ttl,
+        rate_limits=rate_limits is Switch.on,
+        rate_limit_policies_path=rate_limit_policies,
+        redis_url=redis_url,
         admin_token=admin_token,
         lifecycle=replace(INSTANT, spot_seed=spot_seed)
         if instant
@@ -183,20 +243,28 @@ def serve(
             clone_seconds=clone_seconds,
             spot_seed=spot_seed,
         ),
+        log_format=log_format.value,
+        metrics_public=metrics_public,
+        journal_size=journal_size,
     )
-    logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
+    logs.configure(log_format, log_level.value)
     try:
         server = build(settings)
-    except CatalogError as exc:
+    except (CatalogError, PolicyError, RedisUnavailable) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
+    logs.follow(server.context.clock)
     _announce(settings, server.bootstrap, server.admin_token)
     config = uvicorn.Config(
         server.app,
         host=host,
         port=port,
         log_level=log_level.value,
+        # Our handler on the root logger writes uvicorn's lines too; our
+        # middleware writes the one line per request, so no access log here.
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

@@ -51,8 +51,21 @@ class Settings:
     initial_balance: Decimal = field(default_factory=lambda: Decimal("1000"))
     currency: str = "usd"
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    # The API document's rate limits (on, as on the real service, unless off).
+    rate_limits: bool = True
+    rate_limit_policies_path: Path | None = None
+    # Counters in this Redis, shared by every replica; None: in this process.
+    redis_url: str | None = None
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
+    # Log lines: json, text, or auto (text on a terminal); set up by the command line.
+    log_format: str = "auto"
+    # GET /metrics without the admin token.
+    metrics_public: bool = False
+    # Requests kept per project in the journal.
+    journal_size: int = 200
+    # Shared state of several replicas (the journal); None: in this process.
+    redis_url: str | None = None
 
     @property
     def base_url(self) -> str:

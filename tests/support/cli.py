@@ -4,6 +4,7 @@ instead of `uvicorn.run`, so that tests can move its time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,8 +32,14 @@ ISOLATED = (
     "VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
     "VERDA_SERVER_CLONE_SECONDS",
     "VERDA_SERVER_SPOT_SEED",
+    "VERDA_SERVER_RATE_LIMITS",
+    "VERDA_SERVER_RATE_LIMIT_POLICIES",
+    "VERDA_SERVER_REDIS_URL",
     "VERDA_SERVER_ADMIN_TOKEN",
     "VERDA_SERVER_URL",
+    "VERDA_SERVER_LOG_FORMAT",
+    "VERDA_SERVER_METRICS_PUBLIC",
+    "VERDA_SERVER_JOURNAL_SIZE",
 )
 
 
@@ -40,7 +47,14 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run the command line in-process; the result holds exit code and output."""
     environment: dict[str, str | None] = dict.fromkeys(ISOLATED)
     environment.update(env or {})
-    return CliRunner().invoke(cli.cli, list(args), env=environment)
+    # `serve` sets up the process's logging, on a stream that ends with the run.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return CliRunner().invoke(cli.cli, list(args), env=environment)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 @contextmanager

@@ -80,6 +80,23 @@ class LiveServer:
             client_id, secret = projects.add_credential(session, ctx.clock, project.id)
         return Credentials(project.id, client_id, secret)
 
+    def set_rate_limits(
+        self,
+        project_id: str,
+        *,
+        enabled: bool | None = None,
+        project: int | None = None,
+        endpoint: int | None = None,
+    ) -> None:
+        """A project's own rate limits (None: the server's default), for tests
+        that need fewer requests to reach one, or more than a window allows."""
+        from verda_server.ratelimits.config import ProjectRateLimits
+        from verda_server.ratelimits.service import set_project_limits
+
+        limits = ProjectRateLimits(enabled=enabled, project=project, endpoint=endpoint)
+        with self.context.db.write() as session:
+            set_project_limits(session, project_id, limits)
+
     def set_script_quota(self, project_id: str, quota: int) -> None:
         from verda_server.startup_scripts.service import set_quota
 

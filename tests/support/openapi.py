@@ -15,6 +15,8 @@ import httpx
 import jsonschema
 
 ERROR_REF = "#/components/schemas/PublicApiErrorResponseDto"
+# Headers whose presence and syntax the document must declare wherever they occur.
+CHECKED_HEADERS = ("ratelimit-policy", "ratelimit", "retry-after")
 
 
 def _json_integer(_checker: Any, instance: Any) -> bool:
@@ -59,6 +61,33 @@ class ContractChecker:
                 return self.document["paths"][template].get(method.lower())
         return None
 
+    def _header(self, declared: dict[str, Any]) -> dict[str, Any]:
+        ref = declared.get("$ref")
+        if ref is None:
+            return declared
+        return dict(self.document["components"]["headers"][ref.rsplit("/", 1)[1]])
+
+    def _verify_headers(
+        self, response: httpx.Response, documented: dict[str, Any], answered: str
+    ) -> None:
+        declared = {
+            name.lower(): self._header(header)
+            for name, header in documented.get("headers", {}).items()
+        }
+        for name, header in declared.items():
+            if header.get("required"):
+                assert name in response.headers, f"{answered} without its required {name}"
+        for name in CHECKED_HEADERS:
+            if name not in response.headers:
+                continue
+            assert name in declared, f"{answered} with {name}, which is not documented"
+            value, schema = response.headers[name], declared[name]["schema"]
+            if schema.get("type") == "integer":
+                assert re.fullmatch(r"[0-9]+", value), f"{answered} with {name}: {value!r}"
+                StrictValidator(schema).validate(int(value))
+            else:
+                StrictValidator(schema).validate(value)
+
     def verify(self, response: httpx.Response) -> None:
         request = response.request
         # The path as sent: an escaped `/` inside a segment (a tag key) stays in it.
@@ -66,6 +95,7 @@ class ContractChecker:
         if path in ("/v1/openapi.json", "/_admin/v1/openapi.json"):
             return
         operation = self.operation(request.method, path)
+        assert response.headers.get("x-request-id"), f"{request.method} {path}: no X-Request-Id"
         if "x-verda-fault" in response.headers:
             # An operator's injected answer (the control API documents those):
             # any error status, always the error model.
@@ -80,8 +110,10 @@ class ContractChecker:
         assert documented is not None, (
             f"{request.method} {path} answered {response.status_code}, which is not documented"
         )
-        content = documented.get("content")
         answered = f"{request.method} {path} answered {response.status_code}"
+        self._verify_headers(response, documented, answered)
+        assert "X-Request-Id" in documented.get("headers", {}), f"{answered}: X-Request-Id?"
+        content = documented.get("content")
         if not response.content:
             # An empty body is only right where the document promises no content.
             assert not content, f"{answered} with an empty body; documented: {sorted(content)}"
@@ -92,5 +124,5 @@ class ContractChecker:
         assert media in content, f"{answered} with {media}; documented: {sorted(content)}"
         if media == "application/json":
             self._validate(response.json(), content[media]["schema"])
-        elif media == "text/plain":
+        elif media == "text/plain" and content[media]["schema"].get("format") == "uuid":
             uuid.UUID(response.text)

@@ -19,6 +19,9 @@ from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.observability.journal import Journal
+from verda_server.observability.metrics import Metrics
+from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.storage.database import Database
 
 
@@ -32,7 +35,11 @@ class AppContext:
     reconciler: Reconciler
     shared: SharedState
     admin: AdminToken
+    metrics: Metrics
+    journal: Journal
     faults: FaultRules
+    # None when rate limits are off (`--rate-limits off`).
+    rate_limiter: RateLimiter | None = None
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:

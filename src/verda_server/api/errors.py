@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.api.patterns import MEANINGS
+from verda_server.observability.request_id import request_id_of
 
 logger = logging.getLogger("verda_server")
 
@@ -85,6 +86,13 @@ def error_response(
     )
 
 
+def server_error(scope: Scope) -> JSONResponse:
+    """A 500 without details, naming the request id the log line carries."""
+    rid = request_id_of(scope)
+    suffix = f" (request id {rid})" if rid is not None else ""
+    return error_response("server_error", f"Internal server error{suffix}")
+
+
 def _field_path(loc: Sequence[Any]) -> str:
     # Only the leading location goes: a field may be named "path" too.
     if loc and loc[0] in ("body", "query", "path", "header"):
@@ -151,7 +159,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         # 413, 415 and the like have no row of their own in the table.
         return error_response("invalid_request", str(exc.detail))
     logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
-    return error_response("server_error", "Internal server error")
+    return server_error(request.scope)
 
 
 class UnexpectedErrorMiddleware:
@@ -181,8 +189,7 @@ class UnexpectedErrorMiddleware:
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            response = error_response("server_error", "Internal server error")
-            await response(scope, receive, send)
+            await server_error(scope)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -15,8 +15,12 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.api.errors import error_response
+from verda_server.control.access import admin_authorized
 
 MAX_BODY_BYTES = 1024 * 1024
+# A snapshot import carries a whole store: it may be larger, but only for the
+# admin token, so an anonymous client still meets the ordinary limit.
+LARGE_BODIES = {"/_admin/v1/snapshot": 512 * 1024 * 1024}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -76,6 +80,15 @@ def _is_checked(content_type: str) -> bool:
     )
 
 
+def _limit(scope: Scope) -> int:
+    large = LARGE_BODIES.get(scope["path"])
+    if large is None:
+        return MAX_BODY_BYTES
+    authorization = dict(scope.get("headers", [])).get(b"authorization", b"")
+    context = scope["app"].state.context
+    return large if admin_authorized(context, authorization.decode("latin-1")) else MAX_BODY_BYTES
+
+
 class BodyGuardMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,6 +97,7 @@ class BodyGuardMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = _limit(scope)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -92,9 +106,9 @@ class BodyGuardMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
+            if size > limit:
                 response = error_response(
-                    "invalid_request", f"Request body too large (at most {MAX_BODY_BYTES} bytes)"
+                    "invalid_request", f"Request body too large (at most {limit} bytes)"
                 )
                 await response(scope, receive, send)
                 return

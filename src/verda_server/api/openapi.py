@@ -14,6 +14,7 @@ from verda_server.api.request_schemas import complete_request_schemas
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
 from verda_server.catalog.service import Catalog
 from verda_server.instances.schemas import InstanceActionResultDto
+from verda_server.ratelimits.openapi import complete_rate_limits
 
 TITLE = "Verda Cloud Public API"
 DESCRIPTION = (
@@ -57,6 +58,19 @@ def one_of_shapes(responses: dict[str, Any]) -> None:
             schema["oneOf"] = schema.pop("anyOf")
 
 
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the client's own X-Request-Id when it sent a usable one "
+    "(at most 128 characters of A-Z a-z 0-9 . _ : + / = -), else a new one. Log lines "
+    "and a 500's message name it.",
+    "schema": {"type": "string", "maxLength": 128},
+}
+
+
+def request_id_headers(responses: dict[str, Any]) -> None:
+    for response in responses.values():
+        response.setdefault("headers", {})["X-Request-Id"] = REQUEST_ID_HEADER
+
+
 def _complete_operation(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
     responses.pop("422", None)
@@ -93,6 +107,10 @@ def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, 
         for op in item.values():
             _complete_operation(op)
     complete_request_schemas(document, catalog)
+    complete_rate_limits(document)
+    for item in document["paths"].values():
+        for op in item.values():
+            request_id_headers(op["responses"])  # the 429s included
     return document
 
 

@@ -11,6 +11,8 @@ from verda_server.api.context import Context
 from verda_server.api.errors import unauthorized
 from verda_server.auth.access import AccessClaims
 from verda_server.auth.service import Principal
+from verda_server.ratelimits.http import enforce
+from verda_server.ratelimits.limiter import project_subject
 
 SCHEME_NAME = "bearerAuth"
 
@@ -41,8 +43,25 @@ async def access_claims(
 TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
 
 
-async def require_principal(context: Context, claims: TokenClaims) -> Principal:
-    return await context.tokens.confirm(claims)
+def record_project(request: Request, project_id: str) -> None:
+    """Who the request acts for, for its log line and its project's journal."""
+    request.state.project_id = project_id
+
+
+async def require_principal(request: Request, context: Context, claims: TokenClaims) -> Principal:
+    principal = await context.tokens.confirm(claims)
+    record_project(request, principal.project_id)
+    await rate_limit(request, context, principal)
+    return principal
+
+
+async def rate_limit(request: Request, context: Context, principal: Principal) -> None:
+    """Count an authenticated request against its project's limits (a 429 when
+    one is exceeded). Every authenticated request passes here exactly once,
+    once its token is confirmed."""
+    if context.rate_limiter is not None:
+        subject = project_subject(principal.project_id)
+        await enforce(request, context.rate_limiter, subject, principal.rate_limits)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +27,8 @@ from verda_server.auth.secrets import digest, new_refresh_token
 from verda_server.auth.signing import KeyRing
 from verda_server.auth.verifier import SecretVerifier
 from verda_server.clock import Clock
+from verda_server.projects.models import Project
+from verda_server.ratelimits.config import ProjectRateLimits, from_columns
 from verda_server.storage.database import Database
 from verda_server.storage.point_read import PointRead
 
@@ -39,6 +41,19 @@ class Principal:
 
     project_id: str
     client_id: str
+    # The project's own rate limits; None: the server's defaults.
+    rate_limits: ProjectRateLimits | None = None
+
+
+# What a credential's read gives besides itself: its project's rate limits, read
+# in the same statement so that the limiter costs no read of its own.
+RATE_LIMIT_COLUMNS = (
+    Project.rate_limits_enabled,
+    Project.rate_limit_project,
+    Project.rate_limit_endpoint,
+)
+# Called once a client's limits are known, before its secret is checked.
+TokenGate = Callable[[ProjectRateLimits | None], Awaitable[None]]
 
 
 class TokenService:
@@ -59,17 +74,26 @@ class TokenService:
         self._verifier = SecretVerifier()
         self._credential = PointRead(
             db,
-            select(Credential.project_id, Credential.secret_hash).where(
-                Credential.client_id == bindparam("client_id")
-            ),
+            select(Credential.project_id, Credential.secret_hash, *RATE_LIMIT_COLUMNS)
+            .join(Project, Project.id == Credential.project_id)
+            .where(Credential.client_id == bindparam("client_id")),
+        )
+        self._refresh_owner = PointRead(
+            db,
+            select(RefreshToken.client_id, *RATE_LIMIT_COLUMNS)
+            .join(Project, Project.id == RefreshToken.project_id)
+            .where(RefreshToken.token_hash == bindparam("token_hash")),
         )
 
     async def client_credentials(
-        self, client_id: str, client_secret: str
+        self, client_id: str, client_secret: str, gate: TokenGate | None = None
     ) -> GetAccessTokenResponseDto:
         # The secret is checked outside any transaction: a slow scrypt must
         # never hold the store's write lock.
         row = await self._credential.run(client_id=client_id)
+        if gate is not None:
+            # Before the secret's check: a guessed secret meets the limit first.
+            await gate(None if row is None else from_columns(*row[2:5]))
         if row is None or not await self._verifier.verify(client_secret, row[1]):
             raise unauthorized("Invalid client credentials")
         return await run_in_threadpool(self._grant, client_id, row[1])
@@ -81,6 +105,14 @@ class TokenService:
                 # Rotated or revoked while the secret was being checked.
                 raise unauthorized("Invalid client credentials")
             return self._issue(session, credential, family_id=str(uuid.uuid4()))
+
+    async def refresh_owner(
+        self, refresh_token: str
+    ) -> tuple[str, ProjectRateLimits | None] | None:
+        """The client a refresh token was issued to (spent or not) and its
+        project's rate limits; None for a token never issued here."""
+        row = await self._refresh_owner.run(token_hash=digest(refresh_token))
+        return None if row is None else (row[0], from_columns(*row[1:4]))
 
     def refresh(self, refresh_token: str) -> GetAccessTokenResponseDto:
         token_hash = digest(refresh_token)
@@ -173,8 +205,9 @@ class TokenService:
         return self.principal(claims, await self._credential.run(client_id=claims.client_id))
 
     def principal(self, claims: AccessClaims, credential: Sequence[Any] | None) -> Principal:
-        """`confirm`, given the credential's (project_id, secret_hash) as read by the
-        caller in a read of its own (None when there is no such credential)."""
+        """`confirm`, given the credential's (project_id, secret_hash) and its
+        project's RATE_LIMIT_COLUMNS as read by the caller in a read of its own
+        (None when there is no such credential)."""
         if (
             credential is None
             or credential[0] != claims.project_id
@@ -183,7 +216,7 @@ class TokenService:
             raise unauthorized(_REVOKED)
         if not claims.scoped:
             raise ApiError("forbidden_action", "Insufficient scope")
-        return Principal(project_id=claims.project_id, client_id=claims.client_id)
+        return Principal(claims.project_id, claims.client_id, from_columns(*credential[2:5]))
 
     def close(self) -> None:
         self._verifier.close()

@@ -9,6 +9,10 @@ from verda_server.api.body import FORM, json_or_form
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
 from verda_server.auth.schemas import GetAccessTokenResponseDto
+from verda_server.auth.secrets import digest
+from verda_server.ratelimits.config import ProjectRateLimits
+from verda_server.ratelimits.http import enforce
+from verda_server.ratelimits.limiter import client_subject, refresh_subject
 
 router = APIRouter(tags=["Authentication"])
 
@@ -65,12 +69,29 @@ def _required_string(body: dict[str, Any], field: str) -> str:
 async def get_access_token(request: Request, context: Context) -> GetAccessTokenResponseDto:
     body = await json_or_form(request)
     grant_type = _required_string(body, "grant_type")
+    limiter = context.rate_limiter
     if grant_type == "client_credentials":
         client_id = _required_string(body, "client_id")
         client_secret = _required_string(body, "client_secret")
-        return await context.tokens.client_credentials(client_id, client_secret)
+        if limiter is None:
+            return await context.tokens.client_credentials(client_id, client_secret)
+
+        async def gate(own: ProjectRateLimits | None) -> None:
+            await enforce(request, limiter, client_subject(client_id), own, "this client id")
+
+        return await context.tokens.client_credentials(client_id, client_secret, gate)
     if grant_type == "refresh_token":
         refresh_token = _required_string(body, "refresh_token")
+        if limiter is not None:
+            # Counted per client id like its other token requests (one point
+            # read, only on this rare grant); a token never issued here by
+            # its digest.
+            owner = await context.tokens.refresh_owner(refresh_token)
+            if owner is None:
+                subject, own = refresh_subject(digest(refresh_token)), None
+            else:
+                subject, own = client_subject(owner[0]), owner[1]
+            await enforce(request, limiter, subject, own, "this client id")
         return await run_in_threadpool(context.tokens.refresh, refresh_token)
     raise invalid(
         f"grant_type: unsupported grant type {grant_type!r}, "

@@ -8,11 +8,25 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from verda_server.control import clock_views, fault_views, instance_views
+from verda_server.control import (
+    clock_views,
+    fault_views,
+    instance_views,
+    journal_views,
+    rate_limit_views,
+    state_views,
+)
 from verda_server.control.openapi import DOCUMENT_PATH, build_document
 from verda_server.control.shared import SharedState
 
-ROUTERS = (clock_views.router, fault_views.router, instance_views.router)
+ROUTERS = (
+    clock_views.router,
+    rate_limit_views.router,
+    journal_views.router,
+    state_views.router,
+    fault_views.router,
+    instance_views.router,
+)
 
 
 def install(app: FastAPI, server_url: str) -> None:

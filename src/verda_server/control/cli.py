@@ -118,15 +118,19 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock, cli_faults
+    from verda_server.control import cli_clock, cli_faults, cli_rate_limits, cli_snapshot
 
     subcommands: dict[str, typer.Typer] = {
         "clock": cli_clock.app,
+        "rate-limits": cli_rate_limits.app,
+        "snapshot": cli_snapshot.snapshot_app,
         "faults": cli_faults.app,
         "instances": cli_faults.instances,
     }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)
+    # Commands without subcommands of their own.
+    app.command("reset")(cli_snapshot.reset)
 
 
 _register()

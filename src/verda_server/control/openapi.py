@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from verda_server import __version__
 from verda_server.api.errors import PublicApiErrorResponseDto
-from verda_server.api.openapi import add_error_response, one_of_shapes
+from verda_server.api.openapi import add_error_response, one_of_shapes, request_id_headers
 
 PREFIX = "/_admin/v1"
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
@@ -54,4 +54,5 @@ def build_document(routers: Sequence[APIRouter], server_url: str) -> dict[str, A
                 add_error_response(responses, "400")
             add_error_response(responses, "401", "The admin token is missing or wrong")
             add_error_response(responses, "500")
+            request_id_headers(responses)
     return document

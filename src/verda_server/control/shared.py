@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -49,6 +50,7 @@ class SharedState:
         self._handlers: dict[str, Handler] = {}
         self._generation = -1
         self.remote = db.engine.dialect.name != "sqlite"
+        self._driver_error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
         self._latest = PointRead(db, select(func.max(ControlState.generation)))
 
     def on(self, name: str, handler: Handler) -> None:
@@ -102,6 +104,11 @@ class SharedState:
         """Catch up with changes made by other replicas (network stores only)."""
         if not self.remote:
             return
-        row = await self._latest.run()
-        if row is not None and (row[0] or 0) > self._generation:
-            await run_in_threadpool(self._catch_up)
+        try:
+            row = await self._latest.run()
+            if row is not None and (row[0] or 0) > self._generation:
+                await run_in_threadpool(self._catch_up)
+        except (SQLAlchemyError, self._driver_error):
+            # An unreachable store: the request goes on and meets it in its own
+            # way (/healthz answers 503); nothing here changed.
+            return

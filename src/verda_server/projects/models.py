@@ -24,3 +24,7 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The next instant billing must act: the money runs out, or a rate ends.
     billing_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The project's own rate limits (ratelimits/config.py); None: the server's.
+    rate_limits_enabled: Mapped[bool | None] = mapped_column()
+    rate_limit_project: Mapped[int | None] = mapped_column()
+    rate_limit_endpoint: Mapped[int | None] = mapped_column()

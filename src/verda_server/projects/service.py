@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -154,7 +155,9 @@ def bootstrap(
 class CredentialBalance:
     balance: Decimal
     currency: str
-    credential: tuple[str, str]  # its (project_id, secret_hash), for the token check
+    # Its (project_id, secret_hash) and its project's rate limits, for the token
+    # check (TokenService.principal).
+    credential: tuple[Any, ...]
     # Something billing makes due (money run out, a contract's end) is not yet
     # applied: the balance must be read again once it is.
     unsettled: bool = False
@@ -170,6 +173,9 @@ _BALANCE = (
         Project.billing_due_at,
         Credential.project_id,
         Credential.secret_hash,
+        Project.rate_limits_enabled,
+        Project.rate_limit_project,
+        Project.rate_limit_endpoint,
         Meter.rate_per_hour,
         Meter.opened_at,
         Meter.charged,
@@ -196,6 +202,12 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
     return CredentialBalance(
         row.balance - owing,
         row.currency,
-        (row.project_id, row.secret_hash),
+        (
+            row.project_id,
+            row.secret_hash,
+            row.rate_limits_enabled,
+            row.rate_limit_project,
+            row.rate_limit_endpoint,
+        ),
         row.billing_due_at is not None and row.billing_due_at <= now,
     )

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
-from verda_server.api.security import TokenClaims
+from verda_server.api.security import TokenClaims, rate_limit, record_project
 from verda_server.projects.schemas import BalanceResponseDto
 from verda_server.projects.service import get_balance
 
@@ -19,11 +19,13 @@ router = APIRouter(tags=["Balance"])
     response_model=BalanceResponseDto,
     response_description="Returns the project balance",
 )
-async def get_project_balance(context: Context, claims: TokenClaims) -> Response:
+async def get_project_balance(request: Request, context: Context, claims: TokenClaims) -> Response:
     now = context.clock.now()
     found = await context.db.run_read(lambda session: get_balance(session, claims.client_id, now))
     # The token is checked against the credential read with the balance.
-    context.tokens.principal(claims, None if found is None else found.credential)
+    principal = context.tokens.principal(claims, None if found is None else found.credential)
+    record_project(request, principal.project_id)
+    await rate_limit(request, context, principal)
     assert found is not None  # principal() refuses a missing credential
     if found.unsettled:
         # What fell due happened at its own instant (a cluster stopped then):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -48,14 +49,23 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _no_rows(record: logging.LogRecord) -> bool:
+    # The engine logs result rows at DEBUG: rows hold signing keys and secret
+    # hashes, which no log level may show.
+    return record.levelno > logging.DEBUG
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
 def make_engine(url: str) -> Engine:
+    # Never a bound value in a log line or an error's text: some are secrets.
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_rows)
     if is_sqlite(url):
         engine = create_engine(
             url,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 10},
             pool_size=8,
             max_overflow=8,
@@ -64,7 +74,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        url, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )
 
 
 class Database:

@@ -1,0 +1,1 @@
+"""Rate limits: the API document's per-project and per-endpoint windows."""
