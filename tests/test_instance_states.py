@@ -4,7 +4,8 @@ what becomes of the instance's volumes.
 
 The expectations are written out here, not read from the server's table, so that a
 wrong entry there fails here. Statuses are reached through the API and the server
-clock, except `error`, which nothing in the API leads to: it is written to the store.
+clock, except `error`, `no_capacity` and `installation_failed`, which only the real
+service's failures lead to: they are forced through the control API.
 """
 
 from __future__ import annotations
@@ -16,23 +17,33 @@ from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy_body, get
 from verda_server.instances.models import Instance
 
-STATUSES = ("provisioning", "running", "offline", "error", "discontinued")
+STATUSES = (
+    "provisioning",
+    "running",
+    "offline",
+    "error",
+    "discontinued",
+    "no_capacity",
+    "installation_failed",
+)
+# Reached by the control API's forced outcomes (from provisioning, or from running).
+FORCED = {"error": "running", "no_capacity": "provisioning", "installation_failed": "provisioning"}
 F = 403  # a refused transition
 
 # For a single id, from each status: the code, and after ">" the resulting status
 # (P provisioning, O offline, D discontinued; none: unchanged). In a bulk call 202
 # and 204 are both a "success" result, 403 an error result.
 GRID = """
-                 provisioning  running  offline  error  discontinued
-boot             204           204      202>P    403    403
-start            204           204      202>P    403    403
-shutdown         403           202>O    204      403    403
-force_shutdown   202>O         202>O    204      202>O  403
-hibernate        403           403      202>D    403    403
-delete           403           202>D    202>D    202>D  403
-discontinue      403           202>D    202>D    202>D  403
-configure_spot   202           202      202      403    403
-delete_stuck     202>D         403      403      202>D  403
+                provisioning  running  offline error  discontinued  no_capacity  installation_failed
+boot            204           204      202>P   403    403           403          403
+start           204           204      202>P   403    403           403          403
+shutdown        403           202>O    204     403    403           403          403
+force_shutdown  202>O         202>O    204     202>O  403           403          403
+hibernate       403           403      202>D   403    403           403          403
+delete          403           202>D    202>D   202>D  403           202>D        202>D
+discontinue     403           202>D    202>D   202>D  403           202>D        202>D
+configure_spot  202           202      202     403    403           403          403
+delete_stuck    202>D         403      403     202>D  403           202>D        202>D
 """
 
 Table = dict[str, tuple[tuple[int, str | None], ...]]
@@ -92,8 +103,8 @@ def message(action: str, status: str) -> str:
 class Fleet:
     """Instances of one project, each with an OS volume and a data volume."""
 
-    def __init__(self, live, client) -> None:
-        self.live, self.client = live, client
+    def __init__(self, live, client, admin) -> None:
+        self.live, self.client, self.admin = live, client, admin
         self.volumes: dict[str, tuple[str, str]] = {}
 
     def deploy(self, spots: list[bool]) -> list[str]:
@@ -116,16 +127,17 @@ class Fleet:
         """One instance in `status` per entry of `spots`. Provisioning ones are made
         last and used at once: they become running when the server clock moves on."""
         ids = self.deploy(spots)
-        if status != "provisioning":
+        if FORCED.get(status, status) != "provisioning":
             self.live.clock.advance(BOOT)
         if status == "offline":
             assert act(self.client, "shutdown", ids).status_code == 202
         elif status == "discontinued":
             assert act(self.client, "delete", ids).status_code == 202
-        elif status == "error":
-            with self.live.context.db.write() as session:
-                for instance_id in ids:
-                    session.get(Instance, instance_id).status = "error"
+        elif status in FORCED:
+            for instance_id in ids:
+                path = f"/_admin/v1/instances/{instance_id}/force"
+                forced = self.admin.post(path, json={"status": status})
+                assert forced.status_code == 200, forced.text
         listed = self.client.get("/v1/instances", params={"status": status}).json()
         assert set(ids) <= {i["id"] for i in listed}
         return ids
@@ -163,8 +175,8 @@ def get_volume(client, volume_id: str) -> dict:
 
 
 @pytest.fixture
-def fleet(live, authed):
-    fleet = Fleet(live, authed)
+def fleet(live, authed, admin):
+    fleet = Fleet(live, authed, admin)
     yield fleet
     fleet.release()
 

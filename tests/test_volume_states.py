@@ -131,8 +131,8 @@ ON_INSTANCE = {
 
 
 @pytest.mark.parametrize("status", [*ON_INSTANCE, "discontinued"])
-def test_volume_calls_by_the_status_of_their_instance(live, authed, status):
-    fleet = Fleet(live, authed)
+def test_volume_calls_by_the_status_of_their_instance(live, authed, admin, status):
+    fleet = Fleet(live, authed, admin)
     try:
         _check_volume_calls(authed, fleet, status)
     finally:

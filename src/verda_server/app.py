@@ -27,6 +27,8 @@ from verda_server.control import app as control
 from verda_server.control import clock as stored_clock
 from verda_server.control import snapshot
 from verda_server.control import token as admin_token
+from verda_server.control.fault_middleware import FaultMiddleware
+from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
@@ -90,6 +92,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
     stored_clock.follow(shared, clock)
+    faults = FaultRules(shared, clock)
     snapshot.follow(shared, keys)
     with startup_lock(db) as connection:
         upgrade(connection)
@@ -108,6 +111,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
             )
             open_missing_meters(session, clock.now(), catalog)
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
+    metrics = Metrics(db)
+    faults.on_fired(metrics.fault_injected)
     context = AppContext(
         settings=settings,
         db=db,
@@ -118,7 +123,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         rate_limiter=limiter,
         shared=shared,
         admin=admin,
-        metrics=Metrics(db),
+        faults=faults,
+        metrics=metrics,
         journal=make_journal(settings.journal_size, settings.redis_url),
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
@@ -159,6 +165,8 @@ def create_app(context: AppContext) -> FastAPI:
     server_url = context.settings.base_url.removesuffix("/v1")
     install_openapi(app, server_url)
     control.install(app, server_url)
+    # Inside FollowSharedState: the rules a request meets are the latest.
+    app.add_middleware(FaultMiddleware, context=context)
     if context.shared.remote:
         app.add_middleware(control.FollowSharedState, shared=context.shared)
     # Outermost of ours: every response carries the request id, a 500 too.

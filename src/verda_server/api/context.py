@@ -15,6 +15,7 @@ from verda_server.auth.service import TokenService
 from verda_server.catalog.service import Catalog
 from verda_server.clock import Clock
 from verda_server.config import Settings
+from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
@@ -36,6 +37,7 @@ class AppContext:
     admin: AdminToken
     metrics: Metrics
     journal: Journal
+    faults: FaultRules
     # None when rate limits are off (`--rate-limits off`).
     rate_limiter: RateLimiter | None = None
 

@@ -94,7 +94,10 @@ def server_error(scope: Scope) -> JSONResponse:
 
 
 def _field_path(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Only the leading location goes: a field may be named "path" too.
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    parts = [str(p) for p in loc]
     return ".".join(parts) or "body"
 
 

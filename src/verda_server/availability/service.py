@@ -17,6 +17,9 @@ from verda_server.api.errors import invalid
 from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
+from verda_server.instances.states import UNPLACED
+
+_UNPLACED = sorted(s.value for s in UNPLACED)
 
 
 class UsageKey(NamedTuple):
@@ -30,10 +33,11 @@ NO_USAGE: Usage = {}
 
 
 def capacity_usage(session: Session) -> Usage:
-    """Units held by live instances, per (location, type, spot)."""
+    """Units held by live instances, per (location, type, spot); one that never
+    got its machine (no capacity, installation failed) holds none."""
     rows = session.execute(
         select(Instance.location, Instance.instance_type, Instance.is_spot, func.count())
-        .where(Instance.deleted_at.is_(None))
+        .where(Instance.deleted_at.is_(None), Instance.status.not_in(_UNPLACED))
         .group_by(Instance.location, Instance.instance_type, Instance.is_spot)
     )
     return {UsageKey(loc, name, bool(spot)): count for loc, name, spot, count in rows}

@@ -1,7 +1,8 @@
 """What costs money, and at what rate: the billing rule table.
 
 An instance costs its price from creation until it is deleted (shut down
-included: the document says shutdown keeps charging); a cluster costs its
+included: the document says shutdown keeps charging), unless it never got
+its machine (no capacity, installation failed); a cluster costs its
 price until it is discontinued; a volume costs its
 hourly price while it exists outside the trash; a rate that ends (a
 long-term contract) is followed by the pay-as-you-go price. Anything else
@@ -17,9 +18,12 @@ from verda_server.billing.rates import monthly_to_hourly
 from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
+from verda_server.instances.states import UNPLACED
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import ACTIVE
 
+# An instance that never got its machine costs nothing (from the status on).
+UNBILLED_INSTANCE_STATUSES = frozenset(s.value for s in UNPLACED)
 # The trash and the permanently deleted are free; a clone costs while it copies.
 BILLED_VOLUME_STATUSES = frozenset(s.value for s in ACTIVE)
 
@@ -30,7 +34,7 @@ def volume_hourly(catalog: Catalog, volume_type: str, size: int, currency: str) 
 
 
 def instance_rate(instance: Instance) -> Rate | None:
-    if instance.deleted_at is not None:
+    if instance.deleted_at is not None or instance.status in UNBILLED_INSTANCE_STATUSES:
         return None
     if instance.contract == "LONG_TERM" and instance.contract_ends_at is not None:
         return Rate(instance.price_per_hour, instance.contract_ends_at, instance.payg_price)

@@ -20,7 +20,12 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from verda_server.billing import ledger
-from verda_server.billing.billable import cluster_rate, instance_rate, volume_rate
+from verda_server.billing.billable import (
+    UNBILLED_INSTANCE_STATUSES,
+    cluster_rate,
+    instance_rate,
+    volume_rate,
+)
 from verda_server.billing.due import refresh_due
 from verda_server.billing.ledger import Rate
 from verda_server.billing.models import Meter
@@ -48,6 +53,16 @@ class Kind:
     rate: Callable[[Any, Catalog, str], Rate | None]
     # When a resource stopped costing, if it records it.
     ended_at: Callable[[Any], datetime | None]
+    # A change beyond `watched` that can change what it costs.
+    also_matters: Callable[[Any], bool] = lambda _obj: False
+
+
+def _billed_status_changed(instance: Instance) -> bool:
+    """Only a status change into or out of the unbilled statuses matters: the
+    usual ones (provisioning, running, offline) cost the same."""
+    history = inspect(instance).attrs.status.history
+    unbilled = {v in UNBILLED_INSTANCE_STATUSES for v in (*history.added, *history.deleted)}
+    return len(unbilled) > 1 or (not history.deleted and True in unbilled)
 
 
 KINDS: dict[type, Kind] = {
@@ -56,6 +71,7 @@ KINDS: dict[type, Kind] = {
         ("deleted_at", "price_per_hour", "contract", "contract_ends_at", "payg_price"),
         lambda obj, _catalog, _currency: instance_rate(obj),
         lambda obj: obj.deleted_at,
+        _billed_status_changed,
     ),
     Cluster: Kind(
         "cluster",
@@ -84,7 +100,9 @@ def scope_of(session: Session) -> Scope | None:
 
 def _matters(obj: object, kind: Kind) -> bool:
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in kind.watched)
+    return any(
+        state.attrs[name].history.has_changes() for name in kind.watched
+    ) or kind.also_matters(obj)
 
 
 def _follow(

@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from verda_server.control import (
     clock_views,
     credential_views,
+    fault_views,
+    instance_views,
     journal_views,
     money_views,
     project_views,
@@ -28,6 +30,8 @@ ROUTERS = (
     rate_limit_views.router,
     journal_views.router,
     state_views.router,
+    fault_views.router,
+    instance_views.router,
 )
 
 

@@ -118,7 +118,13 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock, cli_projects, cli_rate_limits, cli_snapshot
+    from verda_server.control import (
+        cli_clock,
+        cli_faults,
+        cli_projects,
+        cli_rate_limits,
+        cli_snapshot,
+    )
 
     subcommands: dict[str, typer.Typer] = {
         "clock": cli_clock.app,
@@ -128,6 +134,8 @@ def _register() -> None:
         "balance": cli_projects.balance_app,
         "rate-limits": cli_rate_limits.app,
         "snapshot": cli_snapshot.snapshot_app,
+        "faults": cli_faults.app,
+        "instances": cli_faults.instances,
     }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)

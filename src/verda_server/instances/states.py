@@ -99,13 +99,13 @@ RULES: dict[Action, Rule] = {
         messages={S.RUNNING: "Instance must be shut down before it can be hibernated"},
     ),
     Action.DELETE: Rule(
-        frozenset({S.RUNNING, S.OFFLINE, S.ERROR}),
+        frozenset({S.RUNNING, S.OFFLINE, S.ERROR, S.NO_CAPACITY, S.INSTALLATION_FAILED}),
         to=S.DISCONTINUED,
         volumes=VolumeEffect.RELEASE,
         messages=_GONE_OR_NOT_YET,
     ),
     Action.DISCONTINUE: Rule(
-        frozenset({S.RUNNING, S.OFFLINE, S.ERROR}),
+        frozenset({S.RUNNING, S.OFFLINE, S.ERROR, S.NO_CAPACITY, S.INSTALLATION_FAILED}),
         to=S.DISCONTINUED,
         volumes=VolumeEffect.RELEASE,
         messages=_GONE_OR_NOT_YET,
@@ -117,7 +117,9 @@ RULES: dict[Action, Rule] = {
     ),
     # For what is stuck: the way out of provisioning that delete refuses.
     Action.DELETE_STUCK: Rule(
-        frozenset({S.PROVISIONING, S.ERROR}), to=S.DISCONTINUED, volumes=VolumeEffect.RELEASE
+        frozenset({S.PROVISIONING, S.ERROR, S.NO_CAPACITY, S.INSTALLATION_FAILED}),
+        to=S.DISCONTINUED,
+        volumes=VolumeEffect.RELEASE,
     ),
 }
 
@@ -133,6 +135,20 @@ TIMED: dict[Status, Status] = {Status.PROVISIONING: Status.RUNNING}
 
 # Statuses that count as shut down for volume operations.
 SHUT_DOWN = frozenset({Status.OFFLINE})
+
+# Statuses of instances that never got their machine (no capacity was found, or
+# the OS failed to install): listed, but holding no capacity or address and
+# costing nothing; deleting them is all that is left to do.
+UNPLACED = frozenset({Status.NO_CAPACITY, Status.INSTALLATION_FAILED})
+
+# Outcomes the control API can force, and from which statuses: a machine can
+# break whenever it exists; placing and installing fail only while provisioning.
+# Forcing the status an instance already has changes nothing.
+FORCED_FROM: dict[Status, frozenset[Status]] = {
+    Status.ERROR: frozenset({Status.PROVISIONING, Status.RUNNING, Status.OFFLINE}),
+    Status.NO_CAPACITY: frozenset({Status.PROVISIONING}),
+    Status.INSTALLATION_FAILED: frozenset({Status.PROVISIONING}),
+}
 
 # Statuses of instances that are gone: readable by id, out of the plain list,
 # holding no capacity, address or volumes.
