@@ -24,12 +24,15 @@ from verda_server.clock import Clock
 from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
 from verda_server.control import app as control
+from verda_server.control import capacity as stored_capacity
 from verda_server.control import clock as stored_clock
+from verda_server.control import lifecycle as stored_lifecycle
 from verda_server.control import token as admin_token
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
+from verda_server.lifecycle.timings import ActiveLifecycle
 from verda_server.projects import service as projects
 from verda_server.projects import views as project_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -75,12 +78,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     db = Database(settings.database_url)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
+    lifecycle = ActiveLifecycle(settings.lifecycle.spot_seed)
     stored_clock.follow(shared, clock)
+    stored_lifecycle.follow(shared, lifecycle)
+    stored_capacity.follow(shared, catalog)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
-        # Time travel survives a restart and is one time for every replica.
+        # Time travel, profiles and capacity survive a restart and are one for
+        # every replica.
         shared.load()
+        if settings.lifecycle.sets_timings:
+            stored_lifecycle.start(shared, settings.lifecycle.profile, settings.lifecycle.overrides)
         with db.write() as session:
             admin = admin_token.ensure(session, settings.admin_token)
             bootstrap = projects.bootstrap(
@@ -99,9 +108,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         clock=clock,
         catalog=catalog,
         tokens=tokens,
-        reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        reconciler=Reconciler(db, clock, catalog, lifecycle),
         shared=shared,
         admin=admin,
+        lifecycle=lifecycle,
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 

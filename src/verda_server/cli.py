@@ -26,6 +26,7 @@ from verda_server.config import (
     Lifecycle,
     Settings,
 )
+from verda_server.lifecycle.timings import DEFAULT_PROFILE, PROFILES
 from verda_server.projects.service import Bootstrap
 
 MIN_SIGNING_KEY_BYTES = 32
@@ -104,30 +105,49 @@ def serve(
             help="HMAC key for access tokens (default: generated once and kept in the store).",
         ),
     ] = None,
+    lifecycle_profile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_LIFECYCLE_PROFILE",
+            help=f"Lifecycle timing profile: {', '.join(PROFILES)} (default: the one kept "
+            f"in the store, else {DEFAULT_PROFILE}; switchable at run time).",
+        ),
+    ] = None,
     provisioning_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_PROVISIONING_SECONDS",
             min=0,
-            help="Server-clock seconds an instance stays provisioning (new or started).",
+            help="Server-clock seconds an instance stays provisioning (new or started); "
+            "overrides the profile's.",
         ),
-    ] = Lifecycle.provisioning_seconds,
+    ] = None,
     cluster_provisioning_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
             min=0,
-            help="Server-clock seconds a new cluster stays provisioning.",
+            help="Server-clock seconds a new cluster stays provisioning; overrides the profile's.",
         ),
-    ] = Lifecycle.cluster_provisioning_seconds,
+    ] = None,
     clone_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_CLONE_SECONDS",
             min=0,
-            help="Server-clock seconds a cross-location volume clone stays cloning.",
+            help="Server-clock seconds a cross-location volume clone stays cloning; "
+            "overrides the profile's.",
         ),
-    ] = Lifecycle.clone_seconds,
+    ] = None,
+    trash_seconds: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_TRASH_SECONDS",
+            min=0,
+            help="Server-clock seconds a volume stays in the trash (the profiles' 96 h); "
+            "overrides the profile's.",
+        ),
+    ] = None,
     spot_seed: Annotated[
         int,
         typer.Option(
@@ -140,7 +160,8 @@ def serve(
         bool,
         typer.Option(
             "--instant",
-            help="No delays at all: provisioning and clones finish at once.",
+            help="No delays at all: provisioning and clones finish at once (the `instant` "
+            "profile; the per-transition options are ignored).",
         ),
     ] = False,
     admin_token: Annotated[
@@ -173,13 +194,14 @@ def serve(
         signing_key=signing_key,
         access_token_ttl=token_ttl,
         admin_token=admin_token,
-        lifecycle=replace(INSTANT, spot_seed=spot_seed)
-        if instant
-        else Lifecycle(
+        lifecycle=_lifecycle(
+            lifecycle_profile,
+            instant,
+            spot_seed,
             provisioning_seconds=provisioning_seconds,
             cluster_provisioning_seconds=cluster_provisioning_seconds,
             clone_seconds=clone_seconds,
-            spot_seed=spot_seed,
+            trash_seconds=trash_seconds,
         ),
     )
     logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s:  %(message)s")
@@ -199,6 +221,21 @@ def serve(
         server_header=False,
     )
     GracefulServer(config).run()
+
+
+def _lifecycle(
+    profile: str | None, instant: bool, spot_seed: int, **durations: float | None
+) -> Lifecycle:
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter(
+            f"--lifecycle-profile: unknown profile {profile!r} (known: {', '.join(PROFILES)})"
+        )
+    if instant:
+        if profile not in (None, INSTANT.profile):
+            raise typer.BadParameter(f"--instant contradicts --lifecycle-profile {profile}")
+        return replace(INSTANT, spot_seed=spot_seed)
+    overrides = {name: value for name, value in durations.items() if value is not None}
+    return Lifecycle(profile=profile, overrides=overrides, spot_seed=spot_seed)
 
 
 class GracefulServer(uvicorn.Server):

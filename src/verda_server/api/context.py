@@ -18,6 +18,7 @@ from verda_server.config import Settings
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.lifecycle.timings import ActiveLifecycle
 from verda_server.storage.database import Database
 
 
@@ -31,13 +32,15 @@ class AppContext:
     reconciler: Reconciler
     shared: SharedState
     admin: AdminToken
+    # The transition durations in force: read when a transition is scheduled.
+    lifecycle: ActiveLifecycle
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:
         """A write transaction at one instant, after the project's due transitions."""
         now = self.clock.now()
         with self.db.write() as session:
-            apply_due(session, now, self.catalog, self.settings.lifecycle, project_id)
+            apply_due(session, now, self.catalog, self.lifecycle.current, project_id)
             yield session, now
 
 

@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from verda_server.control import clock_views
+from verda_server.control import capacity_views, clock_views, lifecycle_views
 from verda_server.control.openapi import DOCUMENT_PATH, build_document
 from verda_server.control.shared import SharedState
 
-ROUTERS = (clock_views.router,)
+ROUTERS = (clock_views.router, lifecycle_views.router, capacity_views.router)
 
 
 def install(app: FastAPI, server_url: str) -> None:
