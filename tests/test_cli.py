@@ -39,12 +39,16 @@ def test_first_start_prints_working_credentials_once_and_state_survives(tmp_path
         assert client.balance.get().amount > 0
         refresh = _token(server.base_url, client_id, secret).json()["refresh_token"]
         token = client._authentication._access_token
+        admin_token = exported["VERDA_SERVER_ADMIN_TOKEN"]
+        assert _clock(server.base_url, admin_token).status_code == 200
         assert server.stop() == 0
     assert (data_dir / "verda.db").exists()
     assert data_dir.stat().st_mode & 0o777 == 0o700  # it holds the signing key
 
     with run_server("--data-dir", str(data_dir)) as again:
         assert secret not in again.text and "VERDA_CLIENT_SECRET" not in again.text
+        assert admin_token not in again.text and "VERDA_SERVER_ADMIN_TOKEN" not in again.text
+        assert _clock(again.base_url, admin_token).status_code == 200
         assert client_id in again.text
         # Credentials, refresh tokens and the signing key all survived.
         assert _token(again.base_url, client_id, secret).status_code == 200
@@ -57,6 +61,12 @@ def test_first_start_prints_working_credentials_once_and_state_survives(tmp_path
             again.base_url + "/v1/balance", headers={"Authorization": f"Bearer {token}"}
         )
         assert balance.status_code == 200
+
+
+def _clock(base_url: str, admin_token: str) -> httpx.Response:
+    return httpx.get(
+        base_url + "/_admin/v1/clock", headers={"Authorization": f"Bearer {admin_token}"}
+    )
 
 
 def test_an_acknowledged_write_survives_a_killed_process(tmp_path):

@@ -138,6 +138,17 @@ def stores_at_the_database_url(server: LiveServer, tmp: Path) -> None:
     assert not (tmp / "default-dir").exists()  # the --data-dir given is not used
 
 
+ADMIN_TOKEN = "an-operator-chosen-admin-token"
+
+
+def opens_the_control_api_with_the_token(server: LiveServer, _tmp: Path) -> None:
+    with httpx.Client(base_url=server.base_url) as client:
+        chosen = client.get("/_admin/v1/clock", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        other = client.get("/_admin/v1/clock", headers={"Authorization": "Bearer vsa_other"})
+    assert (chosen.status_code, other.status_code) == (200, 401)
+    assert server.server.admin_token is None  # given, so never generated nor printed
+
+
 Check = Callable[[LiveServer, Path], None]
 VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_TOKEN_TTL": (lambda _: "120", token_lives_120_seconds),
@@ -150,6 +161,7 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_SPOT_SEED": (lambda _: "42", seeds_spot_evictions_with_42),
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
+    "VERDA_SERVER_ADMIN_TOKEN": (lambda _: ADMIN_TOKEN, opens_the_control_api_with_the_token),
     "VERDA_SERVER_DATA_DIR": (lambda tmp: str(tmp / "chosen-dir"), stores_in_the_data_dir),
     "VERDA_SERVER_DATABASE_URL": (
         lambda tmp: sqlite_url((tmp / "elsewhere").resolve()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import checked_client
-from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
+from tests.support.cli import admin_cli, invoke
+from tests.support.live import ADMIN_TOKEN, LiveServer, free_port, start_live_server
 from verda_server.clock import Clock, isoformat
 
 
@@ -189,3 +191,47 @@ def test_replicas_on_one_store_share_one_clock(fresh_postgres_url: str) -> None:
         frozen = second.post("/_admin/v1/clock/freeze").json()
         assert first.get("/_admin/v1/clock").json() == frozen
         assert one.clock.now() == other.clock.now()
+
+
+def test_admin_cli_reads_and_moves_the_clock(live: LiveServer) -> None:
+    shown = admin_cli(live, "clock")
+    assert shown.exit_code == 0, shown.output
+    assert f"now             {isoformat(live.clock.now())}" in shown.output
+    assert "frozen          yes" in shown.output
+    before = live.clock.now()
+    moved = admin_cli(live, "--json", "clock", "advance", "60")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.output)["now"] == isoformat(before + timedelta(seconds=60))
+    target = before + timedelta(days=1)
+    to = admin_cli(live, "--json", "clock", "advance", "--to", isoformat(target))
+    assert json.loads(to.output)["now"] == isoformat(target)
+
+
+def test_admin_cli_says_what_went_wrong(live: LiveServer) -> None:
+    neither = admin_cli(live, "clock", "advance")
+    assert (neither.exit_code, neither.output) == (2, "error: give SECONDS or --to, one of them\n")
+    refused = admin_cli(live, "clock", "advance", "--to", "2000-01-01T00:00:00+00:00")
+    assert refused.exit_code == 1
+    assert refused.output.startswith(
+        "error: invalid_request: to: 2000-01-01T00:00:00.000Z is before"
+    )
+    wrong = invoke(
+        "admin",
+        "--url",
+        live.base_url,
+        "--admin-token",
+        "nope",
+        "clock",
+    )
+    assert (wrong.exit_code, wrong.output) == (
+        1,
+        "error: unauthorized_request: Invalid admin token\n",
+    )
+    missing = invoke("admin", "--url", live.base_url, "clock")
+    assert missing.exit_code == 2
+    assert "give the admin token with --admin-token or VERDA_SERVER_ADMIN_TOKEN" in missing.output
+    unreachable = invoke(
+        "admin", "--url", f"http://127.0.0.1:{free_port()}", "--admin-token", "x", "clock"
+    )
+    assert unreachable.exit_code == 2
+    assert unreachable.output.startswith("error: cannot reach http://127.0.0.1:")

@@ -26,6 +26,7 @@ from verda_server.config import (
     Lifecycle,
     Settings,
 )
+from verda_server.control import cli as control_cli
 from verda_server.lifecycle.timings import DEFAULT_PROFILE, PROFILES
 from verda_server.projects.service import Bootstrap
 
@@ -48,6 +49,7 @@ cli = typer.Typer(
 
 
 cli.add_typer(projects_app, name="projects")
+cli.add_typer(control_cli.app, name="admin")
 
 
 @cli.callback()

@@ -31,6 +31,8 @@ ISOLATED = (
     "VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
     "VERDA_SERVER_CLONE_SECONDS",
     "VERDA_SERVER_SPOT_SEED",
+    "VERDA_SERVER_ADMIN_TOKEN",
+    "VERDA_SERVER_URL",
 )
 
 
@@ -61,3 +63,14 @@ def serve(
     (server,) = built
     with serve_in_thread(server, port) as base_url:
         yield LiveServer(server, base_url)
+
+
+def admin_cli(live: LiveServer, *args: str) -> Result:
+    """`verda-server admin ARGS…` against `live`, with its admin token."""
+    from tests.support.live import ADMIN_TOKEN
+
+    return invoke(
+        "admin",
+        *args,
+        env={"VERDA_SERVER_URL": live.base_url, "VERDA_SERVER_ADMIN_TOKEN": ADMIN_TOKEN},
+    )
