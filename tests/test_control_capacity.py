@@ -4,6 +4,7 @@ request, and a reset gives back the catalog's."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import checked_client
+from tests.support.cli import admin_cli
 from tests.support.clusters import cluster_body
 from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
 from tests.support.own import own_server
@@ -272,3 +274,36 @@ def test_every_replica_follows_a_change_on_its_next_request(
         admin.delete(PATH)
         assert available(user, CPU)
         assert deploy(user).status_code == 202
+
+
+def test_admin_cli_reads_sets_and_resets_capacity(
+    own: LiveServer, admin: httpx.Client, user: httpx.Client
+) -> None:
+    shown = admin_cli(own, "capacity", "--location", "FIN-01", "--type", CPU)
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines() == [
+        "location  type        kind       total  in_use  free  catalog",
+        "FIN-01    CPU.4V.16G  on_demand  120    0       120   120",
+        "FIN-01    CPU.4V.16G  spot       60     0       60    60",
+    ]
+    emptied = admin_cli(own, "capacity", "set", "FIN-01", CPU, "0")
+    assert emptied.exit_code == 0, emptied.output
+    assert "FIN-01    CPU.4V.16G  on_demand  0      0       0     120" in emptied.output
+    assert not available(user, CPU)
+    spot = admin_cli(own, "--json", "capacity", "set", "FIN-01", CPU, "1", "--spot")
+    assert units(json.loads(spot.output), "FIN-01", CPU, "spot")["total"] == 1
+    clusters = admin_cli(own, "capacity", "set", "FIN-03", CLUSTER, "0", "--cluster")
+    assert "FIN-03    16B200  cluster  0      0       0     4" in clusters.output
+    assert not available(user, CLUSTER, kind="cluster")
+    reset = admin_cli(own, "capacity", "reset")
+    assert (reset.exit_code, reset.output) == (0, "capacity is the catalog's again\n")
+    assert available(user, CPU) and available(user, CLUSTER, kind="cluster")
+
+
+def test_admin_cli_says_what_went_wrong_with_capacity(own: LiveServer) -> None:
+    unknown = admin_cli(own, "capacity", "set", "MARS-01", CPU, "1")
+    assert unknown.exit_code == 1
+    assert unknown.output.startswith("error: invalid_request: locations: unknown location")
+    both = admin_cli(own, "capacity", "set", "FIN-03", CLUSTER, "1", "--spot", "--cluster")
+    assert both.exit_code == 2
+    assert "clusters are never spot" in both.output

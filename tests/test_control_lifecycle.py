@@ -3,6 +3,7 @@ switched at run time, each checked to the tick on what is scheduled next."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import checked_client
+from tests.support.cli import admin_cli
 from tests.support.clusters import cluster_body
 from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
 from tests.support.own import own_server
@@ -242,3 +244,40 @@ def test_every_replica_follows_a_change_on_its_next_request(
         provisions_for(two, user, 42)
         with checked_client(two.base_url, admin_contract, ADMIN_TOKEN) as other:
             assert other.get(PATH).json() == admin.get(PATH).json()
+
+
+def test_admin_cli_reads_and_changes_the_lifecycle(own: LiveServer, admin: httpx.Client) -> None:
+    shown = admin_cli(own, "lifecycle")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[:3] == [
+        "profile fast (of instant, fast, realistic)",
+        "transition                    seconds   profile's  overridden",
+        "provisioning_seconds          3.0       3.0        no",
+    ]
+    changed = admin_cli(
+        own, "--json", "lifecycle", "set", "--profile", "realistic", "--provisioning-seconds", "2"
+    )
+    assert changed.exit_code == 0, changed.output
+    body = json.loads(changed.output)
+    assert (body["profile"], body["overrides"]) == ("realistic", {"provisioning_seconds": 2})
+    assert admin.get(PATH).json() == body
+    more = admin_cli(own, "--json", "lifecycle", "set", "--clone-seconds", "1")
+    assert json.loads(more.output)["overrides"] == {"provisioning_seconds": 2, "clone_seconds": 1}
+    dropped = admin_cli(own, "--json", "lifecycle", "set", "--drop", "clone_seconds")
+    assert json.loads(dropped.output)["overrides"] == {"provisioning_seconds": 2}
+    # --drop-all and a new override: one change.
+    anew = admin_cli(own, "--json", "lifecycle", "set", "--drop-all", "--trash-seconds", "9")
+    assert json.loads(anew.output)["overrides"] == {"trash_seconds": 9}
+    shown = admin_cli(own, "lifecycle")
+    assert "trash_seconds                 9.0      345600.0   yes\n" in shown.output
+
+
+def test_admin_cli_says_what_went_wrong_with_the_lifecycle(own: LiveServer) -> None:
+    nothing = admin_cli(own, "lifecycle", "set")
+    assert (nothing.exit_code, nothing.output) == (
+        2,
+        "error: give --profile, an override, --drop or --drop-all\n",
+    )
+    refused = admin_cli(own, "lifecycle", "set", "--profile", "glacial")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: invalid_request: profile: unknown profile 'glacial'")

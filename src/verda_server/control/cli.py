@@ -118,9 +118,13 @@ def _cell(value: Any) -> str:
 
 def _register() -> None:
     # Imported here: the areas' files import this module for `client` and `show`.
-    from verda_server.control import cli_clock
+    from verda_server.control import cli_clock, cli_timing
 
-    subcommands: dict[str, typer.Typer] = {"clock": cli_clock.app}
+    subcommands: dict[str, typer.Typer] = {
+        "clock": cli_clock.app,
+        "lifecycle": cli_timing.lifecycle,
+        "capacity": cli_timing.capacity,
+    }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)
 
