@@ -61,12 +61,7 @@ def update(
     state, in one write: two operators changing different overrides at once
     both count."""
     with shared.db.write() as session:
-        stored = read_value(session, NAME)
-        current_profile, current = (
-            decode(stored)
-            if stored is not None
-            else (lifecycle.active.profile, dict(lifecycle.active.overrides))
-        )
+        current_profile, current = decode(read_value(session, NAME))
         merged = {} if drop_overrides else current
         for name, seconds in (overrides or {}).items():
             if seconds is None:
