@@ -441,7 +441,7 @@ def test_an_eviction_stops_the_billing_at_its_instant(live, client_of, catalog):
     with live.context.db.write() as session:
         billed(session, live.clock.now(), live.context.catalog)
         row = session.get(Instance, instance_id)
-        eviction.evict(session, deployed + timedelta(hours=1), live.context.settings.lifecycle, row)
+        eviction.evict(session, deployed + timedelta(hours=1), live.context.lifecycle.current, row)
     spent = price(catalog, spot=True) + volume_rate(catalog, "NVMe", 50)
     assert balance(http) == 1000 - spent  # one hour of each, not two
     live.clock.advance(7200)

@@ -92,6 +92,26 @@ def clones_take_20_seconds(server: LiveServer, _tmp: Path) -> None:
         assert _status(client, f"/v1/volumes/{clone}") == "detached"
 
 
+def provisions_realistically(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        instance_id = deploy(client)
+        server.clock.advance(180 - TICK)
+        assert _status(client, f"/v1/instances/{instance_id}") == "provisioning"
+        server.clock.advance(TICK)
+        assert _status(client, f"/v1/instances/{instance_id}") == "running"
+
+
+def trash_lasts_60_seconds(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        body = {"type": "NVMe", "name": "v", "size": 10, "location_code": "FIN-01"}
+        volume = client.post("/v1/volumes", json=body).text
+        assert client.put("/v1/volumes", json={"action": "delete", "id": volume}).status_code == 202
+        server.clock.advance(60 - TICK)
+        assert client.get(f"/v1/volumes/{volume}").json()["is_permanently_deleted"] is False
+        server.clock.advance(TICK)
+        assert client.get(f"/v1/volumes/{volume}").json()["is_permanently_deleted"] is True
+
+
 def seeds_spot_evictions_with_42(server: LiveServer, _tmp: Path) -> None:
     lifecycle = server.context.settings.lifecycle
     assert lifecycle.spot_seed == 42
@@ -189,6 +209,8 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
         clusters_provision_for_30_seconds,
     ),
     "VERDA_SERVER_CLONE_SECONDS": (lambda _: "20", clones_take_20_seconds),
+    "VERDA_SERVER_TRASH_SECONDS": (lambda _: "60", trash_lasts_60_seconds),
+    "VERDA_SERVER_LIFECYCLE_PROFILE": (lambda _: "realistic", provisions_realistically),
     "VERDA_SERVER_SPOT_SEED": (lambda _: "42", seeds_spot_evictions_with_42),
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
     "VERDA_SERVER_SIGNING_KEY": (lambda _: SIGNING_KEY, signs_with_the_key),
@@ -233,6 +255,12 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         (["--provisioning-seconds", "10"], provisioning_takes_10_seconds),
         (["--cluster-provisioning-seconds", "30"], clusters_provision_for_30_seconds),
         (["--clone-seconds", "20"], clones_take_20_seconds),
+        (["--trash-seconds", "60"], trash_lasts_60_seconds),
+        (["--lifecycle-profile", "realistic"], provisions_realistically),
+        (
+            ["--lifecycle-profile", "realistic", "--provisioning-seconds", "10"],
+            provisioning_takes_10_seconds,
+        ),
         (["--spot-seed", "42"], seeds_spot_evictions_with_42),
         (["--instant", "--spot-seed", "42"], seeds_spot_evictions_with_42),
     ],
@@ -241,6 +269,9 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         "provisioning-seconds",
         "cluster-provisioning-seconds",
         "clone-seconds",
+        "trash-seconds",
+        "lifecycle-profile",
+        "lifecycle-profile-and-override",
         "spot-seed",
         "instant-spot-seed",
     ],
@@ -269,6 +300,21 @@ def test_instant_means_no_delay_at_all(tmp_path, monkeypatch):
         assert _status(client, f"/v1/volumes/{clone}") == "detached"
         cluster = client.post("/v1/clusters", json=cluster_body()).json()["id"]
         assert _status(client, f"/v1/clusters/{cluster}") == "running"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lifecycle-profile", "glacial"], "unknown profile 'glacial' (known: instant, fast"),
+        (["--instant", "--lifecycle-profile", "fast"], "--instant contradicts"),
+    ],
+)
+def test_a_lifecycle_profile_must_exist_and_agree_with_instant(args, message, tmp_path):
+    result = cli.invoke("serve", "--data-dir", str(tmp_path), *args)
+    assert result.exit_code == 2
+    # The message as one line, out of the box the terminal draws around it.
+    assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+    assert not (tmp_path / "verda.db").exists()
 
 
 # ---- the catalog's cross-references ------------------------------------------

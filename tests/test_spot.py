@@ -170,7 +170,7 @@ def evict(server: LiveServer, instance_id: str) -> None:
         billed(session, ctx.clock.now(), ctx.catalog)
         row = session.get(Instance, instance_id)
         assert row is not None
-        eviction.evict(session, ctx.clock.now(), ctx.settings.lifecycle, row)
+        eviction.evict(session, ctx.clock.now(), ctx.lifecycle.current, row)
 
 
 def available(client: httpx.Client, location: str) -> bool:

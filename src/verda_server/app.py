@@ -24,7 +24,9 @@ from verda_server.clock import Clock
 from verda_server.clusters import views as cluster_views
 from verda_server.config import Settings
 from verda_server.control import app as control
+from verda_server.control import capacity as stored_capacity
 from verda_server.control import clock as stored_clock
+from verda_server.control import lifecycle as stored_lifecycle
 from verda_server.control import snapshot
 from verda_server.control import token as admin_token
 from verda_server.control.fault_middleware import FaultMiddleware
@@ -33,6 +35,7 @@ from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
+from verda_server.lifecycle.timings import ActiveLifecycle
 from verda_server.observability import views as observability_views
 from verda_server.observability.journal import make_journal
 from verda_server.observability.metrics import Metrics
@@ -91,14 +94,20 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     db = Database(settings.database_url)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
+    lifecycle = ActiveLifecycle(settings.lifecycle.spot_seed)
     stored_clock.follow(shared, clock)
     faults = FaultRules(shared, clock)
     snapshot.follow(shared, keys)
+    stored_lifecycle.follow(shared, lifecycle)
+    stored_capacity.follow(shared, catalog)
     with startup_lock(db) as connection:
         upgrade(connection)
         keys.ensure()
-        # Time travel survives a restart and is one time for every replica.
+        # Time travel, profiles and capacity survive a restart and are one for
+        # every replica.
         shared.load()
+        if settings.lifecycle.sets_timings:
+            stored_lifecycle.start(shared, settings.lifecycle.profile, settings.lifecycle.overrides)
         with db.write() as session:
             admin = admin_token.ensure(session, settings.admin_token)
             bootstrap = projects.bootstrap(
@@ -119,13 +128,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         clock=clock,
         catalog=catalog,
         tokens=tokens,
-        reconciler=Reconciler(db, clock, catalog, settings.lifecycle),
+        reconciler=Reconciler(db, clock, catalog, lifecycle),
         rate_limiter=limiter,
         shared=shared,
         admin=admin,
         faults=faults,
         metrics=metrics,
         journal=make_journal(settings.journal_size, settings.redis_url),
+        lifecycle=lifecycle,
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 

@@ -26,6 +26,7 @@ from verda_server.config import (
     Settings,
 )
 from verda_server.control import cli as control_cli
+from verda_server.lifecycle.timings import DEFAULT_PROFILE, PROFILES
 from verda_server.observability import logs
 from verda_server.observability.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
 from verda_server.observability.journal import MAX_SIZE as MAX_JOURNAL_SIZE
@@ -115,30 +116,49 @@ def serve(
             help="HMAC key for access tokens (default: generated once and kept in the store).",
         ),
     ] = None,
+    lifecycle_profile: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_LIFECYCLE_PROFILE",
+            help=f"Lifecycle timing profile: {', '.join(PROFILES)} (default: the one kept "
+            f"in the store, else {DEFAULT_PROFILE}; switchable at run time).",
+        ),
+    ] = None,
     provisioning_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_PROVISIONING_SECONDS",
             min=0,
-            help="Server-clock seconds an instance stays provisioning (new or started).",
+            help="Server-clock seconds an instance stays provisioning (new or started); "
+            "overrides the profile's.",
         ),
-    ] = Lifecycle.provisioning_seconds,
+    ] = None,
     cluster_provisioning_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_CLUSTER_PROVISIONING_SECONDS",
             min=0,
-            help="Server-clock seconds a new cluster stays provisioning.",
+            help="Server-clock seconds a new cluster stays provisioning; overrides the profile's.",
         ),
-    ] = Lifecycle.cluster_provisioning_seconds,
+    ] = None,
     clone_seconds: Annotated[
-        float,
+        float | None,
         typer.Option(
             envvar="VERDA_SERVER_CLONE_SECONDS",
             min=0,
-            help="Server-clock seconds a cross-location volume clone stays cloning.",
+            help="Server-clock seconds a cross-location volume clone stays cloning; "
+            "overrides the profile's.",
         ),
-    ] = Lifecycle.clone_seconds,
+    ] = None,
+    trash_seconds: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_TRASH_SECONDS",
+            min=0,
+            help="Server-clock seconds a volume stays in the trash (the profiles' 96 h); "
+            "overrides the profile's.",
+        ),
+    ] = None,
     spot_seed: Annotated[
         int,
         typer.Option(
@@ -151,7 +171,8 @@ def serve(
         bool,
         typer.Option(
             "--instant",
-            help="No delays at all: provisioning and clones finish at once.",
+            help="No delays at all: provisioning and clones finish at once (the `instant` "
+            "profile; the per-transition options are ignored).",
         ),
     ] = False,
     rate_limits: Annotated[
@@ -235,13 +256,14 @@ def serve(
         rate_limit_policies_path=rate_limit_policies,
         redis_url=redis_url,
         admin_token=admin_token,
-        lifecycle=replace(INSTANT, spot_seed=spot_seed)
-        if instant
-        else Lifecycle(
+        lifecycle=_lifecycle(
+            lifecycle_profile,
+            instant,
+            spot_seed,
             provisioning_seconds=provisioning_seconds,
             cluster_provisioning_seconds=cluster_provisioning_seconds,
             clone_seconds=clone_seconds,
-            spot_seed=spot_seed,
+            trash_seconds=trash_seconds,
         ),
         log_format=log_format.value,
         metrics_public=metrics_public,
@@ -269,6 +291,21 @@ def serve(
         server_header=False,
     )
     GracefulServer(config).run()
+
+
+def _lifecycle(
+    profile: str | None, instant: bool, spot_seed: int, **durations: float | None
+) -> Lifecycle:
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter(
+            f"--lifecycle-profile: unknown profile {profile!r} (known: {', '.join(PROFILES)})"
+        )
+    if instant:
+        if profile not in (None, INSTANT.profile):
+            raise typer.BadParameter(f"--instant contradicts --lifecycle-profile {profile}")
+        return replace(INSTANT, spot_seed=spot_seed)
+    overrides = {name: value for name, value in durations.items() if value is not None}
+    return Lifecycle(profile=profile, overrides=overrides, spot_seed=spot_seed)
 
 
 class GracefulServer(uvicorn.Server):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -14,18 +15,19 @@ SQLITE_FILENAME = "verda.db"
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """How long the timed transitions take, by the server's clock.
+    """How the timed transitions start out in this process.
 
-    Never zero by default: a client's first read after a create must still see
-    `provisioning`. `INSTANT` is for callers who ask for it.
+    The durations are a named profile's (lifecycle/data/profiles.yaml) with
+    per-transition overrides, switchable at run time through the control API
+    (lifecycle/timings.py). A start that names neither follows the profile kept
+    in the store (the default `fast` on a new store); one that names either
+    sets it for every replica.
     """
 
-    provisioning_seconds: float = 3.0
-    # Longer: the Python SDK polls a new cluster at 0, 1, 3 and 7 s and must see
-    # it provisioning each time.
-    cluster_provisioning_seconds: float = 10.0
-    clone_seconds: float = 5.0
-    trash_seconds: float = 96 * 3600
+    # None: the stored profile (or `fast`).
+    profile: str | None = None
+    # Transition name (e.g. "provisioning_seconds") -> seconds, over the profile.
+    overrides: Mapping[str, float] = field(default_factory=dict)
     # Seeds the draw of each spot instance's eviction instant (with its id), so
     # that one seed and one catalog give the same evictions on every run.
     spot_seed: int = 0
@@ -33,8 +35,13 @@ class Lifecycle:
     # requests settle what is due (a test then decides exactly when).
     sweep_interval: float | None = 1.0
 
+    @property
+    def sets_timings(self) -> bool:
+        return self.profile is not None or bool(self.overrides)
 
-INSTANT = Lifecycle(provisioning_seconds=0.0, cluster_provisioning_seconds=0.0, clone_seconds=0.0)
+
+# No delays at all: provisioning and clones finish at once.
+INSTANT = Lifecycle(profile="instant")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.control.token import AdminToken
 from verda_server.lifecycle.reconcile import Reconciler, apply_due
+from verda_server.lifecycle.timings import ActiveLifecycle
 from verda_server.observability.journal import Journal
 from verda_server.observability.metrics import Metrics
 from verda_server.ratelimits.limiter import RateLimiter
@@ -38,6 +39,8 @@ class AppContext:
     metrics: Metrics
     journal: Journal
     faults: FaultRules
+    # The transition durations in force: read when a transition is scheduled.
+    lifecycle: ActiveLifecycle
     # None when rate limits are off (`--rate-limits off`).
     rate_limiter: RateLimiter | None = None
 
@@ -46,7 +49,7 @@ class AppContext:
         """A write transaction at one instant, after the project's due transitions."""
         now = self.clock.now()
         with self.db.write() as session:
-            apply_due(session, now, self.catalog, self.settings.lifecycle, project_id)
+            apply_due(session, now, self.catalog, self.lifecycle.current, project_id)
             yield session, now
 
 

@@ -92,6 +92,8 @@ class Catalog:
         self.images_by_id = {i.id: i for i in source.images}
         self.cluster_images = {i.image_type: i for i in source.cluster_images}
         self.volume_types = {v.type: v for v in source.volume_types}
+        # The capacity in force: the file's, or with the operator's overrides
+        # (availability/capacity.py) once the control API sets any.
         self.capacity = source.capacity
         self.coupons = {c.code: c for c in source.coupons}
         self.long_term_periods = source.long_term_periods

@@ -20,8 +20,8 @@ from verda_server.clusters import service
 from verda_server.clusters.models import Cluster
 from verda_server.clusters.schemas import DeployClusterPublicDto
 from verda_server.clusters.states import Status
-from verda_server.config import Lifecycle
 from verda_server.instances.addresses import allocate_ip
+from verda_server.lifecycle.timings import Timings
 from verda_server.projects import quotas
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
@@ -84,7 +84,7 @@ def deploy(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     body: DeployClusterPublicDto,
 ) -> Cluster:

@@ -75,7 +75,7 @@ def deploy_cluster(
             session,
             now,
             context.catalog,
-            context.settings.lifecycle,
+            context.lifecycle.current,
             principal.project_id,
             body,
         )

@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from verda_server.control import (
+    capacity_views,
     clock_views,
     credential_views,
     fault_views,
     instance_views,
     journal_views,
+    lifecycle_views,
     money_views,
     project_views,
     rate_limit_views,
@@ -32,6 +34,8 @@ ROUTERS = (
     state_views.router,
     fault_views.router,
     instance_views.router,
+    lifecycle_views.router,
+    capacity_views.router,
 )
 
 

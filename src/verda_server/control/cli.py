@@ -124,6 +124,7 @@ def _register() -> None:
         cli_projects,
         cli_rate_limits,
         cli_snapshot,
+        cli_timing,
     )
 
     subcommands: dict[str, typer.Typer] = {
@@ -136,6 +137,8 @@ def _register() -> None:
         "snapshot": cli_snapshot.snapshot_app,
         "faults": cli_faults.app,
         "instances": cli_faults.instances,
+        "lifecycle": cli_timing.lifecycle,
+        "capacity": cli_timing.capacity,
     }
     for name, sub in subcommands.items():
         app.add_typer(sub, name=name)

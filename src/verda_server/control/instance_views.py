@@ -93,5 +93,5 @@ def evict_instance(context: Context, instance_id: str) -> GetInstanceResponsePub
             raise invalid(f"Instance {instance.id} is not a spot instance")
         if instance.deleted_at is not None:
             raise ApiError("conflict", f"Instance {instance.id} is already discontinued")
-        eviction.evict(session, now, context.settings.lifecycle, instance)
+        eviction.evict(session, now, context.lifecycle.current, instance)
         return _answer(context, session, instance)

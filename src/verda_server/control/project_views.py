@@ -44,7 +44,7 @@ def settled(context: AppContext, project_id: str | None) -> Iterator[tuple[Sessi
     billing) is applied, so that balances and counts are those of now."""
     now = context.clock.now()
     with context.db.write() as session:
-        apply_due(session, now, context.catalog, context.settings.lifecycle, project_id)
+        apply_due(session, now, context.catalog, context.lifecycle.current, project_id)
         yield session, now
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from verda_server.api.errors import STATUS_OF, ApiError, forbidden, invalid, not_found
 from verda_server.billing.funds import balance_now
-from verda_server.config import Lifecycle
 from verda_server.instances import eviction, service
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import InstanceActionResultDto
@@ -27,6 +26,7 @@ from verda_server.instances.states import (
     VolumeEffect,
     refusal,
 )
+from verda_server.lifecycle.timings import Timings
 from verda_server.projects.models import Project
 from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
@@ -53,7 +53,7 @@ def parse_action(name: str) -> Action:
 def perform(
     session: Session,
     now: datetime,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     action: Action,
     ids: list[str],
@@ -129,7 +129,7 @@ def _check_volume_ids(
 def _one(
     session: Session,
     now: datetime,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     action: Action,
     instance_id: str,
@@ -200,7 +200,7 @@ def _attached(session: Session, instance: Instance) -> list[Volume]:
 def _release_volumes(
     session: Session,
     now: datetime,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     instance: Instance,
     volume_ids: list[str] | None,
     permanently: bool,

@@ -18,12 +18,12 @@ from verda_server.billing.billable import volume_hourly
 from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
-from verda_server.config import Lifecycle
 from verda_server.instances import eviction, service
 from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.states import Status
+from verda_server.lifecycle.timings import Timings
 from verda_server.projects import quotas
 from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
@@ -103,7 +103,7 @@ def deploy(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     body: DeployInstancePublicDto,
 ) -> Instance:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.catalog.service import Catalog
-from verda_server.config import Lifecycle
 from verda_server.instances import service
 from verda_server.instances.models import Instance
+from verda_server.lifecycle.timings import Timings
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
 
@@ -54,7 +54,7 @@ def draw_delay(seed: int, instance_id: str, rate: float) -> timedelta | None:
     return timedelta(hours=hours)
 
 
-def schedule(instance: Instance, catalog: Catalog, lifecycle: Lifecycle, now: datetime) -> None:
+def schedule(instance: Instance, catalog: Catalog, lifecycle: Timings, now: datetime) -> None:
     """Set a new instance's eviction instant: drawn once for its whole life,
     shut down or not, since it holds its spot capacity all along (an
     exponential lifetime has no memory, so a later redraw would change nothing)."""
@@ -63,7 +63,7 @@ def schedule(instance: Instance, catalog: Catalog, lifecycle: Lifecycle, now: da
     instance.evict_at = None if delay is None else now + delay
 
 
-def evict(session: Session, now: datetime, lifecycle: Lifecycle, instance: Instance) -> None:
+def evict(session: Session, now: datetime, lifecycle: Timings, instance: Instance) -> None:
     """Discontinue a live spot instance at `now`: its capacity and address go
     back, and each attached volume follows its policy. A shared volume still on
     other instances is only detached from this one."""

@@ -106,7 +106,7 @@ def deploy_instance(
             session,
             now,
             context.catalog,
-            context.settings.lifecycle,
+            context.lifecycle.current,
             principal.project_id,
             body,
         )
@@ -121,7 +121,7 @@ def _perform(
         outcome = actions.perform(
             session,
             now,
-            context.settings.lifecycle,
+            context.lifecycle.current,
             principal.project_id,
             action,
             list(dict.fromkeys(body.id)),

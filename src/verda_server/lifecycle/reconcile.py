@@ -18,11 +18,11 @@ from verda_server.clock import Clock
 from verda_server.clusters.models import Cluster
 from verda_server.clusters.states import TIMED as CLUSTER_TIMED
 from verda_server.clusters.states import Status as ClusterStatus
-from verda_server.config import Lifecycle
 from verda_server.instances import eviction
 from verda_server.instances.models import Instance
 from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
+from verda_server.lifecycle.timings import ActiveLifecycle, Timings
 from verda_server.projects.models import Project
 from verda_server.storage.base import UTCDateTime
 from verda_server.storage.database import Database
@@ -93,7 +93,7 @@ def apply_due(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str | None = None,
 ) -> int:
     """Make every transition due by `now` true; the caller's transaction holds
@@ -146,7 +146,9 @@ def apply_due(
 
 
 class Reconciler:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, catalog: Catalog, lifecycle: ActiveLifecycle
+    ) -> None:
         self._db = db
         self._clock = clock
         self._catalog = catalog
@@ -159,7 +161,7 @@ class Reconciler:
             if not _anything_due(session, now, project_id):
                 return 0
         with self._db.write() as session:
-            return apply_due(session, now, self._catalog, self._lifecycle, project_id)
+            return apply_due(session, now, self._catalog, self._lifecycle.current, project_id)
 
     async def settle_before_read(self, project_id: str) -> None:
         """`settle` for a request that only reads: the usual nothing-is-due check

@@ -12,9 +12,9 @@ from verda_server.api.errors import forbidden, invalid
 from verda_server.billing.billable import volume_hourly
 from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
-from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import get_instances
+from verda_server.lifecycle.timings import Timings
 from verda_server.projects import quotas
 from verda_server.tags import service as tags
 from verda_server.validation import MAX_NAME_LENGTH, clean_name
@@ -86,7 +86,7 @@ def perform(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     body: PerformVolumeActionPublicDto,
 ) -> list[str]:
@@ -126,7 +126,7 @@ def _apply(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     action: Action,
     volume: Volume,
@@ -213,7 +213,7 @@ def _clone(
     session: Session,
     now: datetime,
     catalog: Catalog,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     source: Volume,
     body: PerformVolumeActionPublicDto,
@@ -246,7 +246,7 @@ def _clone(
 def delete_by_id(
     session: Session,
     now: datetime,
-    lifecycle: Lifecycle,
+    lifecycle: Timings,
     project_id: str,
     volume_id: str,
     permanent: bool,

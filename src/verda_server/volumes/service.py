@@ -18,10 +18,10 @@ from verda_server.billing.billable import volume_hourly
 from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
 from verda_server.clusters.service import cluster_of_volumes
-from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
 from verda_server.instances.service import public_ip, status_of
 from verda_server.instances.states import REMOVED, SHUT_DOWN
+from verda_server.lifecycle.timings import Timings
 from verda_server.projects.models import Project
 from verda_server.storage.owned import get_all_owned, get_owned
 from verda_server.tags import service as tags
@@ -167,7 +167,7 @@ def detach(volume: Volume, instance_id: str | None = None) -> None:
         volume.status = Status.DETACHED.value
 
 
-def move_to_trash(volume: Volume, now: datetime, lifecycle: Lifecycle, permanent: bool) -> None:
+def move_to_trash(volume: Volume, now: datetime, lifecycle: Timings, permanent: bool) -> None:
     detach(volume)
     volume.status = Status.DELETED.value
     volume.deleted_at = now

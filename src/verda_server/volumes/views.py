@@ -120,7 +120,7 @@ def perform_volume_action(
             session,
             now,
             context.catalog,
-            context.settings.lifecycle,
+            context.lifecycle.current,
             principal.project_id,
             body,
         )
@@ -195,7 +195,7 @@ def delete_volume(
         deleted = actions.delete_by_id(
             session,
             now,
-            context.settings.lifecycle,
+            context.lifecycle.current,
             principal.project_id,
             volume_id,
             permanent,
