@@ -61,7 +61,7 @@ class Settings:
     # The API document's rate limits (on, as on the real service, unless off).
     rate_limits: bool = True
     rate_limit_policies_path: Path | None = None
-    # Counters in this Redis, shared by every replica; None: in this process.
+    # Where replicas share rate-limit counters and the journal; None: in this process.
     redis_url: str | None = None
     # None: the one kept in the store (generated on first start).
     admin_token: str | None = None
@@ -71,8 +71,6 @@ class Settings:
     metrics_public: bool = False
     # Requests kept per project in the journal.
     journal_size: int = 200
-    # Shared state of several replicas (the journal); None: in this process.
-    redis_url: str | None = None
 
     @property
     def base_url(self) -> str:
