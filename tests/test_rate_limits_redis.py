@@ -1,17 +1,8 @@
-"""Replicas on one Redis share one rate-limit budget.
-
-The Redis is VERDA_TEST_REDIS_URL when set (CI's), else a `redis-server` of its
-own on a free port (no persistence). Without either these tests are skipped,
-unless VERDA_TEST_REQUIRE_REDIS=1 (as in CI), which turns the skip into a
-failure. Every key names a fresh project, so a shared Redis is safe to use.
-"""
+"""Replicas on one Redis share one rate-limit budget (the Redis of
+tests/support/redis_server.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -19,45 +10,16 @@ import httpx
 import pytest
 import redis
 
-from tests.support.live import LiveServer, free_port, start_live_server
+from tests.support.live import LiveServer, start_live_server
+from tests.support.redis_server import redis_server
 from tests.test_rate_limits import assert_refused, limited, policy, state, window_start
 from verda_server.clock import Clock
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    given = os.environ.get("VERDA_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("VERDA_TEST_REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server is not installed but Redis is required")
-        pytest.skip("the Redis tests need redis-server")
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
+    with redis_server() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture
@@ -127,6 +89,8 @@ def test_the_redis_url_variable_puts_the_counters_in_redis(redis_url, monkeypatc
         with httpx.Client(base_url=server.base_url) as client:
             bearer = {"Authorization": f"Bearer {creds.access_token(client)}"}
             assert client.get("/v1/ssh-keys", headers=bearer).status_code == 200
-    keys = redis.Redis.from_url(redis_url).keys(f"*{creds.project_id}*")
-    # The project's counter and its endpoint's, in this window.
-    assert len(keys) == 2
+    keys = set(redis.Redis.from_url(redis_url).keys(f"*{creds.project_id}*"))
+    # The project's counter and its endpoint's, in this window; and its journal.
+    journal = f"verda:journal:{creds.project_id}".encode()
+    assert journal in keys
+    assert [key.split(b":")[0] for key in keys - {journal}] == [b"verda-ratelimit"] * 2

@@ -1,7 +1,14 @@
-"""A throwaway redis-server on a free port (the Debian package's binary)."""
+"""The Redis of the tests: CI's (VERDA_TEST_REDIS_URL), else a throwaway
+redis-server on a free port (the Debian package's binary, no persistence).
+
+Without either, Redis tests are skipped, unless VERDA_TEST_REQUIRE_REDIS=1 (as in
+CI), which turns the skip into a failure. Every key the server writes names a
+project (or a client id) of its own test, so tests can share one Redis.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -16,9 +23,15 @@ from tests.support.live import free_port
 
 @contextmanager
 def redis_server() -> Iterator[str]:
+    given = os.environ.get("VERDA_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed")
+        if os.environ.get("VERDA_TEST_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is not installed but Redis is required")
+        pytest.skip("the Redis tests need redis-server or VERDA_TEST_REDIS_URL")
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
