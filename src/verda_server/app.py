@@ -48,7 +48,6 @@ TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
-    observability_views.router,
     auth_views.router,
     project_views.router,
     catalog_views.public,
@@ -61,6 +60,8 @@ ROUTERS = (
     volume_views.router,
     cluster_views.router,
     *tag_views.ROUTERS,
+    # Last: every router before it is tried first by each request.
+    observability_views.router,
 )
 
 
