@@ -58,7 +58,6 @@ TOKEN_PRUNE_INTERVAL = 300.0
 
 ROUTERS = (
     system_views.router,
-    observability_views.router,
     auth_views.router,
     project_views.router,
     catalog_views.public,
@@ -71,6 +70,8 @@ ROUTERS = (
     volume_views.router,
     cluster_views.router,
     *tag_views.ROUTERS,
+    # Last: every router before it is tried first by each request.
+    observability_views.router,
 )
 
 
