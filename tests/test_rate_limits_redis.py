@@ -22,6 +22,7 @@ import redis
 from tests.support.live import LiveServer, free_port, start_live_server
 from tests.test_rate_limits import assert_refused, limited, policy, state, window_start
 from verda_server.clock import Clock
+from verda_server.ratelimits.counters import KEY_PREFIX
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,6 @@ def test_the_redis_url_variable_puts_the_counters_in_redis(redis_url, monkeypatc
         with httpx.Client(base_url=server.base_url) as client:
             bearer = {"Authorization": f"Bearer {creds.access_token(client)}"}
             assert client.get("/v1/ssh-keys", headers=bearer).status_code == 200
-    keys = redis.Redis.from_url(redis_url).keys(f"*{creds.project_id}*")
+    keys = redis.Redis.from_url(redis_url).keys(f"{KEY_PREFIX}:*{creds.project_id}*")
     # The project's counter and its endpoint's, in this window.
     assert len(keys) == 2
