@@ -94,3 +94,24 @@ def test_the_redis_url_variable_puts_the_counters_in_redis(redis_url, monkeypatc
     journal = f"verda:journal:{creds.project_id}".encode()
     assert journal in keys
     assert [key.split(b":")[0] for key in keys - {journal}] == [b"verda-ratelimit"] * 2
+
+
+def test_redis_out_of_reach_is_a_503_not_a_500(empty_database_url, contract):
+    with ExitStack() as stack:
+        url = stack.enter_context(redis_server(own=True))
+        server = stack.enter_context(start_live_server(empty_database_url, redis_url=url))
+        creds = server.new_project()
+        with httpx.Client(
+            base_url=server.base_url,
+            event_hooks={"response": [lambda r: (r.read(), contract.verify(r))]},
+        ) as client:
+            bearer = {"Authorization": f"Bearer {creds.access_token(client)}"}
+            assert client.get("/v1/ssh-keys", headers=bearer).status_code == 200
+            redis.Redis.from_url(url).shutdown(nosave=True)
+            refused = client.get("/v1/ssh-keys", headers=bearer)
+            assert refused.status_code == 503
+            assert refused.json() == {
+                "code": "service_unavailable",
+                "message": "The rate-limit store (Redis) cannot be reached; retry shortly",
+            }
+            assert refused.headers["retry-after"] == "1"

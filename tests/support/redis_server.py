@@ -22,9 +22,10 @@ from tests.support.live import free_port
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server(own: bool = False) -> Iterator[str]:
+    """A Redis URL; `own`: always a throwaway server (for a test that stops it)."""
     given = os.environ.get("VERDA_TEST_REDIS_URL")
-    if given:
+    if given and not own:
         yield given
         return
     binary = shutil.which("redis-server")

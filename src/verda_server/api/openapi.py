@@ -58,6 +58,10 @@ def one_of_shapes(responses: dict[str, Any]) -> None:
             schema["oneOf"] = schema.pop("anyOf")
 
 
+_RETRY_SOON = {
+    "description": "Seconds to wait before retrying (when the rate-limit store is out of reach)",
+    "schema": {"type": "integer", "minimum": 1},
+}
 REQUEST_ID_HEADER = {
     "description": "The request's id: the client's own X-Request-Id when it sent a usable one "
     "(at most 128 characters of A-Z a-z 0-9 . _ : + / = -), else a new one. Log lines "
@@ -110,6 +114,14 @@ def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, 
     complete_rate_limits(document)
     for item in document["paths"].values():
         for op in item.values():
+            responses = op["responses"]
+            if "429" in responses:
+                # With Redis: its counters out of reach (ratelimits/counters.py).
+                add_error_response(responses, "503")
+                headers = responses["503"].setdefault("headers", {})
+                headers["Retry-After"] = _RETRY_SOON
+                for name in ("RateLimit-Policy", "RateLimit"):
+                    headers.setdefault(name, responses["429"]["headers"][name])
             request_id_headers(op["responses"])  # the 429s included
     return document
 

@@ -16,6 +16,9 @@ import redis
 import redis.asyncio
 from limits.aio.storage import RedisStorage
 from limits.storage import MemoryStorage
+from redis.exceptions import RedisError
+
+from verda_server.api.errors import ApiError
 
 # Real seconds a window's counters are kept. The window itself is part of each
 # key and follows the server clock; a frozen clock can hold one window open for
@@ -72,13 +75,29 @@ class RedisCounters:
         )
 
     async def incr(self, key: str, amount: int = 1) -> int:
-        return await self._storage.incr(key, RETENTION_SECONDS, amount)
+        try:
+            return await self._storage.incr(key, RETENTION_SECONDS, amount)
+        except RedisError as exc:
+            raise unreachable() from exc
 
     async def get(self, key: str) -> int:
-        return await self._storage.get(key)
+        try:
+            return await self._storage.get(key)
+        except RedisError as exc:
+            raise unreachable() from exc
 
     async def close(self) -> None:
         await self._pool.disconnect()
+
+
+def unreachable() -> ApiError:
+    # Refused, not let through uncounted: the budget replicas share cannot be
+    # kept without its store, and a 503 says to retry, where a 500 says a bug.
+    return ApiError(
+        "service_unavailable",
+        "The rate-limit store (Redis) cannot be reached; retry shortly",
+        headers={"Retry-After": "1"},
+    )
 
 
 def check_redis(url: str) -> None:
