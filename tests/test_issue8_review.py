@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from typing import Any
 
+import httpx
+import pytest
+
+from tests.conftest import checked_client
+from tests.support.live import ADMIN_TOKEN, start_live_server
 from tests.test_control_projects import PROJECTS
 
 
@@ -17,3 +23,36 @@ def test_a_null_balance_is_absent(admin: httpx.Client) -> None:
     assert changed.status_code == 200, changed.text
     assert changed.json()["amount"] == "1005"
     admin.delete(f"{PROJECTS}/{project_id}")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("faults", {"rules": [{"bogus": 1}]}),
+        ("faults", "x"),
+        ("lifecycle", {"profile": "fast", "overrides": "x"}),
+        ("lifecycle", {"profile": "fast", "overrides": {"boot": float("nan")}}),
+    ],
+)
+def test_an_import_with_unreadable_control_state_changes_nothing(
+    empty_database_url: str, admin_contract: Any, name: str, value: Any
+) -> None:
+    # Checked before the store takes it: not a 500 after the commit, which
+    # left a store that no server could start on.
+    with (
+        start_live_server(empty_database_url) as server,
+        checked_client(server.base_url, admin_contract, ADMIN_TOKEN) as admin,
+    ):
+        snapshot = admin.get("/_admin/v1/snapshot").json()
+        snapshot["control"][name] = value
+        answer = admin.post(
+            "/_admin/v1/snapshot",
+            params={"replace": "true"},
+            content=json.dumps(snapshot),  # NaN too
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["message"].startswith(f"control.{name}: ")
+        assert admin.get("/_admin/v1/faults").status_code == 200
+    with start_live_server(empty_database_url) as again:
+        assert again.context.faults.rules == ()
