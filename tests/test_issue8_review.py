@@ -56,3 +56,23 @@ def test_an_import_with_unreadable_control_state_changes_nothing(
         assert admin.get("/_admin/v1/faults").status_code == 200
     with start_live_server(empty_database_url) as again:
         assert again.context.faults.rules == ()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/_admin/v1/projects/a%00b"),
+        ("DELETE", "/_admin/v1/projects/a%00b"),
+        ("GET", "/_admin/v1/projects/a%00b/balance"),
+        ("GET", "/_admin/v1/projects/a%00b/journal"),
+        ("GET", "/_admin/v1/projects/a%00b/rate-limits"),
+        ("GET", "/_admin/v1/projects/a%00b/quotas"),
+        ("POST", "/_admin/v1/projects/a%00b/credentials"),
+        ("DELETE", "/_admin/v1/projects/a%00b/credentials/a%00b"),
+    ],
+)
+def test_an_id_with_a_nul_is_not_found(admin: httpx.Client, method: str, path: str) -> None:
+    # PostgreSQL refuses a NUL in text: the lookup was a 500 there.
+    response = admin.request(method, path)
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
