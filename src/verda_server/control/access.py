@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from verda_server.api.context import Context
-from verda_server.api.errors import unauthorized
+from verda_server.api.errors import not_found, unauthorized
 
 SCHEME_NAME = "adminToken"
 
@@ -37,6 +37,10 @@ async def require_admin(
         raise unauthorized("Missing admin token")
     if not context.admin.accepts(credentials.credentials):
         raise unauthorized("Invalid admin token")
+    # No store holds a NUL (PostgreSQL refuses it outright): no id has one.
+    for name, value in request.path_params.items():
+        if "\x00" in str(value):
+            raise not_found(f"No such {name}: it contains a NUL character")
 
 
 Admin = Depends(require_admin)

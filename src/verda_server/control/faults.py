@@ -96,6 +96,46 @@ class Rule:
         return cls(**value)
 
 
+_NONE = type(None)
+_STORED_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "method": str,
+    "path": str,
+    "project_id": (str, _NONE),
+    "status": (int, _NONE),
+    "code": (str, _NONE),
+    "message": (str, _NONE),
+    "latency_ms": int,
+    "times": (int, _NONE),
+    "probability": (int, float),
+    "seed": int,
+    "created_at": str,
+    "matched": int,
+    "fired": int,
+}
+
+
+def check(value: Any) -> None:
+    """ValueError naming the problem when a stored value (a snapshot's) is not
+    rules this server could apply and answer with."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or not isinstance(value.get("rules"), list):
+        raise ValueError("not {'rules': [...]}")
+    for n, rule in enumerate(value["rules"]):
+        if not isinstance(rule, dict) or set(rule) != set(_STORED_TYPES):
+            raise ValueError(f"rules[{n}]: not a rule (fields {', '.join(_STORED_TYPES)})")
+        for name, kind in _STORED_TYPES.items():
+            if isinstance(rule[name], bool) or not isinstance(rule[name], kind):
+                raise ValueError(f"rules[{n}].{name}: wrong type")
+        if rule["status"] is not None and (
+            rule["status"] not in CODE_OF or STATUS_OF.get(rule["code"]) != rule["status"]
+        ):
+            raise ValueError(f"rules[{n}]: status and code do not agree")
+        if not 0 <= rule["latency_ms"] <= 600_000 or not 0 <= rule["probability"] <= 1:
+            raise ValueError(f"rules[{n}]: latency_ms or probability out of range")
+
+
 def new_rule(clock: Clock, **spec: Any) -> Rule:
     """A rule from validated fields; the code follows from the status and back."""
     status, code = spec.pop("status", None), spec.pop("code", None)

@@ -50,9 +50,9 @@ def settled(context: AppContext, project_id: str | None) -> Iterator[tuple[Sessi
 
 async def exact_body(request: Request) -> dict[str, Any]:
     """The body again with its numbers as exact decimals (the validated model's
-    would have gone through a float)."""
+    would have gone through a float). `null` is absent, as in every request model."""
     data = json.loads(await request.body() or b"{}", parse_float=Decimal)
-    return data if isinstance(data, dict) else {}
+    return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
 
 
 def amount_of(field: str, raw: object, *, positive: bool = False) -> Decimal:

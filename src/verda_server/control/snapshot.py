@@ -23,10 +23,11 @@ from verda_server.api.errors import ApiError, invalid
 from verda_server.auth.signing import KeyRing
 from verda_server.clock import Clock, isoformat
 from verda_server.control import clock as stored_clock
-from verda_server.control import rows
+from verda_server.control import faults, lifecycle, rows
 from verda_server.control import token as admin_token
 from verda_server.control.models import ControlState
 from verda_server.control.shared import SharedState, read_value, write_value
+from verda_server.lifecycle.timings import MAX_SECONDS
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
 from verda_server.storage.models import Base
@@ -109,6 +110,13 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
             raise invalid(f"control: name {name[:70]!r} is too long")
     if stored_clock.NAME in control:
         _check_clock(control[stored_clock.NAME])
+    # Checked before the store takes them: applied after, a value no handler
+    # can read would fail the import half-way, and every later start.
+    for name, check in _CHECKS.items():
+        try:
+            check(control.get(name))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise invalid(f"control.{name}: {exc}") from None
     given = document["tables"]
     expected = {table.name: table for table in tables()}
     unknown = sorted(set(given) - set(expected))
@@ -130,6 +138,23 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
     if defaults != 1:
         raise invalid(f"tables.projects: exactly one default project, not {defaults}")
     return decoded
+
+
+def _check_lifecycle(value: Any) -> None:
+    if value is None:
+        return
+    overrides = value.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise ValueError("overrides: not an object")
+    for name, seconds in overrides.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError(f"overrides.{name}: not a number of seconds")
+        if not 0 <= seconds <= MAX_SECONDS:
+            raise ValueError(f"overrides.{name}: out of range")
+    lifecycle.decode(value)
+
+
+_CHECKS = {faults.NAME: faults.check, lifecycle.NAME: _check_lifecycle}
 
 
 def _check_clock(value: Any) -> None:
