@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter
@@ -48,8 +49,8 @@ def _answer(clock: Clock) -> ClockDto:
     )
 
 
-def _move(context: AppContext, how: object) -> ClockDto:
-    stored_clock.move(context.shared, context.clock, how)  # type: ignore[arg-type]
+def _move(context: AppContext, how: Callable[[Clock], object]) -> ClockDto:
+    stored_clock.move(context.shared, context.clock, how)
     return _answer(context.clock)
 
 
