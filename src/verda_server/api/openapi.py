@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+from starlette.routing import BaseRoute
 
 from verda_server import __version__
 from verda_server.api.errors import PublicApiErrorResponseDto
@@ -90,14 +92,18 @@ def _complete_operation(op: dict[str, Any]) -> None:
     add_error_response(responses, "500")
 
 
-def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, Any]:
+def base_document(
+    routes: Sequence[BaseRoute], title: str, description: str, server_url: str
+) -> dict[str, Any]:
+    """FastAPI's document with the error model in place of its validation errors
+    (both the public and the control API's documents start here)."""
     document = get_openapi(
-        title=TITLE,
+        title=title,
         version="v1",
         openapi_version="3.1.0",
         summary=f"verda-server {__version__}",
-        description=DESCRIPTION,
-        routes=app.routes,
+        description=description,
+        routes=routes,
         servers=[{"url": server_url}],
         separate_input_output_schemas=False,
     )
@@ -105,6 +111,12 @@ def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, 
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["PublicApiErrorResponseDto"] = PublicApiErrorResponseDto.model_json_schema()
+    return document
+
+
+def build_openapi(app: FastAPI, server_url: str, catalog: Catalog) -> dict[str, Any]:
+    document = base_document(app.routes, TITLE, DESCRIPTION, server_url)
+    schemas: dict[str, Any] = document["components"]["schemas"]
     for model in _EXTRA_SCHEMAS:
         schemas[model.__name__] = model.model_json_schema()
     for item in document["paths"].values():

@@ -281,7 +281,7 @@ class CatalogError(Exception):
     """The catalog file is missing, unreadable or invalid."""
 
 
-def _describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
     """The problems on one line, each naming where it is."""
     problems = []
     for error in exc.errors()[:MAX_REPORTED]:
@@ -308,4 +308,4 @@ def load_source(path: Path | None = None) -> CatalogSource:
     try:
         return CatalogSource.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(f"invalid catalog {origin}: {_describe(exc)}") from exc
+        raise CatalogError(f"invalid catalog {origin}: {describe(exc)}") from exc

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 
-from verda_server import __version__
-from verda_server.api.errors import PublicApiErrorResponseDto
-from verda_server.api.openapi import add_error_response, one_of_shapes, request_id_headers
+from verda_server.api.openapi import (
+    add_error_response,
+    base_document,
+    one_of_shapes,
+    request_id_headers,
+)
 
 PREFIX = "/_admin/v1"
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
@@ -29,20 +31,7 @@ def build_document(routers: Sequence[APIRouter], server_url: str) -> dict[str, A
     documented = FastAPI()
     for router in routers:
         documented.include_router(router)
-    document = get_openapi(
-        title=TITLE,
-        version="v1",
-        openapi_version="3.1.0",
-        summary=f"verda-server {__version__}",
-        description=DESCRIPTION,
-        routes=documented.routes,
-        servers=[{"url": server_url}],
-        separate_input_output_schemas=False,
-    )
-    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
-    schemas["PublicApiErrorResponseDto"] = PublicApiErrorResponseDto.model_json_schema()
+    document = base_document(documented.routes, TITLE, DESCRIPTION, server_url)
     for item in document["paths"].values():
         for op in item.values():
             responses: dict[str, Any] = op.setdefault("responses", {})

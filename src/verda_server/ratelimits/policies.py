@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from verda_server.catalog.source import describe
 from verda_server.ratelimits.config import MAX_LIMIT
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -52,17 +53,6 @@ class PolicyError(Exception):
 Policies = dict[tuple[str, str], int]
 
 
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"])
-        cause = error.get("ctx", {}).get("error") if error["type"] == "value_error" else None
-        message = str(cause) if cause is not None else error["msg"]
-        problems.append(f"{where}: {message}" if where else message)
-    more = exc.error_count() - len(problems)
-    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
-
-
 def load_policies(path: Path | None = None) -> Policies:
     try:
         if path is None:
@@ -79,5 +69,5 @@ def load_policies(path: Path | None = None) -> Policies:
     try:
         parsed = PolicyFile.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(f"invalid rate-limit policies {origin}: {_describe(exc)}") from exc
+        raise PolicyError(f"invalid rate-limit policies {origin}: {describe(exc)}") from exc
     return {(p.method, p.path): p.limit for p in parsed.policies}
