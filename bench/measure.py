@@ -288,10 +288,11 @@ def _limiter_phases(backend: Backend, s: Settings) -> list[tuple[str, tuple[str,
 def generated(
     backend: Backend, name: str, projects: int, per_project: int, s: Settings
 ) -> Iterator[tuple[str, list[store.Generated]]]:
-    """A store migrated by one start of the server, then filled directly."""
+    """A new store, migrated, then filled directly."""
     with store.database(backend.postgres_admin_url, backend.directory, name) as url:
-        with server(url, s.log_dir, *LIMITS_OFF):
-            pass
+        if not store.migrate(url):
+            with server(url, s.log_dir, *LIMITS_OFF):
+                pass
         started = time.monotonic()
         made = store.generate(url, projects, per_project, GENERATED_SECRET)
         log(
@@ -466,10 +467,12 @@ def startup_row(backend: Backend, database_url: str, s: Settings) -> list[Line]:
     """Row 10: spawn to a ready /healthz on an already migrated store."""
     if not s.wants(10):
         return []
-    with server(database_url, s.log_dir):
-        pass  # migrated, default project made
+    if not s.wants(1, 2, 3, 4, 5, 6, 7):
+        with server(database_url, s.log_dir):
+            pass  # migrated, default project made
     log(f"{backend.label}: {s.starts} starts")
-    times = [start_seconds(database_url, s.log_dir) for _ in range(s.starts)]
+    starts = [start_seconds(database_url, s.log_dir) for _ in range(s.starts)]
+    times, cpu = [wall for wall, _ in starts], [used for _, used in starts]
     median = statistics.median(times)
     return [
         Line(
@@ -477,7 +480,8 @@ def startup_row(backend: Backend, database_url: str, s: Settings) -> list[Line]:
             f"start-up to a ready `/healthz`, existing store (median of {s.starts})",
             backend.label,
             "on (default)",
-            result=f"{median:.2f} s ({min(times):.2f} to {max(times):.2f})",
+            result=f"{median:.2f} s ({min(times):.2f} to {max(times):.2f}); "
+            f"CPU {statistics.median(cpu):.2f} s",
             goal="≤ 0.5 s",
             met=median <= 0.5,
         )

@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if can_pin():
         os.sched_setaffinity(0, {CLIENT_CORE})
     started, clock = datetime.now(UTC), time.monotonic()
+    top = header(started, args.label)
     with tempfile.TemporaryDirectory(prefix="verda-bench-") as tmp:
         directory = Path(tmp)
         try:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         except SetupError as exc:
             print(f"bench setup failed: {exc}", file=sys.stderr)
             return 1
-        print(header(started, args.label))
+        print(top)
         print()
         print(table(lines))
         print()
