@@ -18,6 +18,8 @@ from servers import (
     CLIENT_CORE,
     CLIENT_ID,
     CLIENT_SECRET,
+    Proc,
+    SetupError,
     bare_app,
     rss_mib,
     server,
@@ -76,6 +78,8 @@ class Target:
     script: str | None = None
     # Run before each round, outside the measured time.
     before: Callable[[], None] | None = None
+    # The process answering, checked before each run.
+    proc: Proc | None = None
 
 
 def alternate(targets: list[Target], s: Settings) -> dict[str, wrk.Summary]:
@@ -83,6 +87,8 @@ def alternate(targets: list[Target], s: Settings) -> dict[str, wrk.Summary]:
     runs: dict[str, list[wrk.Run]] = {t.name: [] for t in targets}
     for n in range(s.rounds):
         for t in targets:
+            if t.proc is not None and t.proc.process.poll() is not None:
+                raise SetupError(f"{t.name}: the process under test exited:\n{t.proc.tail()}")
             if t.before is not None:
                 t.before()
             log(f"  round {n + 1}/{s.rounds}: {t.name}")
@@ -124,7 +130,7 @@ def set_up(api: Api) -> Fixture:
     return Fixture(reads, ids[len(ids) // 2], deploys, mixed, frozenset(mixed_ids + spots), spots)
 
 
-def _read_targets(url: str, fx: Fixture, s: Settings) -> list[Target]:
+def _read_targets(url: str, fx: Fixture, s: Settings, proc: Proc | None) -> list[Target]:
     paths = {
         "list": "/v1/instances",
         "item": f"/v1/instances/{fx.item_id}",
@@ -132,13 +138,14 @@ def _read_targets(url: str, fx: Fixture, s: Settings) -> list[Target]:
         "balance": "/v1/balance",
     }
     return [
-        Target(name, url + paths[name], s.read_connections, fx.reads.token)
+        Target(name, url + paths[name], s.read_connections, fx.reads.token, proc=proc)
         for row, name in READS.items()
         if s.wants(row)
     ]
 
 
-def _write_targets(api: Api, url: str, fx: Fixture, s: Settings) -> list[Target]:
+def _write_targets(api: Api, srv: Proc, fx: Fixture, s: Settings) -> list[Target]:
+    url = srv.url
     targets = []
     if s.wants(6):
         targets.append(
@@ -149,6 +156,7 @@ def _write_targets(api: Api, url: str, fx: Fixture, s: Settings) -> list[Target]
                 script=wrk.deploy_script(fx.deploys.token, LOCATIONS),
                 # Each round deploys into an empty project.
                 before=lambda: api.reset(fx.deploys.id),
+                proc=srv,
             )
         )
     if s.wants(7):
@@ -161,7 +169,7 @@ def _write_targets(api: Api, url: str, fx: Fixture, s: Settings) -> list[Target]
             api.delete_ssh_keys(fx.mixed.token)
 
         targets.append(
-            Target("mixed", url + "/v1/instances", s.read_connections, None, mixed, clean)
+            Target("mixed", url + "/v1/instances", s.read_connections, None, mixed, clean, srv)
         )
     return targets
 
@@ -244,15 +252,15 @@ def throughput_rows(backend: Backend, database_url: str, s: Settings) -> list[Li
             try:
                 log(f"{backend.label}: setting up projects A (reads), B (deploys), C (mixed)")
                 fx = set_up(api)
-                targets = [Target("bare", bare.url + "/", s.read_connections)]
-                targets += _read_targets(srv.url, fx, s) + _write_targets(api, srv.url, fx, s)
+                targets = [Target("bare", bare.url + "/", s.read_connections, proc=bare)]
+                targets += _read_targets(srv.url, fx, s, srv) + _write_targets(api, srv, fx, s)
                 log(f"{backend.label}: rate limits off")
                 off = alternate(targets, s)
             finally:
                 api.close()
         lines += _lines(off, backend.label, "off", off)
         for limits, flags in _limiter_phases(backend, s):
-            reads = _read_targets("", fx, s)
+            reads = _read_targets("", fx, s, None)
             if not reads:
                 break
             with server(database_url, s.log_dir, *flags) as srv:
@@ -261,7 +269,7 @@ def throughput_rows(backend: Backend, database_url: str, s: Settings) -> list[Li
                     api.raise_rate_limits(fx.reads.id)
                 finally:
                     api.close()
-                targets = [Target("bare", bare.url + "/", s.read_connections)]
+                targets = [Target("bare", bare.url + "/", s.read_connections, proc=bare)]
                 targets += [Target(t.name, srv.url + t.url, t.connections, t.token) for t in reads]
                 log(f"{backend.label}: rate limits {limits}")
                 lines += _lines(alternate(targets, s), backend.label, limits, off)

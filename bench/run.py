@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         except SetupError as exc:
             print(f"bench setup failed: {exc}", file=sys.stderr)
             return 1
+        except (RuntimeError, OSError) as exc:
+            print(f"bench failed: {exc}", file=sys.stderr)
+            return 1
         print(top)
         print()
         print(table(lines))

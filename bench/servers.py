@@ -96,11 +96,16 @@ def wait_ready(proc: Proc, path: str, timeout: float = 60, poll: float = 0.05) -
                 raise SetupError(f"{proc.url} exited ({proc.process.returncode}):\n{proc.tail()}")
             try:
                 if http.get(proc.url + path).status_code == 200:
-                    return
+                    break
             except httpx.TransportError:
                 pass
             time.sleep(poll)
-    raise SetupError(f"{proc.url}{path} did not answer within {timeout:.0f} s:\n{proc.tail()}")
+        else:
+            raise SetupError(
+                f"{proc.url}{path} did not answer within {timeout:.0f} s:\n{proc.tail()}"
+            )
+    if proc.process.poll() is not None:  # another process took the port meanwhile
+        raise SetupError(f"{proc.url} exited ({proc.process.returncode}):\n{proc.tail()}")
 
 
 def spawn(command: list[str], port: int, log: Path, env: dict[str, str]) -> Proc:
