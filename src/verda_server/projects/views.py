@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
@@ -10,7 +8,7 @@ from verda_server.api.context import AppContext, Context
 from verda_server.api.security import TokenClaims, admit
 from verda_server.auth.access import AccessClaims
 from verda_server.projects.schemas import BalanceResponseDto
-from verda_server.projects.service import get_balance
+from verda_server.projects.service import balance_body, get_balance
 
 router = APIRouter(tags=["Balance"])
 
@@ -41,7 +39,4 @@ async def answer_balance(scope: Scope, context: AppContext, claims: AccessClaims
             lambda session: get_balance(session, claims.client_id, now)
         )
         assert found is not None
-    # Written exactly as the ledger holds it (a float would round it).
-    amount = found.balance.normalize() if found.balance else Decimal(0)  # never "-0"
-    body = f'{{"amount":{amount:f},"currency":"{found.currency}"}}'
-    return Response(body, media_type="application/json")
+    return Response(balance_body(found.balance, found.currency), media_type="application/json")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from verda_server.projects.service import BalanceParts
+
 # What the remembered answers of all projects may hold, bodies counted.
 DEFAULT_BUDGET = 32 * 1024 * 1024
 # Per answer beside its body: the key, the headers, the bookkeeping.
@@ -32,6 +34,8 @@ class Entry:
     due: datetime | None
     answers: dict[tuple[str, bytes], Answer] = field(default_factory=dict)
     size: int = 0
+    # The parts the balance is computed from at any instant (GET /v1/balance).
+    balance: BalanceParts | None = None
 
     def current(self, generation: int, now: datetime) -> bool:
         return self.generation == generation and (self.due is None or now < self.due)

@@ -8,8 +8,9 @@ earlier identical read while the project's generation is the one read before
 that answer was rendered and its next due instant has not come, so no write
 acknowledged before this request began, on any replica, and no transition due
 by the server's clock is missed. Everything else, a miss included, goes on to
-the routes with the principal already confirmed; the balance is answered here
-by the route's own function.
+the routes with the principal already confirmed. The balance is computed here,
+at the request's instant, from its parts (the ledger balance and the open
+meters) remembered under the same rules.
 
 Whatever this layer cannot vouch for (no token, a bad one, a path not yet seen)
 it hands on untouched: the routes give the answer, errors included, and teach
@@ -19,19 +20,23 @@ it the path's route.
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.api.context import AppContext
 from verda_server.api.errors import ApiError, error_response
 from verda_server.api.security import CONFIRMED, admit, require_principal
 from verda_server.lifecycle.reconcile import next_due
-from verda_server.projects.views import answer_balance, get_project_balance
-from verda_server.readmodel.cache import Answer, Answers
+from verda_server.projects.service import balance_body, balance_parts
+from verda_server.projects.views import get_project_balance
+from verda_server.readmodel.cache import Answer, Answers, Entry
 from verda_server.readmodel.marks import is_cached_read
 
 # Paths whose route is known; beyond this many the oldest are learnt again.
@@ -100,27 +105,52 @@ class ReadModel:
             return
         tokens = self._context.tokens
         try:
-            claims = tokens.claims(token)
-            principal = None if kind is Kind.BALANCE else await tokens.confirm(claims)
+            principal = await tokens.confirm(tokens.claims(token))
         except ApiError:
             await self.app(scope, receive, send)  # the routes say what is wrong
             return
         scope["route"] = route
         try:
-            if principal is None:
-                await self._reply(await answer_balance(scope, self._context, claims), scope, send)
-                return
             await admit(scope, self._context, principal)
         except ApiError as refused:
             await self._reply(_error(refused), scope, send)
             return
         scope[CONFIRMED] = principal
-        if kind is Kind.CACHED and principal.generation is not None:
-            await self._cached(
-                scope, receive, send, route, principal.project_id, principal.generation
-            )
-            return
-        await self.app(scope, receive, send)
+        generation = principal.generation
+        if kind is Kind.AUTHENTICATED or generation is None:
+            await self.app(scope, receive, send)
+        elif kind is Kind.BALANCE:
+            await self._balance(scope, receive, send, principal.project_id, generation)
+        else:
+            await self._cached(scope, receive, send, route, principal.project_id, generation)
+
+    async def _entry(self, project_id: str, generation: int, now: datetime) -> Entry:
+        entry = self._answers.entry(project_id, generation, now)
+        if entry is None:
+            due = await self._context.db.run_read(lambda session: next_due(session, project_id))
+            entry = self._answers.open(project_id, generation, due)
+        return entry
+
+    async def _balance(
+        self, scope: Scope, receive: Receive, send: Send, project_id: str, generation: int
+    ) -> None:
+        context = self._context
+        now = context.clock.now()
+        entry = await self._entry(project_id, generation, now)
+        parts = entry.balance
+        if parts is None:
+            if not entry.current(generation, now):
+                # Something fell due (the money ran out, a contract ended):
+                # applied at its own instant before the balance is read.
+                await run_in_threadpool(context.reconciler.settle, project_id)
+            parts = await context.db.run_read(lambda session: balance_parts(session, project_id))
+            if parts is None:  # the project went meanwhile
+                await self.app(scope, receive, send)
+                return
+            if entry.current(generation, now):
+                entry.balance = parts
+        body = balance_body(parts.at(now), parts.currency)
+        await self._reply(Response(body, media_type="application/json"), scope, send)
 
     async def _cached(
         self,
@@ -142,10 +172,7 @@ class ReadModel:
             await send({"type": "http.response.body", "body": answer.body})
             return
         metrics.read_model("miss")
-        entry = self._answers.entry(project_id, generation, now)
-        if entry is None:
-            due = await self._context.db.run_read(lambda session: next_due(session, project_id))
-            entry = self._answers.open(project_id, generation, due)
+        entry = await self._entry(project_id, generation, now)
         status = 0
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []

@@ -90,6 +90,7 @@ class Database:
             make_private(database_file)
         self.engine = make_engine(url)
         self._is_postgres = self.engine.dialect.name == "postgresql"
+        self._inline: Any = None
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(writer, expire_on_commit=False)
@@ -130,5 +131,19 @@ class Database:
             return await run_in_threadpool(read)
         return read()
 
+    def inline_connection(self) -> Any:
+        """The embedded store's connection for one-statement reads on the event
+        loop (PointRead.run): one thread uses it, so it needs no pool, whose
+        check-out and return cost more than the read. Each statement is its
+        own read transaction (see _on_sqlite_connect), so it sees every commit."""
+        if self._inline is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # closed by dispose(), never returned to the pool
+            self._inline = pooled.dbapi_connection
+        return self._inline
+
     def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self.engine.dispose()
