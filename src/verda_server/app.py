@@ -94,7 +94,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     limiter = None
     if settings.rate_limits:
         limiter = RateLimiter(open_counters(settings.redis_url), clock, policies)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.sqlite_sync)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
     lifecycle = ActiveLifecycle(settings.lifecycle.spot_seed)
