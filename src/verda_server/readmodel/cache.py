@@ -14,7 +14,7 @@ from typing import Any
 from verda_server.projects.service import BalanceParts
 
 # What the remembered answers of all projects may hold, bodies counted.
-DEFAULT_BUDGET = 32 * 1024 * 1024
+DEFAULT_BUDGET = 16 * 1024 * 1024
 # Per answer beside its body: the key, the headers, the bookkeeping.
 _OVERHEAD = 256
 
