@@ -22,7 +22,7 @@ from tests.test_revocation import _revoke
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
-from verda_server.storage.generation import IGNORED, _owner
+from verda_server.storage.generation import IGNORED, owner_of
 from verda_server.storage.models import Base
 
 TICK = 0.001
@@ -222,4 +222,4 @@ def test_every_table_leads_to_its_project_or_changes_nothing_a_read_answers():
     move every project on (correct, but the read model would remember little)."""
     for table in Base.metadata.tables.values():
         known = table.name in IGNORED or table.name == "projects" or "project_id" in table.c
-        assert known or _owner(table) is not None, table.name
+        assert known or owner_of(table) is not None, table.name

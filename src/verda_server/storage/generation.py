@@ -49,7 +49,7 @@ class StoreGeneration(Base):
 IGNORED = frozenset({"refresh_tokens", "signing_keys", "control_state", "store_generation"})
 
 
-def _owner(table: Table) -> tuple[str, Table] | None:
+def owner_of(table: Table) -> tuple[str, Table] | None:
     """For a table without a project_id: the column that names its parent, and
     the parent's table (which has one); None when there is no such parent."""
     for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):
@@ -121,7 +121,7 @@ class Generations:
                 touched.projects.add(obj.project_id)
             else:
                 if table not in self._owners:
-                    self._owners[table] = _owner(table)
+                    self._owners[table] = owner_of(table)
                 owner = self._owners[table]
                 if owner is None:
                     touched.all = True
