@@ -77,6 +77,21 @@ def test_an_instance_shut_down_by_exhaustion_can_t_be_started_at_zero(live, clie
     assert [r.get("statusCode") for r in bulk.json()] == [402, 404]
 
 
+def test_a_bulk_start_at_zero_refuses_every_id_alike(live, client_of, catalog):
+    """The balance is read once per call: every id gets the same refusal."""
+    hourly = 2 * (price(catalog) + os_volume_rate(catalog))
+    http = client_of(live.new_project(balance=str(hourly)))
+    ids = [deploy(http), deploy(http)]
+    live.clock.advance(3600)
+    bulk = http.put("/v1/instances", json={"action": "start", "id": [*ids, "not-an-id"]})
+    assert bulk.status_code == 207, bulk.text
+    results = bulk.json()
+    assert [r.get("statusCode") for r in results] == [402, 402, 404]
+    assert results[0]["error"] == results[1]["error"]
+    assert "balance of 0 USD" in results[0]["error"]
+    assert [instance(http, i)["status"] for i in ids] == ["offline", "offline"]
+
+
 def test_a_balance_topped_up_lets_an_instance_start_again(live, client_of, catalog):
     hourly = price(catalog) + os_volume_rate(catalog)
     credentials = live.new_project(balance=str(hourly))

@@ -29,6 +29,21 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_full_sync(live):
         assert session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
 
 
+def test_sqlite_sync_normal_is_a_choice_and_nothing_else_is(tmp_path):
+    from verda_server.storage.database import Database
+
+    for mode, level in (("full", 2), ("normal", 1)):
+        db = Database(f"sqlite:///{tmp_path / mode}.db", sqlite_sync=mode)
+        try:
+            with db.read() as session:
+                assert session.execute(text("PRAGMA synchronous")).scalar() == level
+                assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        finally:
+            db.dispose()
+    with pytest.raises(ValueError, match="sqlite_sync"):
+        Database(f"sqlite:///{tmp_path / 'off'}.db", sqlite_sync="off")
+
+
 def test_a_second_start_on_the_same_store_is_idempotent(live):
     from verda_server.app import build
 

@@ -42,6 +42,11 @@ class Switch(StrEnum):
     off = "off"
 
 
+class SqliteSync(StrEnum):
+    full = "full"
+    normal = "normal"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -183,6 +188,16 @@ def serve(
             "endpoint per 60 s window); 'off' for heavy local suites and benchmarks.",
         ),
     ] = Switch.on,
+    sqlite_sync: Annotated[
+        SqliteSync,
+        typer.Option(
+            envvar="VERDA_SERVER_SQLITE_SYNC",
+            help="SQLite durability: 'full' fsyncs every commit, so an acknowledged write "
+            "survives a crash of the machine; 'normal' survives a crash of the process but "
+            "may lose the last writes to a power loss, and writes many times faster where "
+            "fsync is slow. PostgreSQL ignores it.",
+        ),
+    ] = SqliteSync.full,
     rate_limit_policies: Annotated[
         Path | None,
         typer.Option(
@@ -268,6 +283,7 @@ def serve(
         log_format=log_format.value,
         metrics_public=metrics_public,
         journal_size=journal_size,
+        sqlite_sync=sqlite_sync.value,
     )
     logs.configure(log_format, log_level.value)
     try:

@@ -71,6 +71,9 @@ class Settings:
     metrics_public: bool = False
     # Requests kept per project in the journal.
     journal_size: int = 200
+    # SQLite's durability (storage/database.py): "full" fsyncs every commit;
+    # "normal" survives a crash of the process, not of the machine.
+    sqlite_sync: str = "full"
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -31,6 +32,7 @@ MAX_TIMESTAMP = 2**53 - 1
 _REQUIRED = ("iss", "sub", "project_id", "scope", "iat", "exp", STAMP_CLAIM)
 
 
+@lru_cache(maxsize=4096)
 def credential_stamp(secret_hash: str) -> str:
     """A short digest of a credential's stored secret hash. A rotated secret is
     hashed with a new salt, so its stamp changes and the tokens carrying the

@@ -34,7 +34,7 @@ def _running(project_id: str) -> object:
 
 
 def refresh_due(session: Session, project: Project, now: datetime) -> None:
-    meters = ledger.open_meters(session, project.id)
+    meters = ledger.open_terms(session, project.id)
     balance = ledger.balance_at(project, meters, now)
     candidates = [m.rate_until for m in meters if m.rate_until is not None and m.rate_until > now]
     if balance > 0:
@@ -66,7 +66,7 @@ def settle(session: Session, project: Project, now: datetime) -> None:
     once the balance is exhausted."""
     ledger.charge_all(session, project, now)
     end_contracts(session, project.id, now)
-    if ledger.balance_at(project, ledger.open_meters(session, project.id), now) <= 0:
+    if ledger.balance_at(project, ledger.open_terms(session, project.id), now) <= 0:
         for instance in session.scalars(
             select(Instance).where(
                 Instance.project_id == project.id,

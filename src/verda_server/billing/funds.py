@@ -24,7 +24,7 @@ MAX_BALANCE = Decimal(10) ** 12
 
 
 def balance_now(session: Session, project: Project, now: datetime) -> Decimal:
-    return ledger.balance_at(project, ledger.open_meters(session, project.id), now)
+    return ledger.balance_at(project, ledger.open_terms(session, project.id), now)
 
 
 def require_funds(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from verda_server.instances.states import (
 )
 from verda_server.lifecycle.timings import Timings
 from verda_server.projects.models import Project
-from verda_server.storage.owned import is_uuid
+from verda_server.storage.owned import canonical_id, is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
 
@@ -64,6 +65,8 @@ def perform(
         _check_volume_ids(session, project_id, action, ids, volume_ids)
     results: list[InstanceActionResultDto] = []
     noop = False
+    owned = service.owned_instances(session, project_id, ids)
+    money = _Money(session, project_id, now)
     for instance_id in ids:
         try:
             with session.begin_nested():
@@ -71,8 +74,9 @@ def perform(
                     session,
                     now,
                     lifecycle,
-                    project_id,
+                    money,
                     action,
+                    owned,
                     instance_id,
                     volume_ids,
                     delete_permanently,
@@ -130,14 +134,18 @@ def _one(
     session: Session,
     now: datetime,
     lifecycle: Timings,
-    project_id: str,
+    money: _Money,
     action: Action,
+    owned: dict[str, Instance],
     instance_id: str,
     volume_ids: list[str] | None,
     delete_permanently: bool,
 ) -> bool:
     """Apply the action; False when the instance already was where it was asked to be."""
-    instance = service.get_instance(session, project_id, instance_id)
+    key = canonical_id(instance_id)
+    instance = owned.get(key) if key is not None else None
+    if instance is None:
+        raise not_found(service.INVALID_ID)
     status = service.status_of(instance)
     os_volume_id = instance.os_volume_id
     rule = RULES[action]
@@ -150,7 +158,7 @@ def _one(
     if rule.needs_os_volume and instance.os_volume_id is None:
         raise forbidden(f"Can't {action.value} an instance without an OS volume: attach one first")
     if rule.to is Status.PROVISIONING:
-        _require_money(session, project_id, now, action)
+        money.require(action)
     if rule.volumes is VolumeEffect.DETACH:
         for volume in _attached(session, instance):
             volumes.detach(volume, instance.id)
@@ -170,20 +178,33 @@ def _one(
     return True
 
 
-def _require_money(session: Session, project_id: str, now: datetime, action: Action) -> None:
+class _Money:
     """A shut-down instance costs as much as a running one, so booting costs
     nothing more; but at zero money running instances are shut down, so one
-    booted then would be shut down again at once: refused instead."""
-    project = session.get(Project, project_id)
-    assert project is not None
-    balance = balance_now(session, project, now)
-    if balance <= 0:
-        currency = project.currency.upper()
-        raise ApiError(
-            "insufficient_funds",
-            f"Insufficient funds: can't {action.value} an instance with a balance of "
-            f"{balance.normalize():f} {currency}; top up first",
-        )
+    booted then would be shut down again at once: refused instead.
+
+    The balance is read once per call, not once per id: it sums every open
+    meter of the project, and booting or starting changes no meter (shut down
+    and provisioning cost the same), so it is the same for every id."""
+
+    def __init__(self, session: Session, project_id: str, now: datetime) -> None:
+        self._session = session
+        self._project_id = project_id
+        self._now = now
+        self._balance: Decimal | None = None
+
+    def require(self, action: Action) -> None:
+        project = self._session.get(Project, self._project_id)
+        assert project is not None
+        if self._balance is None:
+            self._balance = balance_now(self._session, project, self._now)
+        if self._balance <= 0:
+            currency = project.currency.upper()
+            raise ApiError(
+                "insufficient_funds",
+                f"Insufficient funds: can't {action.value} an instance with a balance of "
+                f"{self._balance.normalize():f} {currency}; top up first",
+            )
 
 
 def _attached(session: Session, instance: Instance) -> list[Volume]:

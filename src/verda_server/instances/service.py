@@ -51,6 +51,15 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
     return found
 
 
+def owned_instances(session: Session, project_id: str, ids: Sequence[str]) -> dict[str, Instance]:
+    """Those of `ids` the project has (removed ones too), by canonical id: one
+    select for a bulk action, however many ids it names."""
+    keys = list(dict.fromkeys(k for k in map(canonical_id, ids) if k is not None))
+    if not keys:
+        return {}
+    return {row.id: row for row in session.scalars(_owned(project_id).where(Instance.id.in_(keys)))}
+
+
 def taggable_id(session: Session, project_id: str, instance_id: str) -> str:
     """An instance that can carry tags: a removed one has dropped its tags and
     answers 404, as it is out of the instance list."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +21,6 @@ from verda_server.auth.secrets import (
     new_client_secret,
 )
 from verda_server.billing import ledger
-from verda_server.billing.ledger import ZERO
 from verda_server.billing.models import Funding, Meter
 from verda_server.clock import Clock
 from verda_server.projects.models import Project
@@ -163,6 +163,42 @@ class CredentialBalance:
     unsettled: bool = False
 
 
+@dataclass(frozen=True)
+class BalanceParts:
+    """What a project's balance at any instant is computed from: its ledger
+    balance and its open meters. Valid while the project's generation holds and
+    nothing of it falls due (readmodel/)."""
+
+    balance: Decimal
+    currency: str
+    meters: tuple[ledger.Accrual, ...]
+
+    def at(self, now: datetime) -> Decimal:
+        # What has accrued since the last charge counts, without writing it down.
+        return self.balance - ledger.owed_by_all(self.meters, now)
+
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> BalanceParts:
+        """From rows of the project's columns beside its open meters' (outer joined)."""
+        meters = tuple(ledger.Accrual.of(m) for m in rows if m.rate_per_hour is not None)
+        return cls(rows[0].balance, rows[0].currency, meters)
+
+
+def balance_body(amount: Decimal, currency: str) -> bytes:
+    """The JSON of GET /v1/balance, the amount written exactly as the ledger
+    holds it (a float would round it)."""
+    amount = amount.normalize() if amount else Decimal(0)  # never "-0"
+    return f'{{"amount":{amount:f},"currency":"{currency}"}}'.encode()
+
+
+_METER_COLUMNS = (
+    Meter.rate_per_hour,
+    Meter.opened_at,
+    Meter.charged,
+    Meter.rate_until,
+    Meter.next_rate,
+)
+_OPEN_METERS = and_(Meter.project_id == Project.id, Meter.closed_at.is_(None))
 # Built once: the hottest authenticated read pays for no statement construction.
 # One statement reads the project, the credential (for the token check) and the
 # open meters (for what has accrued since the last charge).
@@ -176,17 +212,23 @@ _BALANCE = (
         Project.rate_limits_enabled,
         Project.rate_limit_project,
         Project.rate_limit_endpoint,
-        Meter.rate_per_hour,
-        Meter.opened_at,
-        Meter.charged,
-        Meter.rate_until,
-        Meter.next_rate,
+        *_METER_COLUMNS,
     )
     .select_from(Credential)
     .join(Project, Project.id == Credential.project_id)
-    .outerjoin(Meter, and_(Meter.project_id == Project.id, Meter.closed_at.is_(None)))
+    .outerjoin(Meter, _OPEN_METERS)
     .where(Credential.client_id == bindparam("client_id"))
 )
+_PARTS = (
+    select(Project.balance, Project.currency, *_METER_COLUMNS)
+    .outerjoin(Meter, _OPEN_METERS)
+    .where(Project.id == bindparam("project_id"))
+)
+
+
+def balance_parts(session: Session, project_id: str) -> BalanceParts | None:
+    rows = session.connection().execute(_PARTS, {"project_id": project_id}).all()
+    return BalanceParts.of(rows) if rows else None
 
 
 def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
@@ -197,10 +239,8 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
     if not rows:
         return None
     row = rows[0]
-    # What has accrued since the last charge counts, without writing it down.
-    owing = sum((ledger.owed(m, now) for m in rows if m.rate_per_hour is not None), ZERO)
     return CredentialBalance(
-        row.balance - owing,
+        BalanceParts.of(rows).at(now),
         row.currency,
         (
             row.project_id,

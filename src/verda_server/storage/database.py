@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -13,15 +14,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.storage.files import make_private, sqlite_file
+from verda_server.storage.generation import TOUCHED, Generations
 
 T = TypeVar("T")
 
-# WAL lets readers run beside the single writer; synchronous=FULL fsyncs the
-# WAL on every commit, so an acknowledged write survives a crash of the
-# process and of the machine.
+# WAL lets readers run beside the single writer. What a commit waits for is
+# the store's durability (`serve --sqlite-sync`):
+# - full (the default): the WAL is fsynced on every commit, so an
+#   acknowledged write survives a crash of the process and of the machine;
+# - normal: the WAL is written on every commit and fsynced at checkpoints, so
+#   an acknowledged write survives a crash of the process, but the last ones
+#   before a power loss or kernel crash may be lost (the store stays
+#   consistent). An fsync costs milliseconds on many disks, far more than
+#   the rest of a write.
+SQLITE_SYNC_MODES = ("full", "normal")
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
@@ -29,16 +37,23 @@ SQLITE_PRAGMAS = (
 
 # Any constant works, as long as every replica uses the same one.
 _PG_WRITE_LOCK = 0x76657264617772
+# Changes nothing a read answers (storage/generation.py).
+_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(:k)").execution_options(**{TOUCHED: True})
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that
-    # BEGIN IMMEDIATE below takes the write lock up front.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cursor.execute(pragma)
-    cursor.close()
+def _on_sqlite_connect(sync: str) -> Callable[[Any, Any], None]:
+    pragmas = (*SQLITE_PRAGMAS, f"PRAGMA synchronous={sync.upper()}")
+
+    def connected(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that
+        # BEGIN IMMEDIATE below takes the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    return connected
 
 
 def _on_sqlite_begin(connection: Any) -> None:
@@ -59,7 +74,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, sqlite_sync: str = "full") -> Engine:
     # Never a bound value in a log line or an error's text: some are secrets.
     logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_rows)
     if is_sqlite(url):
@@ -71,7 +86,9 @@ def make_engine(url: str) -> Engine:
             max_overflow=8,
             pool_pre_ping=False,
         )
-        event.listen(engine, "connect", _on_sqlite_connect)
+        if sqlite_sync not in SQLITE_SYNC_MODES:
+            raise ValueError(f"sqlite_sync: one of {', '.join(SQLITE_SYNC_MODES)}")
+        event.listen(engine, "connect", _on_sqlite_connect(sqlite_sync))
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     return create_engine(
@@ -80,16 +97,26 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sqlite_sync: str = "full") -> None:
         self.url = url
         database_file = sqlite_file(url)
         if database_file is not None:
             make_private(database_file)
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_sync)
         self._is_postgres = self.engine.dialect.name == "postgresql"
+        self._inline: Any = None
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(writer, expire_on_commit=False)
+        Generations().install(self._writers)
+        # This process's SQLite writers queue here rather than on the file lock:
+        # a writer refused by BEGIN IMMEDIATE sleeps in SQLite's busy handler
+        # (up to 100 ms a try) even after the lock is free, so under load most
+        # of a write's time was spent asleep. A lock wakes the next one at once;
+        # the busy timeout still covers other processes (the CLI).
+        self._turn: AbstractContextManager[object] = (
+            nullcontext() if self._is_postgres else threading.Lock()
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -101,9 +128,9 @@ class Database:
         volume's attachments, address allocation) is therefore race-free, and
         writers can't deadlock each other.
         """
-        with self._writers() as session, session.begin():
+        with self._turn, self._writers() as session, session.begin():
             if self._is_postgres:
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+                session.execute(_WRITE_LOCK, {"k": _PG_WRITE_LOCK})
             yield session
 
     @contextmanager
@@ -126,5 +153,19 @@ class Database:
             return await run_in_threadpool(read)
         return read()
 
+    def inline_connection(self) -> Any:
+        """The embedded store's connection for one-statement reads on the event
+        loop (PointRead.run): one thread uses it, so it needs no pool, whose
+        check-out and return cost more than the read. Each statement is its
+        own read transaction (see _on_sqlite_connect), so it sees every commit."""
+        if self._inline is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # closed by dispose(), never returned to the pool
+            self._inline = pooled.dbapi_connection
+        return self._inline
+
     def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self.engine.dispose()

@@ -47,6 +47,8 @@ def get_all_owned(
             raise not_found(f"{what} {row_id} not found")
         wanted.append(key)
     wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        return []  # most deploys name no keys and no volumes: no query for them
     found = {
         row.id: row  # type: ignore[attr-defined]
         for row in session.scalars(

@@ -52,7 +52,10 @@ class PointRead:
         """`first`, in the style of `Database.run_read`: inline on the embedded
         SQLite store, in a worker thread for a network database."""
         if self._inline:
-            return self.first(**params)
+            args: Any = params
+            if self._positions is not None:
+                args = tuple(params[name] for name in self._positions)
+            return _fetch(self._db.inline_connection(), self._sql, args)
         return await run_in_threadpool(lambda: self.first(**params))
 
 
