@@ -84,6 +84,8 @@ class _LazyCommands(MutableMapping[str, Any]):
             self._names.append(name)
 
     def __delitem__(self, name: str) -> None:
+        if name not in self._names:
+            raise KeyError(name)
         self._names.remove(name)
         self._built.pop(name, None)
 
