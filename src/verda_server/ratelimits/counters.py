@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from limits.storage import MemoryStorage
-
 from verda_server.api.errors import ApiError
 
 # Real seconds a window's counters are kept. The window itself is part of each
@@ -39,6 +37,9 @@ class MemoryCounters:
     nothing in it waits (its asyncio twin scans every key on every increment)."""
 
     def __init__(self) -> None:
+        # Imported here: with --rate-limits off nothing loads `limits` at all.
+        from limits.storage import MemoryStorage
+
         self._storage = MemoryStorage()
 
     async def incr(self, key: str, amount: int = 1) -> int:
