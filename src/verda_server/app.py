@@ -46,6 +46,8 @@ from verda_server.ratelimits.counters import open_counters
 from verda_server.ratelimits.http import RateLimitHeadersMiddleware
 from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.ratelimits.policies import load_policies
+from verda_server.readmodel.cache import Answers
+from verda_server.readmodel.middleware import ReadModel
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
@@ -137,6 +139,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         metrics=metrics,
         journal=make_journal(settings.journal_size, settings.redis_url),
         lifecycle=lifecycle,
+        answers=Answers(),
     )
     return Server(create_app(context), context, bootstrap, admin.generated)
 
@@ -166,6 +169,9 @@ def create_app(context: AppContext) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    # Innermost of ours: a replayed read still meets the body guard, the
+    # rate-limit headers, faults, the replicas' catch-up and observability.
+    app.add_middleware(ReadModel, context=context, answers=context.answers)
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)
     if context.rate_limiter is not None:

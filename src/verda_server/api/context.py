@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -23,6 +23,7 @@ from verda_server.lifecycle.timings import ActiveLifecycle
 from verda_server.observability.journal import Journal
 from verda_server.observability.metrics import Metrics
 from verda_server.ratelimits.limiter import RateLimiter
+from verda_server.readmodel.cache import Answers
 from verda_server.storage.database import Database
 
 
@@ -43,6 +44,8 @@ class AppContext:
     lifecycle: ActiveLifecycle
     # None when rate limits are off (`--rate-limits off`).
     rate_limiter: RateLimiter | None = None
+    # The read model's remembered answers (readmodel/).
+    answers: Answers = field(default_factory=Answers)
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Scope
 
-from verda_server.api.context import Context
+from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import unauthorized
 from verda_server.auth.access import AccessClaims
 from verda_server.auth.service import Principal
@@ -43,25 +44,33 @@ async def access_claims(
 TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
 
 
-def record_project(request: Request, project_id: str) -> None:
+# Where the read model (readmodel/) leaves the principal it confirmed and
+# counted, so that a request it hands on is neither read nor counted twice.
+CONFIRMED = "verda.principal"
+
+
+def record_project(scope: Scope, project_id: str) -> None:
     """Who the request acts for, for its log line and its project's journal."""
-    request.state.project_id = project_id
+    scope.setdefault("state", {})["project_id"] = project_id
+
+
+async def admit(scope: Scope, context: AppContext, principal: Principal) -> None:
+    """Record the project and count the request against its limits (a 429 when
+    one is exceeded). Every authenticated request passes here exactly once,
+    once its token is confirmed."""
+    record_project(scope, principal.project_id)
+    if context.rate_limiter is not None:
+        subject = project_subject(principal.project_id)
+        await enforce(scope, context.rate_limiter, subject, principal.rate_limits)
 
 
 async def require_principal(request: Request, context: Context, claims: TokenClaims) -> Principal:
+    confirmed: Principal | None = request.scope.get(CONFIRMED)
+    if confirmed is not None:
+        return confirmed
     principal = await context.tokens.confirm(claims)
-    record_project(request, principal.project_id)
-    await rate_limit(request, context, principal)
+    await admit(request.scope, context, principal)
     return principal
-
-
-async def rate_limit(request: Request, context: Context, principal: Principal) -> None:
-    """Count an authenticated request against its project's limits (a 429 when
-    one is exceeded). Every authenticated request passes here exactly once,
-    once its token is confirmed."""
-    if context.rate_limiter is not None:
-        subject = project_subject(principal.project_id)
-        await enforce(request, context.rate_limiter, subject, principal.rate_limits)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

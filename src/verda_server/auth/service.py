@@ -43,6 +43,9 @@ class Principal:
     client_id: str
     # The project's own rate limits; None: the server's defaults.
     rate_limits: ProjectRateLimits | None = None
+    # The project's generation when the credential was read (storage/generation.py);
+    # None where the read did not include it.
+    generation: int | None = None
 
 
 # What a credential's read gives besides itself: its project's rate limits, read
@@ -74,7 +77,12 @@ class TokenService:
         self._verifier = SecretVerifier()
         self._credential = PointRead(
             db,
-            select(Credential.project_id, Credential.secret_hash, *RATE_LIMIT_COLUMNS)
+            select(
+                Credential.project_id,
+                Credential.secret_hash,
+                *RATE_LIMIT_COLUMNS,
+                Project.generation,
+            )
             .join(Project, Project.id == Credential.project_id)
             .where(Credential.client_id == bindparam("client_id")),
         )
@@ -205,9 +213,9 @@ class TokenService:
         return self.principal(claims, await self._credential.run(client_id=claims.client_id))
 
     def principal(self, claims: AccessClaims, credential: Sequence[Any] | None) -> Principal:
-        """`confirm`, given the credential's (project_id, secret_hash) and its
-        project's RATE_LIMIT_COLUMNS as read by the caller in a read of its own
-        (None when there is no such credential)."""
+        """`confirm`, given the credential's (project_id, secret_hash), its
+        project's RATE_LIMIT_COLUMNS and maybe its generation, as read by the
+        caller in a read of its own (None when there is no such credential)."""
         if (
             credential is None
             or credential[0] != claims.project_id
@@ -216,7 +224,10 @@ class TokenService:
             raise unauthorized(_REVOKED)
         if not claims.scoped:
             raise ApiError("forbidden_action", "Insufficient scope")
-        return Principal(claims.project_id, claims.client_id, from_columns(*credential[2:5]))
+        generation = credential[5] if len(credential) > 5 else None
+        return Principal(
+            claims.project_id, claims.client_id, from_columns(*credential[2:5]), generation
+        )
 
     def close(self) -> None:
         self._verifier.close()

@@ -77,7 +77,7 @@ async def get_access_token(request: Request, context: Context) -> GetAccessToken
             return await context.tokens.client_credentials(client_id, client_secret)
 
         async def gate(own: ProjectRateLimits | None) -> None:
-            await enforce(request, limiter, client_subject(client_id), own, "this client id")
+            await enforce(request.scope, limiter, client_subject(client_id), own, "this client id")
 
         return await context.tokens.client_credentials(client_id, client_secret, gate)
     if grant_type == "refresh_token":
@@ -91,7 +91,7 @@ async def get_access_token(request: Request, context: Context) -> GetAccessToken
                 subject, own = refresh_subject(digest(refresh_token)), None
             else:
                 subject, own = client_subject(owner[0]), owner[1]
-            await enforce(request, limiter, subject, own, "this client id")
+            await enforce(request.scope, limiter, subject, own, "this client id")
         return await run_in_threadpool(context.tokens.refresh, refresh_token)
     raise invalid(
         f"grant_type: unsupported grant type {grant_type!r}, "

@@ -18,6 +18,7 @@ from verda_server.clusters.schemas import (
     PerformClusterActionPublicDto,
     PerformClusterActionsBulkDto,
 )
+from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
 
 router = APIRouter(tags=["Clusters"], dependencies=[Depends(require_principal)])
@@ -33,6 +34,7 @@ router = APIRouter(tags=["Clusters"], dependencies=[Depends(require_principal)])
     ),
     response_model=list[GetClusterResponsePublicApiDto],
 )
+@cached_read
 async def list_clusters(
     context: Context,
     principal: SettledPrincipal,
@@ -118,6 +120,7 @@ def perform_cluster_action(
     response_model=GetClusterResponsePublicApiDto,
     responses={404: {"description": "Cluster not found"}},
 )
+@cached_read
 async def get_cluster(
     context: Context, principal: SettledPrincipal, cluster_id: PathId
 ) -> GetClusterResponsePublicApiDto:

@@ -27,13 +27,22 @@ from verda_server.billing.ledger import ZERO
 from verda_server.billing.models import Funding
 from verda_server.control.models import ControlState
 from verda_server.projects.models import Project
+from verda_server.storage.generation import StoreGeneration
 from verda_server.storage.models import Base
 
 OPENING = "opening"
 # A project's identity, access and money, kept unless projects are dropped;
 # the server's own keys and control state, always kept.
 IDENTITY = ("credentials", "refresh_tokens", "fundings")
-KEPT = frozenset({"projects", *IDENTITY, "signing_keys", ControlState.__tablename__})
+KEPT = frozenset(
+    {
+        "projects",
+        *IDENTITY,
+        "signing_keys",
+        ControlState.__tablename__,
+        StoreGeneration.__tablename__,
+    }
+)
 
 
 @dataclass

@@ -115,15 +115,21 @@ def decode(column: Column[Any], value: Any) -> Any:
     raise TypeError(f"{column.table.name}.{column.name}: no snapshot decoding for {kind!r}")
 
 
+def columns(table: Table) -> list[Column[Any]]:
+    """The columns a snapshot carries: not the store's own bookkeeping, which a
+    column opts out of with info={"snapshot": False}."""
+    return [column for column in table.columns if column.info.get("snapshot", True)]
+
+
 def encode_row(table: Table, row: Any) -> dict[str, Any]:
-    return {column.name: encode(column, row[column.name]) for column in table.columns}
+    return {column.name: encode(column, row[column.name]) for column in columns(table)}
 
 
 def decode_row(table: Table, row: Any, where: str) -> dict[str, Any]:
     """The row's values for an insert; BadRow names `where` it went wrong."""
     if not isinstance(row, dict):
         raise BadRow(f"{where}: a row is an object of column values")
-    names = [column.name for column in table.columns]
+    names = [column.name for column in columns(table)]
     missing = [name for name in names if name not in row]
     unknown = sorted(set(row) - set(names))
     if missing or unknown:
@@ -131,7 +137,7 @@ def decode_row(table: Table, row: Any, where: str) -> dict[str, Any]:
         parts += [f"unknown {', '.join(unknown)}"] if unknown else []
         raise BadRow(f"{where}: {'; '.join(parts)}")
     values = {}
-    for column in table.columns:
+    for column in columns(table):
         try:
             values[column.name] = decode(column, row[column.name])
         except BadRow as exc:

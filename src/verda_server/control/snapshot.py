@@ -29,6 +29,7 @@ from verda_server.control.shared import SharedState, read_value, write_value
 from verda_server.lifecycle.timings import MAX_SECONDS
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
+from verda_server.storage.generation import StoreGeneration
 from verda_server.storage.models import Base
 
 FORMAT = "verda-server-snapshot"
@@ -43,12 +44,14 @@ LOCAL = frozenset({admin_token.NAME, REPLACED})
 # and its control state. A row in any other table, or another project, is state
 # an import would destroy.
 FRESH = frozenset({"projects", "credentials", "refresh_tokens", "fundings", "signing_keys"})
-_CONTROL = ControlState.__table__
+# The control state travels apart; the generation counter never: an import must
+# not bring back generations a reader still remembers (storage/generation.py).
+_APART = frozenset({ControlState.__table__, StoreGeneration.__table__})
 
 
 def tables() -> list[Table]:
     """Every table of the snapshot, parents before children."""
-    return [table for table in Base.metadata.sorted_tables if table is not _CONTROL]
+    return [table for table in Base.metadata.sorted_tables if table not in _APART]
 
 
 def revision(session: Session) -> str | None:
@@ -107,7 +110,7 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
     if local:
         raise invalid(f"control.{local[0]}: stays with the server, never part of a snapshot")
     for name in control:
-        if len(name) > _CONTROL.c.name.type.length:
+        if len(name) > ControlState.__table__.c.name.type.length:
             raise invalid(f"control: name {name[:70]!r} is too long")
     if stored_clock.NAME in control:
         _check_clock(control[stored_clock.NAME])

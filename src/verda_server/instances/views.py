@@ -18,6 +18,7 @@ from verda_server.instances.schemas import (
     InstanceStatusName,
     PerformInstanceActionPublicDto,
 )
+from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
 
 router = APIRouter(tags=["Instances"], dependencies=[Depends(require_principal)])
@@ -65,6 +66,7 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     response_model=list[GetInstanceResponsePublicApiDto],
 )
+@cached_read
 async def list_instances(
     context: Context,
     principal: SettledPrincipal,
@@ -181,6 +183,7 @@ def perform_action_deprecated(
     response_model=GetInstanceResponsePublicApiDto,
     responses={404: {"description": "Invalid instance id"}},
 )
+@cached_read
 async def get_instance(
     context: Context, principal: SettledPrincipal, instance_id: PathId
 ) -> GetInstanceResponsePublicApiDto:

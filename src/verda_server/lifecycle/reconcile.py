@@ -5,9 +5,10 @@ and by a background sweep for everyone else."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -76,6 +77,38 @@ def _due_check(per_project: bool) -> Select[tuple[bool]]:
             exists().where(*_billing_due(now, project_id)),
         )
     )
+
+
+def _earliest(column: Any, *where: ColumnElement[bool]) -> Any:
+    return select(func.min(column)).where(*where).scalar_subquery()
+
+
+def _next_due_statement() -> Select[Any]:
+    """The instants at which each kind of transition next falls due in one
+    project: the conditions above without their `<= now`."""
+    project_id = bindparam("project_id")
+    far = bindparam("far", type_=UTCDateTime())
+    instants = (
+        _earliest(Instance.due_at, *_instances_due(far, project_id)),
+        _earliest(Instance.evict_at, *_evictions_due(far), Instance.project_id == project_id),
+        _earliest(Cluster.due_at, *_clusters_due(far, project_id)),
+        _earliest(Volume.due_at, *_volumes_due(far, project_id)),
+        _earliest(Project.billing_due_at, *_billing_due(far, project_id)),
+    )
+    return select(*instants)
+
+
+_NEXT_DUE = _next_due_statement()
+# Later than any instant the store holds: "due by then" is "due at all".
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def next_due(session: Session, project_id: str) -> datetime | None:
+    """The earliest instant at which something of the project falls due (None:
+    nothing is scheduled); until then, only a write changes what it reads."""
+    row = session.execute(_NEXT_DUE, {"project_id": project_id, "far": _FAR}).one()
+    instants = [instant for instant in row if instant is not None]
+    return min(instants) if instants else None
 
 
 _DUE_IN_PROJECT = _due_check(per_project=True)

@@ -34,6 +34,13 @@ class Metrics:
             ("route",),
             registry=self.registry,
         )
+        reads = Counter(
+            "verda_read_model_reads",
+            "Cacheable reads by result: hit (answered from memory) or miss (rendered)",
+            ("result",),
+            registry=self.registry,
+        )
+        self._reads = {result: reads.labels(result) for result in ("hit", "miss")}
         self._faults = Counter(
             "verda_faults_injected",
             "Faults injected into responses, by fault rule",
@@ -58,6 +65,10 @@ class Metrics:
         children[1].observe(seconds)
         if status == 429:
             self._refusals.labels(key[0]).inc()
+
+    def read_model(self, result: str) -> None:
+        """Count one cacheable read answered from memory ("hit") or rendered ("miss")."""
+        self._reads[result].inc()
 
     def fault_injected(self, rule_id: str) -> None:
         """Count one fault injected by the rule `rule_id`."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verda_server.storage.base import Base, UTCDateTime
@@ -32,3 +32,9 @@ class Project(Base):
     rate_limits_enabled: Mapped[bool | None] = mapped_column()
     rate_limit_project: Mapped[int | None] = mapped_column()
     rate_limit_endpoint: Mapped[int | None] = mapped_column()
+    # Moved on by every write transaction that changes what the project's reads
+    # answer (storage/generation.py); the read model's validity check. The
+    # store's bookkeeping, not state: snapshots leave it out.
+    generation: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0", info={"snapshot": False}
+    )

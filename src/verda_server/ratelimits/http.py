@@ -8,7 +8,6 @@ or the 429 itself.
 
 from __future__ import annotations
 
-from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.api.errors import ApiError
@@ -19,14 +18,13 @@ SCOPE_KEY = "verda.ratelimit"
 
 
 async def enforce(
-    request: Request,
+    scope: Scope,
     limiter: RateLimiter,
     subject: str,
     own: ProjectRateLimits | None,
     whose: str = "this project",
 ) -> None:
     """Count the request; raise the 429 when a limit is exceeded."""
-    scope = request.scope
     verdict = await limiter.admit(subject, scope["method"], scope["path"], own)
     if verdict is None:
         return

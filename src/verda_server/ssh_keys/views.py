@@ -11,6 +11,7 @@ from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
+from verda_server.readmodel.marks import cached_read
 from verda_server.ssh_keys import service
 from verda_server.ssh_keys.models import SshKey
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto, GetKeysResponseDto
@@ -29,6 +30,7 @@ def _dto(row: SshKey) -> GetKeysResponseDto:
     )
 
 
+@cached_read
 async def list_keys(context: Context, principal: CurrentPrincipal) -> list[GetKeysResponseDto]:
     return await context.db.run_read(
         lambda session: [_dto(row) for row in service.list_keys(session, principal.project_id)]
@@ -49,6 +51,7 @@ def delete_keys(
     return Response(status_code=200)
 
 
+@cached_read
 async def get_key(
     context: Context, principal: CurrentPrincipal, key_id: PathId
 ) -> list[GetKeysResponseDto]:

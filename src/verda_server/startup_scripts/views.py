@@ -13,6 +13,7 @@ from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
+from verda_server.readmodel.marks import cached_read
 from verda_server.startup_scripts import service
 from verda_server.startup_scripts.models import StartupScript
 from verda_server.startup_scripts.schemas import (
@@ -62,6 +63,7 @@ def _dto(row: StartupScript) -> GetScriptResponseDto:
         }
     },
 )
+@cached_read
 async def list_scripts(
     context: Context,
     principal: CurrentPrincipal,
@@ -144,6 +146,7 @@ def delete_scripts(
     response_model=list[GetScriptResponseDto],
     responses=NOT_FOUND,
 )
+@cached_read
 async def get_script(
     context: Context, principal: CurrentPrincipal, script_id: PathId
 ) -> list[GetScriptResponseDto]:

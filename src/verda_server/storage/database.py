@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.storage.files import make_private, sqlite_file
+from verda_server.storage.generation import TOUCHED, Generations
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ SQLITE_PRAGMAS = (
 
 # Any constant works, as long as every replica uses the same one.
 _PG_WRITE_LOCK = 0x76657264617772
+# Changes nothing a read answers (storage/generation.py).
+_WRITE_LOCK = text("SELECT pg_advisory_xact_lock(:k)").execution_options(**{TOUCHED: True})
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -90,6 +93,7 @@ class Database:
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(writer, expire_on_commit=False)
+        Generations().install(self._writers)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -103,7 +107,7 @@ class Database:
         """
         with self._writers() as session, session.begin():
             if self._is_postgres:
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+                session.execute(_WRITE_LOCK, {"k": _PG_WRITE_LOCK})
             yield session
 
     @contextmanager

@@ -8,6 +8,7 @@ from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
 from verda_server.ssh_keys import models as ssh_key_models
 from verda_server.startup_scripts import models as startup_script_models
+from verda_server.storage import generation
 from verda_server.storage.base import Base
 from verda_server.tags import models as tag_models
 from verda_server.volumes import models as volume_models
@@ -18,6 +19,7 @@ __all__ = [
     "billing_models",
     "cluster_models",
     "control_models",
+    "generation",
     "instance_models",
     "project_models",
     "ssh_key_models",

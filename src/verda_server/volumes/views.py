@@ -12,6 +12,7 @@ from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, not_found_response
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.projects.models import Project
+from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
 from verda_server.volumes import actions, service
 from verda_server.volumes.schemas import (
@@ -43,6 +44,7 @@ def _view(context: AppContext, session: Session, project_id: str) -> service.Vol
     ),
     response_model=list[GetVolumePublicResponseDto],
 )
+@cached_read
 async def list_volumes(
     context: Context,
     principal: SettledPrincipal,
@@ -132,6 +134,7 @@ def perform_volume_action(
     summary="Get all volumes that are in trash",
     response_model=list[GetVolumeInTrashPublicResponseDto],
 )
+@cached_read
 async def list_trash(
     context: Context, principal: SettledPrincipal
 ) -> list[GetVolumeInTrashPublicResponseDto]:
@@ -150,6 +153,7 @@ async def list_trash(
     response_model=GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto,
     responses=NOT_FOUND,
 )
+@cached_read
 async def get_volume(
     context: Context, principal: SettledPrincipal, volume_id: PathId
 ) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:

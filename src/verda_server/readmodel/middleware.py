@@ -1,0 +1,184 @@
+"""The hot reads, answered before routing.
+
+An authenticated GET is confirmed here, with the one indexed read every such
+request pays anyway (the credential, its project's rate limits and generation)
+and counted against the project's limits once. A read the routes mark as
+cacheable (readmodel/marks.py) is then answered from the rendered bytes of an
+earlier identical read while the project's generation is the one read before
+that answer was rendered and its next due instant has not come, so no write
+acknowledged before this request began, on any replica, and no transition due
+by the server's clock is missed. Everything else, a miss included, goes on to
+the routes with the principal already confirmed; the balance is answered here
+by the route's own function.
+
+Whatever this layer cannot vouch for (no token, a bad one, a path not yet seen)
+it hands on untouched: the routes give the answer, errors included, and teach
+it the path's route.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from enum import Enum
+from typing import Any
+
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from verda_server.api.context import AppContext
+from verda_server.api.errors import ApiError, error_response
+from verda_server.api.security import CONFIRMED, admit, require_principal
+from verda_server.lifecycle.reconcile import next_due
+from verda_server.projects.views import answer_balance, get_project_balance
+from verda_server.readmodel.cache import Answer, Answers
+from verda_server.readmodel.marks import is_cached_read
+
+# Paths whose route is known; beyond this many the oldest are learnt again.
+MAX_PATHS = 16384
+_AUTHORIZATION = b"authorization"
+
+
+class Kind(Enum):
+    OTHER = "other"  # public, or not found: the routes answer
+    AUTHENTICATED = "authenticated"  # a project's read: confirmed here
+    CACHED = "cached"  # and its answer may be remembered
+    BALANCE = "balance"  # answered here
+
+
+def _requires_principal(route: APIRoute) -> bool:
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is require_principal:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
+def kind_of(route: Any) -> Kind:
+    if not isinstance(route, APIRoute):
+        return Kind.OTHER
+    if route.endpoint is get_project_balance:
+        return Kind.BALANCE
+    if not _requires_principal(route):
+        return Kind.OTHER
+    return Kind.CACHED if is_cached_read(route.endpoint) else Kind.AUTHENTICATED
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token as the routes' HTTPBearer reads it; None where it reads none."""
+    for name, value in scope["headers"]:
+        if name == _AUTHORIZATION:
+            scheme, token = get_authorization_scheme_param(value.decode("latin-1"))
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+class ReadModel:
+    def __init__(self, app: ASGIApp, *, context: AppContext, answers: Answers) -> None:
+        self.app = app
+        self._context = context
+        self._answers = answers
+        self._paths: OrderedDict[str, tuple[Kind, Any]] = OrderedDict()
+        self._kinds: dict[int, Kind] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        known = self._paths.get(path)
+        if known is None:
+            await self.app(scope, receive, send)
+            self._learn(path, scope.get("route"))
+            return
+        kind, route = known
+        token = None if kind is Kind.OTHER else bearer_token(scope)
+        if token is None:
+            await self.app(scope, receive, send)
+            return
+        tokens = self._context.tokens
+        try:
+            claims = tokens.claims(token)
+            principal = None if kind is Kind.BALANCE else await tokens.confirm(claims)
+        except ApiError:
+            await self.app(scope, receive, send)  # the routes say what is wrong
+            return
+        scope["route"] = route
+        try:
+            if principal is None:
+                await self._reply(await answer_balance(scope, self._context, claims), scope, send)
+                return
+            await admit(scope, self._context, principal)
+        except ApiError as refused:
+            await self._reply(_error(refused), scope, send)
+            return
+        scope[CONFIRMED] = principal
+        if kind is Kind.CACHED and principal.generation is not None:
+            await self._cached(
+                scope, receive, send, route, principal.project_id, principal.generation
+            )
+            return
+        await self.app(scope, receive, send)
+
+    async def _cached(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Any,
+        project_id: str,
+        generation: int,
+    ) -> None:
+        now = self._context.clock.now()
+        key = (scope["path"], scope["query_string"])
+        answer = self._answers.find(project_id, generation, now, key)
+        metrics = self._context.metrics
+        if answer is not None:
+            metrics.read_model("hit")
+            scope["route"] = answer.route
+            await send({"type": "http.response.start", "status": 200, "headers": [*answer.headers]})
+            await send({"type": "http.response.body", "body": answer.body})
+            return
+        metrics.read_model("miss")
+        entry = self._answers.entry(project_id, generation, now)
+        if entry is None:
+            due = await self._context.db.run_read(lambda session: next_due(session, project_id))
+            entry = self._answers.open(project_id, generation, due)
+        status = 0
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if status == 200 and scope.get("route") is route:
+            self._answers.keep(project_id, entry, key, Answer(headers, b"".join(chunks), route))
+
+    async def _reply(self, response: Any, scope: Scope, send: Send) -> None:
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, nothing, send)
+
+    def _learn(self, path: str, route: Any) -> None:
+        if route is None:
+            return  # not routed (an error at the edge): learnt another time
+        kind = self._kinds.get(id(route))
+        if kind is None:
+            kind = self._kinds[id(route)] = kind_of(route)
+        self._paths[path] = (kind, route)
+        if len(self._paths) > MAX_PATHS:
+            self._paths.popitem(last=False)
+
+
+def _error(error: ApiError) -> Any:
+    return error_response(error.code, error.message, error.headers)

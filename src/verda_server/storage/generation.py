@@ -1,0 +1,166 @@
+"""Per-project generations: every write transaction that changes what a project's
+reads answer moves the project's `generation` on, in the same transaction.
+
+A reader that remembers an answer together with the generation it read before
+rendering it can tell, from that one column, whether the answer may still be
+served (readmodel/). The values come from one store-wide counter, so they never
+repeat: a project deleted and created again, a reset or a snapshot import can
+never bring back a generation some replica still remembers.
+
+What a transaction touched is collected from the ORM's flushes (an object's
+`project_id`, or its parent's through a foreign key for the link tables) and
+from bulk statements (which name no objects: those touch every project, unless
+the caller marks the statement and names the projects with `touch`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, Table, bindparam, event, select, update
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
+
+from verda_server.storage.base import Base
+
+# The execution option by which a bulk statement's caller says it touches the
+# projects itself (with `touch`), or that it changes nothing a read answers.
+TOUCHED = "verda_touched"
+_KEY = "verda.generation"
+_ALL = "*"
+
+
+class StoreGeneration(Base):
+    """The counter every generation is drawn from: one row."""
+
+    __tablename__ = "store_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+# Tables no read of a project's resources answers from: their changes touch nothing.
+IGNORED = frozenset({"refresh_tokens", "signing_keys", "control_state", "store_generation"})
+
+
+def _owner(table: Table) -> tuple[str, Table] | None:
+    """For a table without a project_id: the column that names its parent, and
+    the parent's table (which has one); None when there is no such parent."""
+    for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):
+        if "project_id" in key.column.table.c:
+            return key.parent.name, key.column.table
+    return None
+
+
+class _Touched:
+    __slots__ = ("all", "parents", "projects")
+
+    def __init__(self) -> None:
+        self.projects: set[str] = set()
+        self.parents: dict[Table, set[Any]] = {}
+        self.all = False
+
+
+def _touched(session: Session) -> _Touched:
+    touched = session.info.get(_KEY)
+    if touched is None:
+        touched = session.info[_KEY] = _Touched()
+    return touched  # type: ignore[no-any-return]
+
+
+def touch(session: Session, *project_ids: str) -> None:
+    """Name projects a bulk statement of this transaction changed."""
+    _touched(session).projects.update(project_ids)
+
+
+def touch_all(session: Session) -> None:
+    _touched(session).all = True
+
+
+class Generations:
+    """The hooks on a sessionmaker's sessions."""
+
+    def __init__(self) -> None:
+        self._owners: dict[Table, tuple[str, Table] | None] = {}
+        self._table = StoreGeneration.__table__
+        projects = Base.metadata.tables["projects"]
+        self._bump = update(self._table).values(value=self._table.c.value + 1)
+        current = select(self._table.c.value).scalar_subquery()
+        self._all = update(projects).values(generation=current)
+        self._some = (
+            update(projects)
+            .where(projects.c.id.in_(bindparam("ids", expanding=True)))
+            .values(generation=current)
+        )
+        self._projects = projects
+
+    def install(self, sessions: sessionmaker[Session]) -> None:
+        event.listen(sessions, "after_flush", self._after_flush)
+        event.listen(sessions, "do_orm_execute", self._on_execute)
+        event.listen(sessions, "before_commit", self._before_commit)
+        event.listen(sessions, "after_commit", self._forget)
+        event.listen(sessions, "after_soft_rollback", self._forget_rollback)
+
+    def _after_flush(self, session: Session, _context: object) -> None:
+        touched = _touched(session)
+        if touched.all:
+            return
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = obj.__table__
+            if table.name in IGNORED:
+                continue
+            if table is self._projects:
+                touched.projects.add(obj.id)
+            elif "project_id" in table.c:
+                touched.projects.add(obj.project_id)
+            else:
+                if table not in self._owners:
+                    self._owners[table] = _owner(table)
+                owner = self._owners[table]
+                if owner is None:
+                    touched.all = True
+                    return
+                touched.parents.setdefault(owner[1], set()).add(getattr(obj, owner[0]))
+
+    def _on_execute(self, state: ORMExecuteState) -> None:
+        if state.is_select or state.execution_options.get(TOUCHED):
+            return
+        table = getattr(state.statement, "table", None)
+        if table is None or getattr(table, "name", None) not in IGNORED:
+            touch_all(state.session)
+
+    def _before_commit(self, session: Session) -> None:
+        session.flush()
+        touched = session.info.pop(_KEY, None)
+        if touched is None or not (touched.all or touched.projects or touched.parents):
+            return
+        mark = {TOUCHED: True}
+        session.execute(self._bump, execution_options=mark)
+        if touched.all:
+            session.execute(self._all, execution_options=mark)
+            return
+        ids = set(touched.projects)
+        for parent, keys in touched.parents.items():
+            ids.update(
+                session.scalars(
+                    select(parent.c.project_id).where(parent.c.id.in_(keys)),
+                    execution_options=mark,
+                )
+            )
+        ids.discard(None)  # type: ignore[arg-type]
+        if ids:
+            session.execute(self._some, {"ids": sorted(ids)}, execution_options=mark)
+
+    def _forget(self, session: Session) -> None:
+        session.info.pop(_KEY, None)
+
+    def _forget_rollback(self, session: Session, previous: SessionTransaction) -> None:
+        # A savepoint's rollback leaves what the enclosing transaction touched.
+        if previous.parent is None:
+            session.info.pop(_KEY, None)
