@@ -13,7 +13,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -56,6 +55,8 @@ def tables() -> list[Table]:
 
 
 def revision(session: Session) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # only here: keeps the start quick
+
     return MigrationContext.configure(session.connection()).get_current_revision()
 
 

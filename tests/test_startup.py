@@ -1,0 +1,107 @@
+"""Start-up on an existing store: Alembic is skipped when the store is at the
+known head, and serving imports none of the other commands' modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from tests.support.cli import invoke
+from verda_server.storage.database import Database
+from verda_server.storage.migrate import (
+    HEAD,
+    alembic_config,
+    startup_lock,
+    stored_revisions,
+    upgrade,
+)
+
+# Modules `serve` must not load on a store that needs no migration.
+NOT_FOR_SERVING = (
+    "alembic",
+    "redis",
+    "verda_server.admin",
+    "verda_server.control.cli",
+    "verda_server.ratelimits.redis_counters",
+)
+
+_SERVE_AND_LIST_MODULES = textwrap.dedent(
+    """
+    import sys
+    from verda_server import cli
+    cli.GracefulServer.run = lambda self, sockets=None: None
+    sys.argv = ["verda-server", "serve", "--database-url", sys.argv[1], "--port", "1"]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+    print(" ".join(sorted(sys.modules)))
+    """
+)
+
+
+def test_the_known_head_is_alembics_head():
+    # A new migration must move HEAD too, or stores would never reach it.
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+
+
+def test_a_new_store_is_migrated_to_the_head(empty_database_url):
+    db = Database(empty_database_url)
+    try:
+        with startup_lock(db) as connection:
+            assert stored_revisions(connection) == set()
+            upgrade(connection)
+            assert stored_revisions(connection) == {HEAD}
+    finally:
+        db.dispose()
+
+
+def test_a_store_behind_the_head_is_migrated_on_start(empty_database_url):
+    db = Database(empty_database_url)
+    try:
+        with db.engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "0011")
+            connection.commit()
+        with startup_lock(db) as connection:
+            assert stored_revisions(connection) == {"0011"}
+            upgrade(connection)
+            assert stored_revisions(connection) == {HEAD}
+    finally:
+        db.dispose()
+
+
+def _modules_loaded_by_serve(database_url: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_AND_LIST_MODULES, database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.splitlines()[-1].split())
+
+
+def test_serving_a_current_store_loads_only_what_serving_needs(empty_database_url):
+    first = _modules_loaded_by_serve(empty_database_url)
+    assert "alembic" in first  # the new store was migrated
+    again = _modules_loaded_by_serve(empty_database_url)
+    assert [name for name in NOT_FOR_SERVING if name in again] == []
+
+
+@pytest.mark.parametrize("group", ["projects", "admin"])
+def test_the_lazily_loaded_groups_are_listed_and_run(group):
+    listed = invoke("--help")
+    assert listed.exit_code == 0
+    assert group in listed.output
+    helped = invoke(group, "--help")
+    assert helped.exit_code == 0, helped.output
+    assert "Usage:" in helped.output
+    typo = invoke(group[:-1] + "x")
+    assert typo.exit_code == 2
+    assert f"Did you mean '{group}'?" in typo.output
