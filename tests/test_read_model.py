@@ -7,9 +7,11 @@ same read answers once every remembered answer is forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from tests.support import clusters
@@ -19,6 +21,7 @@ from tests.support.live import LiveServer
 from tests.support.replicas import Alternating, replicas
 from tests.test_instances import BOOT, act, deploy
 from tests.test_revocation import _revoke
+from verda_server.control import reset as resets
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
@@ -28,6 +31,19 @@ from verda_server.storage.models import Base
 TICK = 0.001
 HIT = ("verda_read_model_reads_total", {"result": "hit"})
 MISS = ("verda_read_model_reads_total", {"result": "miss"})
+
+
+@pytest.fixture(autouse=True)
+def give_back(live: LiveServer) -> Iterator[None]:
+    """Capacity is shared by every test of the session's server: what a test
+    deployed goes when it ends (a reset takes every project's resources)."""
+    with live.context.db.read() as session:
+        before = set(session.scalars(select(Project.id)))
+    yield
+    with live.context.db.write() as session:
+        made = set(session.scalars(select(Project.id))) - before
+        for project_id in sorted(made):
+            resets.reset(session, project_id, drop_projects=False)
 
 
 def count(live: LiveServer, which: tuple[str, dict[str, str]]) -> float:
