@@ -31,7 +31,10 @@ class RouteTemplates:
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self._routes = routes
         self._by_route: dict[int, str] | None = None
-        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._templates: list[str] = []
+        # Compiled on the first request no route took: compiling every template
+        # was most of the first request's cost, and so of the time to start.
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
 
     def _build(self) -> dict[int, str]:
         by_route: dict[int, str] = {}
@@ -49,7 +52,7 @@ class RouteTemplates:
                 continue
             template = prefix + path
             into.setdefault(id(route), template)
-            self._patterns.append((compile_path(template)[0], template))
+            self._templates.append(template)
 
     def of(self, route: Any, path: str) -> str | None:
         by_route = self._by_route if self._by_route is not None else self._build()
@@ -57,6 +60,8 @@ class RouteTemplates:
             found = by_route.get(id(route))
             if found is not None:
                 return found
+        if self._patterns is None:
+            self._patterns = [(compile_path(t)[0], t) for t in self._templates]
         for pattern, template in self._patterns:
             if pattern.match(path):
                 return template
