@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from verda_server.app import build
 from verda_server.config import Settings
 from verda_server.ratelimits.policies import PolicyError, load_policies
@@ -234,7 +234,7 @@ def test_a_project_without_limits_gets_no_headers_and_no_429(live, http, authed,
 def test_limits_off_for_the_whole_server(empty_database_url, contract):
     with start_live_server(empty_database_url, rate_limits=False) as live:
         creds = live.new_project()
-        with httpx.Client(base_url=live.base_url) as http:
+        with httpx.Client(verify=TLS, base_url=live.base_url) as http:
             token = creds.access_token(http)
             for _ in range(61):
                 response = http.get("/v1/ssh-keys", headers={"Authorization": f"Bearer {token}"})
@@ -249,7 +249,7 @@ def test_a_policy_file_replaces_the_packaged_one(empty_database_url, tmp_path, c
     with start_live_server(empty_database_url, rate_limit_policies_path=path) as live:
         window_start(live)
         creds = live.new_project()
-        with httpx.Client(base_url=live.base_url) as http:
+        with httpx.Client(verify=TLS, base_url=live.base_url) as http:
             bearer = {"Authorization": f"Bearer {creds.access_token(http)}"}
             for expected in (state(499, 1, 60), state(498, 0, 60)):
                 response = http.get("/v1/ssh-keys", headers=bearer)
