@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.live import ADMIN_TOKEN, Credentials, LiveServer, start_live_server
+from tests.support.live import ADMIN_TOKEN, TLS, Credentials, LiveServer, start_live_server
 from verda_server.config import sqlite_url
 
 POSTGRES_ENV = "VERDA_TEST_POSTGRES_URL"
@@ -85,7 +85,11 @@ def checked_client(base_url: str, contract: Any, token: str | None = None) -> ht
 
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     return httpx.Client(
-        base_url=base_url, timeout=10, headers=headers, event_hooks={"response": [verify]}
+        verify=TLS,
+        base_url=base_url,
+        timeout=10,
+        headers=headers,
+        event_hooks={"response": [verify]},
     )
 
 
@@ -143,7 +147,7 @@ def sdk(live: LiveServer, project: Credentials) -> Any:
 def contract(live: LiveServer) -> Any:
     from tests.support.openapi import ContractChecker
 
-    with httpx.Client(base_url=live.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=live.base_url) as client:
         return ContractChecker(client.get("/v1/openapi.json").json())
 
 
@@ -151,7 +155,7 @@ def contract(live: LiveServer) -> Any:
 def admin_contract(live: LiveServer) -> Any:
     from tests.support.openapi import ContractChecker
 
-    with httpx.Client(base_url=live.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=live.base_url) as client:
         return ContractChecker(client.get("/_admin/v1/openapi.json").json())
 
 

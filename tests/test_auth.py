@@ -250,7 +250,8 @@ def test_a_token_without_the_api_scope_is_forbidden(live, http, project):
     assert message == "Insufficient scope"
 
 
-def test_secrets_and_refresh_tokens_are_stored_only_as_hashes(live, http, project):
+def test_secrets_and_refresh_tokens_are_stored_only_as_hashes(live, http):
+    project = live.new_project(server_hashed=True)
     refresh = project.token_response(http)["refresh_token"]
     with live.context.db.read() as session:
         credential = session.get(Credential, project.client_id)

@@ -39,7 +39,8 @@ def _refresh(http, refresh_token: str):
 # Credentials and grants
 
 
-def test_generated_credentials_and_refresh_tokens_have_their_full_length(live, http, project):
+def test_generated_credentials_and_refresh_tokens_have_their_full_length(live, http):
+    project = live.new_project(server_hashed=True)
     assert re.fullmatch("[A-Za-z0-9]{21}", project.client_id)
     assert re.fullmatch("[A-Za-z0-9]{43}", project.client_secret)  # 256 bits
     refresh = str(project.token_response(http)["refresh_token"])

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import postgres_database
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy_body
 from verda_server.catalog.source import load_source
@@ -59,7 +59,7 @@ def client_of(contract):
             contract.verify(response)
 
         client = httpx.Client(
-            base_url=server.base_url, timeout=10, event_hooks={"response": [verify]}
+            verify=TLS, base_url=server.base_url, timeout=10, event_hooks={"response": [verify]}
         )
         made.append(client)
         client.headers["Authorization"] = f"Bearer {server.new_project().access_token(client)}"

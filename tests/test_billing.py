@@ -18,7 +18,7 @@ import pytest
 from tests.support.clusters import TYPE as CLUSTER_TYPE
 from tests.support.clusters import cluster_body, give_back
 from tests.support.clusters import deploy as deploy_cluster
-from tests.support.live import fresh_clients
+from tests.support.live import TLS, fresh_clients
 from tests.support.volumes import create as create_volume
 from verda_server.billing import ledger
 from verda_server.billing.follow import billed
@@ -412,7 +412,7 @@ def test_a_store_from_before_billing_keeps_its_balance_exactly_and_bills_from_th
     with start_live_server(empty_database_url) as server:
         with server.context.db.write() as session:
             client_id, secret = add_credential(session, server.clock, "p")
-        with httpx.Client(base_url=server.base_url) as client:
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
             credentials = Credentials("p", client_id, secret)
             token = credentials.access_token(client)
             client.headers["Authorization"] = f"Bearer {token}"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.clusters import deploy as deploy_cluster
 from tests.support.clusters import give_back
-from tests.support.live import fresh_clients
+from tests.support.live import TLS, fresh_clients
 from tests.test_billing import (
     act,
     balance,
@@ -148,7 +148,7 @@ def test_a_store_from_before_billing_runs_out_of_money_too(empty_database_url, c
     with start_live_server(empty_database_url) as server:
         with server.context.db.write() as session:
             client_id, secret = add_credential(session, server.clock, "p")
-        with httpx.Client(base_url=server.base_url) as client:
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
             credentials = Credentials("p", client_id, secret)
             token = credentials.access_token(client)
             client.headers["Authorization"] = f"Bearer {token}"
@@ -193,5 +193,5 @@ def test_a_catalog_without_type_bound_coupons_serves_a_valid_document(
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data))
     with start_live_server(empty_database_url, catalog_path=path) as server:
-        document = httpx.get(f"{server.base_url}/v1/openapi.json").json()
+        document = httpx.get(f"{server.base_url}/v1/openapi.json", verify=TLS).json()
     validate(document)

@@ -18,6 +18,7 @@ import yaml
 from verda import VerdaClient
 from verda.exceptions import APIException
 
+from tests.support.live import TLS
 from tests.support.process import run_server
 from verda_server.catalog.source import load_source
 
@@ -26,6 +27,7 @@ def _token(base_url: str, client_id: str, secret: str) -> httpx.Response:
     return httpx.post(
         base_url + "/v1/oauth2/token",
         json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        verify=TLS,
     )
 
 
@@ -55,17 +57,20 @@ def test_first_start_prints_working_credentials_once_and_state_survives(tmp_path
         refreshed = httpx.post(
             again.base_url + "/v1/oauth2/token",
             json={"grant_type": "refresh_token", "refresh_token": refresh},
+            verify=TLS,
         )
         assert refreshed.status_code == 200
         balance = httpx.get(
-            again.base_url + "/v1/balance", headers={"Authorization": f"Bearer {token}"}
+            again.base_url + "/v1/balance", headers={"Authorization": f"Bearer {token}"}, verify=TLS
         )
         assert balance.status_code == 200
 
 
 def _clock(base_url: str, admin_token: str) -> httpx.Response:
     return httpx.get(
-        base_url + "/_admin/v1/clock", headers={"Authorization": f"Bearer {admin_token}"}
+        base_url + "/_admin/v1/clock",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        verify=TLS,
     )
 
 
@@ -81,6 +86,7 @@ def test_an_acknowledged_write_survives_a_killed_process(tmp_path):
         response = httpx.post(
             again.base_url + "/v1/oauth2/token",
             json={"grant_type": "refresh_token", "refresh_token": refresh},
+            verify=TLS,
         )
         assert response.status_code == 200
 
@@ -102,6 +108,7 @@ def test_credentials_from_the_environment_drive_server_and_sdk(tmp_path):
         refreshed = httpx.post(
             server.base_url + "/v1/oauth2/token",
             json={"grant_type": "refresh_token", "refresh_token": old_refresh},
+            verify=TLS,
         )
         assert refreshed.status_code == 401
 
@@ -328,7 +335,7 @@ def test_sigterm_drains_an_in_flight_request_then_exits_0(tmp_path):
             assert time.monotonic() < deadline and server.process.poll() is None
             time.sleep(0.02)
         with pytest.raises(httpx.TransportError):  # no new requests meanwhile
-            httpx.get(server.base_url + "/healthz", timeout=2)
+            httpx.get(server.base_url + "/healthz", timeout=2, verify=TLS)
         sock.sendall(body)
         answer = b""
         while chunk := sock.recv(65536):
@@ -361,7 +368,7 @@ def test_bad_start_up_options_fail_cleanly(tmp_path, args, expected):
 
 def _balance(base_url: str, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}"}
-    return httpx.get(base_url + "/v1/balance", headers=headers).status_code
+    return httpx.get(base_url + "/v1/balance", headers=headers, verify=TLS).status_code
 
 
 def test_a_restart_with_a_new_secret_ends_the_access_tokens_of_the_old_one(tmp_path):
@@ -375,6 +382,7 @@ def test_a_restart_with_a_new_secret_ends_the_access_tokens_of_the_old_one(tmp_p
             server.base_url + "/v1/scripts",
             json={"name": "s", "script": "echo"},
             headers={"Authorization": f"Bearer {token}"},
+            verify=TLS,
         )
         assert script.status_code == 401
         fresh = _token(server.base_url, "rotating", "second-secret-5678").json()["access_token"]
@@ -406,6 +414,7 @@ def test_operators_revoke_a_credential_while_the_server_runs(tmp_path):
         refreshed = httpx.post(
             server.base_url + "/v1/oauth2/token",
             json={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+            verify=TLS,
         )
         assert refreshed.status_code == 401
         again = _token(server.base_url, first["VERDA_CLIENT_ID"], first["VERDA_CLIENT_SECRET"])

@@ -17,7 +17,7 @@ import yaml
 
 from tests.support import cli
 from tests.support.clusters import cluster_body
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 from tests.test_errors import assert_error
 from tests.test_instances import deploy
 from verda_server.catalog.source import LocationCapacity, load_source
@@ -32,7 +32,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 @contextmanager
 def _client(server: LiveServer) -> Iterator[httpx.Client]:
     """A client of a new project of `server`."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url, timeout=10) as client:
         token = server.new_project().access_token(client)
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
@@ -48,7 +48,7 @@ def _status(client: httpx.Client, path: str) -> str:
 
 
 def token_lives_120_seconds(server: LiveServer, _tmp: Path) -> None:
-    with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as client:
         grant = server.new_project().token_response(client)
         assert grant["expires_in"] == 120
         claims = jwt.decode(str(grant["access_token"]), options={"verify_signature": False})
@@ -140,7 +140,7 @@ SIGNING_KEY = "an-operator-chosen-signing-key-0123456789"
 
 
 def signs_with_the_key(server: LiveServer, _tmp: Path) -> None:
-    with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as client:
         token = server.new_project().access_token(client)
     claims = jwt.decode(
         token, SIGNING_KEY, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False}
@@ -180,7 +180,7 @@ ADMIN_TOKEN = "an-operator-chosen-admin-token"
 
 
 def opens_the_control_api_with_the_token(server: LiveServer, _tmp: Path) -> None:
-    with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as client:
         chosen = client.get("/_admin/v1/clock", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         other = client.get("/_admin/v1/clock", headers={"Authorization": "Bearer vsa_other"})
     assert (chosen.status_code, other.status_code) == (200, 401)
@@ -192,7 +192,7 @@ def writes_text_lines(server: LiveServer, _tmp: Path) -> None:
 
 
 def opens_metrics_to_all(server: LiveServer, _tmp: Path) -> None:
-    with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as client:
         assert client.get("/metrics").status_code == 200
 
 

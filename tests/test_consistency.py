@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.support.volumes import create, get, make_instances
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy, deploy_body, running, trash
@@ -19,7 +19,7 @@ from verda_server.catalog.source import load_source
 def _parallel(live, token: str, requests: list[tuple[str, str, dict]]) -> list[int]:
     def send(request: tuple[str, str, dict]) -> int:
         method, path, body = request
-        with httpx.Client(base_url=live.base_url, timeout=30) as client:
+        with httpx.Client(verify=TLS, base_url=live.base_url, timeout=30) as client:
             headers = {"Authorization": f"Bearer {token}"}
             return client.request(method, path, json=body, headers=headers).status_code
 
@@ -177,7 +177,7 @@ def test_running_out_of_addresses_refuses_the_deploy_not_the_project(
     path.write_text(yaml.safe_dump(data))
     with start_live_server(empty_database_url, catalog_path=path) as server:
         creds = server.new_project()
-        with httpx.Client(base_url=server.base_url) as client:
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
             client.headers["Authorization"] = f"Bearer {creds.access_token(client)}"
             first, _ = deploy(client), deploy(client)
             full = client.post("/v1/instances", json=deploy_body())

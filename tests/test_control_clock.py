@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import checked_client
 from tests.support.cli import admin_cli, invoke
-from tests.support.live import ADMIN_TOKEN, LiveServer, free_port, start_live_server
+from tests.support.live import ADMIN_TOKEN, TLS, LiveServer, free_port, start_live_server
 from verda_server.clock import Clock, isoformat
 
 
@@ -109,7 +109,7 @@ def test_freeze_and_unfreeze(running: LiveServer, admin_contract: Any) -> None:
 def test_the_moved_clock_survives_a_restart(empty_database_url: str) -> None:
     with (
         start_live_server(empty_database_url, clock=Clock()) as first,
-        httpx.Client(base_url=first.base_url, headers=_bearer(ADMIN_TOKEN)) as admin,
+        httpx.Client(verify=TLS, base_url=first.base_url, headers=_bearer(ADMIN_TOKEN)) as admin,
     ):
         moved = admin.post("/_admin/v1/clock/advance", json={"seconds": 86400}).json()
         admin.post("/_admin/v1/clock/freeze")
@@ -183,8 +183,8 @@ def test_replicas_on_one_store_share_one_clock(fresh_postgres_url: str) -> None:
     with (
         start_live_server(fresh_postgres_url, clock=Clock()) as one,
         start_live_server(fresh_postgres_url, clock=Clock()) as other,
-        httpx.Client(base_url=one.base_url, headers=_bearer(ADMIN_TOKEN)) as first,
-        httpx.Client(base_url=other.base_url, headers=_bearer(ADMIN_TOKEN)) as second,
+        httpx.Client(verify=TLS, base_url=one.base_url, headers=_bearer(ADMIN_TOKEN)) as first,
+        httpx.Client(verify=TLS, base_url=other.base_url, headers=_bearer(ADMIN_TOKEN)) as second,
     ):
         first.post("/_admin/v1/clock/advance", json={"seconds": 3600})
         # The very next request to the other replica sees the move.

@@ -22,6 +22,7 @@ from tests.conftest import checked_client, postgres_database
 from tests.support.cli import admin_cli
 from tests.support.live import (
     ADMIN_TOKEN,
+    TLS,
     Credentials,
     FreshToken,
     LiveServer,
@@ -55,7 +56,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def _contract(server: LiveServer, path: str) -> ContractChecker:
-    with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as client:
         return ContractChecker(client.get(path).json())
 
 
@@ -79,7 +80,7 @@ def client_of(
     server: LiveServer, public_contract: ContractChecker
 ) -> Iterator[Callable[[Credentials], httpx.Client]]:
     """Clients whose tokens outlive the clock moves of these tests."""
-    anonymous = httpx.Client(base_url=server.base_url)
+    anonymous = httpx.Client(verify=TLS, base_url=server.base_url)
     made: list[httpx.Client] = [anonymous]
 
     def make(credentials: Credentials) -> httpx.Client:
@@ -162,7 +163,7 @@ def test_a_rule_for_the_next_two_calls_fires_exactly_twice(admin, server, client
 
 def injected_metric(server: LiveServer, rule_id: str) -> float:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with httpx.Client(base_url=server.base_url, headers=headers) as http:
+    with httpx.Client(verify=TLS, base_url=server.base_url, headers=headers) as http:
         text = http.get("/metrics").text
     line = f'verda_faults_injected_total{{rule="{rule_id}"}} '
     found = [row for row in text.splitlines() if row.startswith(line)]
@@ -234,7 +235,7 @@ def test_method_path_and_project_matching(admin, client_of, server, client, proj
     # The project: another project's token, or none at all, is not it.
     assert injected(client.get("/v1/volumes/trash")) == by_project["id"]
     assert injected(other.get("/v1/volumes/trash")) is None
-    with httpx.Client(base_url=server.base_url) as anonymous:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as anonymous:
         assert injected(anonymous.get("/v1/volumes")) is None
         bogus = anonymous.get("/v1/volumes", headers={"Authorization": "Bearer nonsense"})
         assert (bogus.status_code, injected(bogus)) == (401, None)

@@ -14,9 +14,10 @@ from tests.test_control_projects import PROJECTS, create, credentials_of, error
 
 
 @pytest.fixture
-def funded(admin: httpx.Client, http: httpx.Client) -> tuple[str, str]:
-    """A new project with 100 usd: its id and a token of it."""
-    creds = credentials_of(create(admin, balance="100"))
+def funded(live: LiveServer, http: httpx.Client) -> tuple[str, str]:
+    """A new project with 100 usd: its id and a token of it (made directly:
+    creating projects through the control API is test_control_projects')."""
+    creds = live.new_project(balance="100")
     return creds.project_id, creds.access_token(http)
 
 

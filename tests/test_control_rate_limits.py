@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.cli import admin_cli
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 from tests.test_rate_limits import limited, policy, state, window_start
 
 DEFAULTS = {
@@ -68,7 +68,7 @@ def test_a_project_token_never_sets_limits(
 ) -> None:
     path = f"/_admin/v1/projects/{project.project_id}/rate-limits"
     bearer = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=live.base_url, headers=bearer) as http:
+    with httpx.Client(verify=TLS, base_url=live.base_url, headers=bearer) as http:
         response = http.put(path, json={"enabled": False})
     admin_contract.verify(response)
     assert response.status_code == 401

@@ -23,6 +23,7 @@ from tests.support.cli import admin_cli
 from tests.support.keys import ed25519_key
 from tests.support.live import (
     ADMIN_TOKEN,
+    TLS,
     Credentials,
     FreshToken,
     LiveServer,
@@ -75,7 +76,7 @@ def client_for(contract: Any) -> Iterator[Any]:
         if creds is None:
             made.append(checked_client(live.base_url, contract, token))
             return made[-1]
-        made.append(httpx.Client(base_url=live.base_url))
+        made.append(httpx.Client(verify=TLS, base_url=live.base_url))
         made.append(checked_client(live.base_url, contract))
         made[-1].auth = FreshToken(live, made[-2], creds)
         return made[-1]
@@ -92,7 +93,7 @@ def default_credentials(live: LiveServer) -> Credentials:
 
 
 def token_of(live: LiveServer, creds: Credentials) -> str:
-    with httpx.Client(base_url=live.base_url) as http:
+    with httpx.Client(verify=TLS, base_url=live.base_url) as http:
         return creds.access_token(http)
 
 
@@ -156,7 +157,7 @@ def test_snapshot_reset_import_gives_back_the_same_state(
     for index, client in enumerate(clients.values()):
         populate(server, client, f"p{index}")
     # Tokens issued before the export: one on each project.
-    with httpx.Client(base_url=server.base_url) as http:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as http:
         tokens = {c.project_id: c.token_response(http) for c in (mine, default)}
     before = snapshot(admin)
     seen = {pid: views(client_for(server, token=t["access_token"])) for pid, t in tokens.items()}
@@ -175,7 +176,7 @@ def test_snapshot_reset_import_gives_back_the_same_state(
     for pid, token in tokens.items():
         assert views(client_for(server, token=token["access_token"])) == seen[pid]
     # The refresh token from before the export still refreshes once.
-    with httpx.Client(base_url=server.base_url) as http:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as http:
         refreshed = http.post(
             "/v1/oauth2/token",
             json={
@@ -447,7 +448,7 @@ def test_a_large_snapshot_passes_the_body_limit_with_the_admin_token_only(
     # Past the size check: refused for what it holds, not for its size.
     assert response.status_code == 400
     assert "padding" in response.json()["message"]
-    with httpx.Client(base_url=server.base_url) as anonymous:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as anonymous:
         response = anonymous.post("/_admin/v1/snapshot", content=big, headers=headers)
     assert response.status_code == 400
     assert response.json()["message"].startswith("Request body too large")

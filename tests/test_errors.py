@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.exceptions import HTTPException
 
-from tests.support.live import free_port, serve_in_thread
+from tests.support.live import TLS, free_port, serve_in_thread
 from verda_server.app import build
 from verda_server.config import Settings, sqlite_url
 
@@ -68,7 +68,7 @@ def test_unexpected_exceptions_and_unlisted_statuses_map_onto_the_table(tmp_path
     with (
         caplog.at_level(logging.ERROR),
         serve_in_thread(server, port) as base,
-        httpx.Client(base_url=base) as client,
+        httpx.Client(verify=TLS, base_url=base) as client,
     ):
         response = client.get("/v1/explode")
         other_4xx = client.get("/v1/too-large")

@@ -9,7 +9,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_ENV
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.test_errors import assert_error
 
 
@@ -23,7 +23,7 @@ def test_healthz_answers_503_once_the_database_is_gone(fresh_postgres_url):
     admin = make_url(os.environ[POSTGRES_ENV]).set(drivername="postgresql")
     with (
         start_live_server(fresh_postgres_url) as server,
-        httpx.Client(base_url=server.base_url, timeout=10) as client,
+        httpx.Client(verify=TLS, base_url=server.base_url, timeout=10) as client,
     ):
         assert client.get("/healthz").status_code == 200
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:

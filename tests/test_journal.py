@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import checked_client
-from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
+from tests.support.live import ADMIN_TOKEN, TLS, LiveServer, start_live_server
 from tests.support.logs import CapturedLog, captured
 from tests.support.redis_server import redis_server
 from verda_server.clock import isoformat
@@ -40,7 +40,7 @@ def small_admin(small: LiveServer, admin_contract: Any) -> Iterator[httpx.Client
 
 def _project_client(server: LiveServer, contract: Any) -> tuple[str, httpx.Client]:
     creds = server.new_project()
-    with httpx.Client(base_url=server.base_url) as anonymous:
+    with httpx.Client(verify=TLS, base_url=server.base_url) as anonymous:
         token = creds.access_token(anonymous)
     return creds.project_id, checked_client(server.base_url, contract, token)
 

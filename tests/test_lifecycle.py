@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.test_instances import BOOT, deploy
 from verda_server.config import Lifecycle
 from verda_server.instances.models import Instance
@@ -43,7 +43,7 @@ def test_the_background_sweep_applies_what_is_due_without_any_request(empty_data
     request (which would settle what is due) is ever made again."""
     sweeping = Lifecycle(sweep_interval=0.02)
     with start_live_server(empty_database_url, lifecycle=sweeping) as server:
-        with httpx.Client(base_url=server.base_url) as client:
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
             token = server.new_project().access_token(client)
             client.headers["Authorization"] = f"Bearer {token}"
             instance_id = deploy(client)

@@ -16,7 +16,7 @@ import logging
 import httpx
 
 from tests.support.keys import ed25519_key
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.support.logs import CapturedLog
 from tests.support.process import run_server
 
@@ -44,7 +44,7 @@ def _grant(http: httpx.Client, form: bool, **fields: str) -> httpx.Response:
 def _flow(base_url: str) -> list[str]:
     """Everything secret the flow used or was given."""
     seen = [SECRET, WRONG, ADMIN, SIGNING_KEY, GARBAGE]
-    with httpx.Client(base_url=base_url, timeout=10) as http:
+    with httpx.Client(verify=TLS, base_url=base_url, timeout=10) as http:
         grants = []
         for form in (False, True):
             response = _grant(

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import checked_client
 from tests.support.keys import ed25519_key
-from tests.support.live import ADMIN_TOKEN, LiveServer, start_live_server
+from tests.support.live import ADMIN_TOKEN, TLS, LiveServer, start_live_server
 from tests.support.logs import CapturedLog, captured
 from verda_server.api.errors import ApiError
 from verda_server.clock import isoformat
@@ -282,7 +282,7 @@ def test_refusals_and_injected_faults_are_counted(observed, observed_http, logs,
     before = scrape(observed_http)
     monkeypatch.setattr(observed.context.catalog, "rendered", refuse)
     # Raw: no 429 is documented until the rate limits answer it.
-    with httpx.Client(base_url=observed.base_url) as raw:
+    with httpx.Client(verify=TLS, base_url=observed.base_url) as raw:
         refused = raw.get("/v1/instance-types")
     assert refused.status_code == 429
     logs.access(_rid(refused))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.support.live import free_port
+from tests.support.live import TLS, free_port
 from tests.support.process import run_server
 from tests.support.tokens import claims_of
 
@@ -71,12 +71,12 @@ def test_text_lines_on_a_terminal(tmp_path):
 
         def up() -> bool:
             try:
-                return httpx.get(base + "/healthz", timeout=1).status_code == 200
+                return httpx.get(base + "/healthz", timeout=1, verify=TLS).status_code == 200
             except httpx.TransportError:
                 return False
 
         _until(up, "the server")
-        httpx.get(base + "/healthz", headers={"X-Request-Id": "on-a-tty"})
+        httpx.get(base + "/healthz", headers={"X-Request-Id": "on-a-tty"}, verify=TLS)
         _until(lambda: b"on-a-tty" in b"".join(chunks), "the request's line")
     finally:
         process.terminate()
@@ -91,7 +91,7 @@ def test_text_lines_on_a_terminal(tmp_path):
 
 def test_json_lines_when_not_a_terminal_and_metrics_behind_the_admin_token(tmp_path):
     with run_server("--data-dir", str(tmp_path), "--admin-token", ADMIN) as server:
-        http = httpx.Client(base_url=server.base_url)
+        http = httpx.Client(verify=TLS, base_url=server.base_url)
         rid = http.get("/healthz", headers={"X-Request-Id": "piped"}).headers["x-request-id"]
         _until(lambda: "piped" in server.text, "the request's line")
         assert http.get("/metrics").status_code == 401
@@ -130,7 +130,7 @@ def test_open_metrics_a_json_format_and_a_journal_size(tmp_path):
         "--journal-size",
         "2",
     ) as server:
-        http = httpx.Client(base_url=server.base_url)
+        http = httpx.Client(verify=TLS, base_url=server.base_url)
         assert http.get("/metrics").status_code == 200
         exported = server.exported()
         token = http.post(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, deploy_body
 from verda_server.catalog.service import SECONDS_PER_BILLING_MONTH
@@ -136,7 +136,7 @@ def test_spot_and_on_demand_capacity_are_counted_apart(empty_database_url, tmp_p
     path.write_text(yaml.safe_dump(data))
     with (
         start_live_server(empty_database_url, catalog_path=path) as server,
-        httpx.Client(base_url=server.base_url, timeout=10) as client,
+        httpx.Client(verify=TLS, base_url=server.base_url, timeout=10) as client,
     ):
         client.headers["Authorization"] = f"Bearer {server.new_project().access_token(client)}"
         assert _available(client, spot=True) and _available(client, spot=False)

@@ -6,15 +6,16 @@ that `t` and Retry-After are exact: a window is 60 server seconds from there.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from click.testing import Result
 
-from tests.support.live import LiveServer, start_live_server
+from tests.support import cli
+from tests.support.live import TLS, LiveServer, start_live_server
+from verda_server import cli as cli_module
 from verda_server.app import build
 from verda_server.config import Settings
 from verda_server.ratelimits.policies import PolicyError, load_policies
@@ -234,7 +235,7 @@ def test_a_project_without_limits_gets_no_headers_and_no_429(live, http, authed,
 def test_limits_off_for_the_whole_server(empty_database_url, contract):
     with start_live_server(empty_database_url, rate_limits=False) as live:
         creds = live.new_project()
-        with httpx.Client(base_url=live.base_url) as http:
+        with httpx.Client(verify=TLS, base_url=live.base_url) as http:
             token = creds.access_token(http)
             for _ in range(61):
                 response = http.get("/v1/ssh-keys", headers={"Authorization": f"Bearer {token}"})
@@ -249,7 +250,7 @@ def test_a_policy_file_replaces_the_packaged_one(empty_database_url, tmp_path, c
     with start_live_server(empty_database_url, rate_limit_policies_path=path) as live:
         window_start(live)
         creds = live.new_project()
-        with httpx.Client(base_url=live.base_url) as http:
+        with httpx.Client(verify=TLS, base_url=live.base_url) as http:
             bearer = {"Authorization": f"Bearer {creds.access_token(http)}"}
             for expected in (state(499, 1, 60), state(498, 0, 60)):
                 response = http.get("/v1/ssh-keys", headers=bearer)
@@ -298,39 +299,37 @@ def test_an_invalid_policy_file_is_refused_with_its_problem(tmp_path, text, expe
         (["--rate-limits", "maybe"], "--rate-limits"),
     ],
 )
-def test_bad_rate_limit_options_stop_start_up_with_one_error_line(tmp_path, args, expected):
-    result = subprocess.run(
-        [sys.executable, "-m", "verda_server", "serve", "--data-dir", str(tmp_path), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
+def test_bad_rate_limit_options_stop_start_up_with_one_error_line(
+    tmp_path, args, expected, monkeypatch
+):
+    # In this process (the real option parsing and start-up); should the start
+    # succeed after all, it returns at once instead of serving.
+    monkeypatch.setattr(cli_module.GracefulServer, "run", lambda self, sockets=None: None)
+    result = cli.invoke("serve", "--data-dir", str(tmp_path), *args)
+    # An unexpected exception would be exit code 1 (a traceback, out of process).
+    assert result.exit_code == 2, (result.output, result.exception)
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
 
 
-def _projects_cli(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+def _projects_cli(live: LiveServer, *args: str) -> Result:
+    """`verda-server projects ARGS` on the running server's store, with a
+    store connection of its own (as another process would have)."""
     url = live.context.settings.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "verda_server", "projects", *args, "--database-url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return cli.invoke("projects", *args, "--database-url", url)
 
 
 def test_operators_set_a_projects_limits_on_a_running_server(live, authed, project, start):
     done = _projects_cli(live, "set-rate-limits", project.project_id, "--project", "9")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     assert "9 requests per project" in done.stdout
     assert limited(authed.get("/v1/ssh-keys")) == (policy(9, 60), state(8, 59, 60))
-    assert _projects_cli(live, "set-rate-limits", project.project_id, "--off").returncode == 0
+    assert _projects_cli(live, "set-rate-limits", project.project_id, "--off").exit_code == 0
     assert limited(authed.get("/v1/ssh-keys")) == (None, None)
-    assert _projects_cli(live, "set-rate-limits", project.project_id).returncode == 0
+    assert _projects_cli(live, "set-rate-limits", project.project_id).exit_code == 0
     assert limited(authed.get("/v1/ssh-keys")) == (policy(), state(498, 58, 60))
     missing = _projects_cli(live, "set-rate-limits", str(uuid.uuid4()))
-    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert missing.exit_code == 1 and "not found" in missing.stderr
 
 
 def test_the_document_shows_the_headers_and_the_429_on_every_limited_operation(contract):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from tests.support.redis_server import redis_server
 from tests.test_rate_limits import assert_refused, limited, policy, state, window_start
 from verda_server.clock import Clock
@@ -38,7 +38,10 @@ def test_two_replicas_share_one_budget(replicas, contract):
     first, second = replicas
     window_start(first)
     creds = first.new_project()
-    with httpx.Client(base_url=first.base_url) as a, httpx.Client(base_url=second.base_url) as b:
+    with (
+        httpx.Client(verify=TLS, base_url=first.base_url) as a,
+        httpx.Client(verify=TLS, base_url=second.base_url) as b,
+    ):
         bearer = {"Authorization": f"Bearer {creds.access_token(a)}"}
         for n in range(60):
             response = (a, b)[n % 2].get("/v1/ssh-keys", headers=bearer)
@@ -68,7 +71,10 @@ def test_the_project_budget_is_shared_across_paths_and_replicas(replicas):
     window_start(first)
     creds = first.new_project()
     first.set_rate_limits(creds.project_id, project=4)
-    with httpx.Client(base_url=first.base_url) as a, httpx.Client(base_url=second.base_url) as b:
+    with (
+        httpx.Client(verify=TLS, base_url=first.base_url) as a,
+        httpx.Client(verify=TLS, base_url=second.base_url) as b,
+    ):
         bearer = {"Authorization": f"Bearer {creds.access_token(a)}"}
         paths = ("/v1/ssh-keys", "/v1/scripts", "/v1/volumes", "/v1/instances")
         for n, path in enumerate(paths):
@@ -86,7 +92,7 @@ def test_the_redis_url_variable_puts_the_counters_in_redis(redis_url, monkeypatc
         monkeypatch, "--data-dir", str(tmp_path), env={"VERDA_SERVER_REDIS_URL": redis_url}
     ) as server:
         creds = server.new_project()
-        with httpx.Client(base_url=server.base_url) as client:
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
             bearer = {"Authorization": f"Bearer {creds.access_token(client)}"}
             assert client.get("/v1/ssh-keys", headers=bearer).status_code == 200
     keys = set(redis.Redis.from_url(redis_url).keys(f"*{creds.project_id}*"))
@@ -102,6 +108,7 @@ def test_redis_out_of_reach_is_a_503_not_a_500(empty_database_url, contract):
         server = stack.enter_context(start_live_server(empty_database_url, redis_url=url))
         creds = server.new_project()
         with httpx.Client(
+            verify=TLS,
             base_url=server.base_url,
             event_hooks={"response": [lambda r: (r.read(), contract.verify(r))]},
         ) as client:

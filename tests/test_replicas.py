@@ -13,7 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.support.live import ADMIN_TOKEN, LiveServer
+from tests.support.live import ADMIN_TOKEN, TLS, LiveServer
 from tests.support.openapi import ContractChecker
 from tests.support.replicas import Alternating, replicas
 from tests.test_billing import balance, cost, os_volume_rate, price
@@ -28,9 +28,10 @@ def pair(fresh_postgres_url: str) -> Iterator[list[LiveServer]]:
 @pytest.fixture
 def balanced(pair: list[LiveServer]) -> Iterator[tuple[httpx.Client, Alternating]]:
     transport = Alternating(pair)
-    with httpx.Client(base_url=pair[0].base_url) as plain:
+    with httpx.Client(verify=TLS, base_url=pair[0].base_url) as plain:
         contract = ContractChecker(plain.get("/v1/openapi.json").json())
     with httpx.Client(
+        verify=TLS,
         base_url=pair[0].base_url,
         transport=transport,
         timeout=10,
@@ -41,7 +42,7 @@ def balanced(pair: list[LiveServer]) -> Iterator[tuple[httpx.Client, Alternating
 
 def _admin(server: LiveServer) -> httpx.Client:
     return httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        verify=TLS, base_url=server.base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.support.live import start_live_server
+from tests.support.live import TLS, start_live_server
 from tests.support.tokens import bearer, claims_of, resign
 from tests.test_errors import assert_error
 from verda_server.api.errors import ApiError
@@ -160,8 +160,8 @@ def test_two_servers_sharing_a_signing_key_do_not_share_tokens(empty_database_ur
     with (
         start_live_server(empty_database_url, signing_key=key) as first,
         start_live_server(elsewhere, signing_key=key) as second,
-        httpx.Client(base_url=first.base_url) as to_first,
-        httpx.Client(base_url=second.base_url) as to_second,
+        httpx.Client(verify=TLS, base_url=first.base_url) as to_first,
+        httpx.Client(verify=TLS, base_url=second.base_url) as to_second,
     ):
         token = first.new_project().access_token(to_first)
         assert to_first.get("/v1/balance", headers=bearer(token)).status_code == 200

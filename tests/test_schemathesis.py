@@ -18,7 +18,7 @@ import schemathesis
 from schemathesis import Config
 
 from tests.conftest import postgres_database
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from verda_server.config import sqlite_url
 from verda_server.ratelimits.config import MAX_LIMIT
 
@@ -79,7 +79,7 @@ def api_schema(live, project):
     # Every generated request of the run is one project's, in one frozen window:
     # limits it never reaches, so the headers are still sent (and checked).
     live.set_rate_limits(project.project_id, project=MAX_LIMIT, endpoint=MAX_LIMIT)
-    with httpx.Client(base_url=live.base_url) as client:
+    with httpx.Client(verify=TLS, base_url=live.base_url) as client:
         token = project.access_token(client)
         document = client.get("/v1/openapi.json").json()
     config = Config.from_dict(

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import postgres_database
-from tests.support.live import Credentials, LiveServer, start_live_server
+from tests.support.live import TLS, Credentials, LiveServer, start_live_server
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy_body
 from verda_server.billing.follow import billed
@@ -97,6 +97,7 @@ def client_of(contract, server) -> Iterator[Callable[[], httpx.Client]]:
 
         made.append(
             httpx.Client(
+                verify=TLS,
                 base_url=server.base_url,
                 timeout=10,
                 # Money for the 10 000 hours some tests move the clock by.

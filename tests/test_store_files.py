@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.live import TLS
 from tests.support.process import run_server
 
 CREDENTIALS = {"VERDA_CLIENT_ID": "files-client", "VERDA_CLIENT_SECRET": "files-secret"}
@@ -37,6 +38,7 @@ def _write_some(base_url: str) -> None:
             "client_id": CREDENTIALS["VERDA_CLIENT_ID"],
             "client_secret": CREDENTIALS["VERDA_CLIENT_SECRET"],
         },
+        verify=TLS,
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     for n in range(3):
@@ -44,6 +46,7 @@ def _write_some(base_url: str) -> None:
             base_url + "/v1/scripts",
             json={"name": f"s{n}", "script": "#!/bin/sh\necho hi"},
             headers=headers,
+            verify=TLS,
         )
         assert created.status_code == 201, created.text
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from tests.support.openapi import ContractChecker
 from tests.test_errors import assert_error
 from verda_server.auth import verifier as verifier_module
@@ -59,7 +59,7 @@ def gated_server(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setattr(verifier_module, "check_secret", gate)
     try:
         with start_live_server(database_url) as live:
-            document = httpx.get(live.base_url + "/v1/openapi.json").json()
+            document = httpx.get(live.base_url + "/v1/openapi.json", verify=TLS).json()
             contract = ContractChecker(document)
 
             def verify(response: httpx.Response) -> None:
@@ -68,7 +68,10 @@ def gated_server(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
             with (
                 httpx.Client(
-                    base_url=live.base_url, timeout=30, event_hooks={"response": [verify]}
+                    verify=TLS,
+                    base_url=live.base_url,
+                    timeout=30,
+                    event_hooks={"response": [verify]},
                 ) as http,
                 ThreadPoolExecutor(max_workers=32) as pool,
             ):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +20,30 @@ import uvicorn
 
 from verda_server.api.context import AppContext
 from verda_server.app import Server, build
+from verda_server.auth.models import Credential
+from verda_server.auth.secrets import new_client_id, new_client_secret
 from verda_server.clock import Clock
 from verda_server.config import Lifecycle, Settings
 from verda_server.projects import service as projects
+
+# Every client of the tests speaks plain HTTP to loopback, yet httpx builds an
+# SSL context per client unless given one, loading the whole CA bundle (~0.1 s):
+# give them all this one.
+TLS: ssl.SSLContext = httpx.create_ssl_context()
+
+# The cost of the scrypt hashes of the secrets the tests make for themselves
+# (the server's own cost is 2**14: 16 MiB and tens of milliseconds a check,
+# thousands of times over). `check_secret` reads the cost from the stored hash,
+# so the server checks these through the same code, only sooner.
+QUICK_SCRYPT_N = 2**4
+
+
+def quick_secret_hash(secret: str) -> str:
+    """What `hash_secret` stores, at QUICK_SCRYPT_N."""
+    salt = os.urandom(16)
+    key = hashlib.scrypt(secret.encode(), salt=salt, n=QUICK_SCRYPT_N, r=8, p=1)
+    encoded = [base64.b64encode(part).decode() for part in (salt, key)]
+    return "$".join(["scrypt", str(QUICK_SCRYPT_N), "8", "1", *encoded])
 
 
 def free_port() -> int:
@@ -71,13 +96,30 @@ class LiveServer:
         and things created at one instant have no order between them."""
         self.clock.advance(0.001)
 
-    def new_project(self, balance: str = "1000", currency: str = "usd") -> Credentials:
+    def new_project(
+        self, balance: str = "1000", currency: str = "usd", *, server_hashed: bool = False
+    ) -> Credentials:
+        """A project and a credential of it; the secret's hash is a quick one
+        (see QUICK_SCRYPT_N) unless `server_hashed`, for tests of how the
+        server itself stores secrets."""
         ctx = self.context
         with ctx.db.write() as session:
             project = projects.create_project(
                 session, ctx.clock, name="test", balance=Decimal(balance), currency=currency
             )
-            client_id, secret = projects.add_credential(session, ctx.clock, project.id)
+            if server_hashed:
+                client_id, secret = projects.add_credential(session, ctx.clock, project.id)
+            else:
+                client_id, secret = new_client_id(), new_client_secret()
+                session.add(
+                    Credential(
+                        client_id=client_id,
+                        project_id=project.id,
+                        secret_hash=quick_secret_hash(secret),
+                        created_at=ctx.clock.now(),
+                    )
+                )
+                session.flush()
         return Credentials(project.id, client_id, secret)
 
     def set_rate_limits(

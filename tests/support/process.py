@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.support.live import free_port
+from tests.support.live import TLS, free_port
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _wait_ready(server: ServerProcess, timeout: float = 30) -> None:
             server._reader.join(timeout=5)
             raise RuntimeError(f"server exited early:\n{server.text}")
         try:
-            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(server.base_url + "/healthz", timeout=1, verify=TLS).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import TLS, LiveServer, start_live_server
 from verda_server.clock import Clock
 
 
@@ -19,7 +19,7 @@ class Alternating(httpx.BaseTransport):
 
     def __init__(self, replicas: Sequence[LiveServer]) -> None:
         self._urls = itertools.cycle([httpx.URL(replica.base_url) for replica in replicas])
-        self._inner = httpx.HTTPTransport()
+        self._inner = httpx.HTTPTransport(verify=TLS)
         self.served_by: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
