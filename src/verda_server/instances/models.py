@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verda_server.storage.base import Base, UTCDateTime
@@ -13,12 +13,14 @@ from verda_server.storage.money import Money
 class Instance(Base):
     __tablename__ = "instances"
     # One public address per live instance per location; NULLs (no address) never clash.
-    __table_args__ = (UniqueConstraint("location", "ip", name="uq_instances_location_ip"),)
+    __table_args__ = (
+        UniqueConstraint("location", "ip", name="uq_instances_location_ip"),
+        # A project's live instances in list order, off the index (migration 0014).
+        Index("ix_instances_project_list", "project_id", "deleted_at", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     instance_type: Mapped[str] = mapped_column(String(64))
     location: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)

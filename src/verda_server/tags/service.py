@@ -8,10 +8,11 @@ are checked here rather than by constraints.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from sqlalchemy import ColumnElement, delete, exists, false, select
+from sqlalchemy import ColumnElement, Select, delete, exists, false, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from verda_server.api.errors import ApiError, forbidden, not_found
@@ -139,6 +140,24 @@ def tags_by_resource(
     return result
 
 
+def tags_in(
+    session: Session, kind: Kind, resources: Select[tuple[str]]
+) -> dict[str, list[dict[str, str]]]:
+    """The tags of the resources `resources` selects (their ids), as answers
+    (TagDto's fields, in its order), in the order they were added; one query
+    whatever their number. A resource without tags is absent."""
+    found: dict[str, list[dict[str, str]]] = defaultdict(list)
+    rows = session.execute(
+        select(TagLink.resource_id, Tag.id, Tag.key, Tag.value)
+        .join(Tag, Tag.id == TagLink.tag_id)
+        .where(TagLink.kind == kind, TagLink.resource_id.in_(resources))
+        .order_by(TagLink.resource_id, TagLink.position)
+    )
+    for resource_id, tag_id, key, value in rows:
+        found[resource_id].append({"id": tag_id, "key": key, "value": value})
+    return found
+
+
 def parse_filter(text: str) -> tuple[str, str | None]:
     """`key` (any value) or `key=value`, split at the first `=`; keys lowercased."""
     key, sep, value = text.partition("=")
@@ -149,8 +168,11 @@ def tag_filter(
     kind: Kind,
     resource_id: QueryableAttribute[str] | ColumnElement[str],
     filters: Sequence[str] | None,
+    project_id: str,
 ) -> list[ColumnElement[bool]]:
-    """Conditions for a list query: the resource carries every tag asked for."""
+    """Conditions for a list query: the resource carries every tag asked for
+    (of its project: a tag is looked up by its project's index, never by key
+    across every project)."""
     conditions: list[ColumnElement[bool]] = []
     for text in filters or ():
         key, value = parse_filter(text)
@@ -161,7 +183,7 @@ def tag_filter(
         match = (
             select(TagLink.resource_id)
             .join(Tag, Tag.id == TagLink.tag_id)
-            .where(TagLink.kind == kind, Tag.key == key)
+            .where(Tag.project_id == project_id, Tag.key == key, TagLink.kind == kind)
         )
         if value is not None:
             match = match.where(Tag.value == value)

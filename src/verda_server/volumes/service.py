@@ -229,7 +229,7 @@ def list_active(
         select(Volume)
         .options(*_WITH_LINKS)
         .where(Volume.project_id == project_id, Volume.status.in_([s.value for s in ACTIVE]))
-        .where(*tags.tag_filter("volume", Volume.id, tag_filters))
+        .where(*tags.tag_filter("volume", Volume.id, tag_filters, project_id))
         .order_by(Volume.created_at, Volume.is_os_volume.desc(), Volume.name, Volume.id)
     )
     if status is not None:

@@ -1,0 +1,220 @@
+"""GET /v1/instances and /v1/instances/{id}: what the answer needs, in four
+statements whatever the number of instances, rendered once to JSON bytes.
+
+Rows are read as plain columns (no ORM objects, no per-instance loads): the
+instances, then their SSH keys, volumes and tags, each in one statement scoped by
+the same conditions as the instances (a subquery, not a list of ids). The answer
+is built as plain dicts in the field order of `GetInstanceResponsePublicApiDto`
+and serialised by pydantic-core, exactly as FastAPI serialises the model (by
+alias, nulls kept); tests hold the two to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import to_json
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
+
+from verda_server.api.errors import not_found
+from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
+from verda_server.catalog.service import Catalog
+from verda_server.clock import isoformat
+from verda_server.instances.models import Instance, InstanceSshKey
+from verda_server.instances.service import INVALID_ID
+from verda_server.instances.states import REMOVED, Status
+from verda_server.storage.owned import canonical_id
+from verda_server.tags import service as tag_service
+from verda_server.volumes.models import VolumeAttachment
+
+Answer = dict[str, Any]
+
+_COLUMNS = (
+    Instance.id,
+    Instance.status,
+    Instance.deleted_at,
+    Instance.ip,
+    Instance.created_at,
+    Instance.hostname,
+    Instance.description,
+    Instance.location,
+    Instance.price_per_hour,
+    Instance.is_spot,
+    Instance.instance_type,
+    Instance.image,
+    Instance.os_name,
+    Instance.startup_script_id,
+    Instance.os_volume_id,
+    Instance.jupyter_token,
+    Instance.contract,
+    Instance.pricing,
+    Instance.coupon,
+    Instance.long_term_period,
+    Instance.discount_percentage,
+    Instance.contract_ends_at,
+    Instance.payg_price,
+)
+_ORDER = (Instance.created_at, Instance.id)
+_DISCONTINUED = Status.DISCONTINUED.value
+_PROVISIONING = Status.PROVISIONING.value
+
+
+class _Hardware(BaseModel):
+    """The hardware fields of the answer, as the DTO keeps them of the catalog's."""
+
+    cpu: CpuDto
+    gpu: GpuDto
+    gpu_memory: MemoryDto
+    memory: MemoryDto
+    storage: StorageDto
+
+
+_HARDWARE_FIELDS = set(_Hardware.model_fields)
+
+
+def list_conditions(
+    project_id: str, status: str | None, tags: Sequence[str] | None
+) -> list[ColumnElement[bool]]:
+    """Live instances; removed ones only when asked for by `status=discontinued`;
+    those carrying every tag filter (`key` or `key=value`) given."""
+    conditions = [
+        Instance.project_id == project_id,
+        *tag_service.tag_filter("instance", Instance.id, tags, project_id),
+    ]
+    if status is not None and Status(status) in REMOVED:
+        conditions.append(Instance.deleted_at.is_not(None))
+        return conditions
+    conditions.append(Instance.deleted_at.is_(None))
+    if status is not None:
+        conditions.append(Instance.status == status)
+    return conditions
+
+
+def item_conditions(project_id: str, instance_id: str) -> list[ColumnElement[bool]]:
+    """Any instance the project had, removed ones too (they read discontinued);
+    404 "Invalid instance id" for an id it never had (checked by `one`)."""
+    key = canonical_id(instance_id)
+    if key is None:
+        raise not_found(INVALID_ID)
+    return [Instance.project_id == project_id, Instance.id == key]
+
+
+def answers(
+    session: Session, catalog: Catalog, conditions: Sequence[ColumnElement[bool]]
+) -> list[Answer]:
+    """The answers of the instances meeting `conditions`, oldest first."""
+    rows = session.execute(select(*_COLUMNS).where(*conditions).order_by(*_ORDER)).all()
+    if not rows:
+        return []
+    scope = select(Instance.id).where(*conditions)
+    keys = _grouped(
+        session,
+        select(InstanceSshKey.instance_id, InstanceSshKey.ssh_key_id)
+        .where(InstanceSshKey.instance_id.in_(scope))
+        .order_by(InstanceSshKey.instance_id, InstanceSshKey.position),
+    )
+    volumes = _grouped(
+        session,
+        select(VolumeAttachment.instance_id, VolumeAttachment.volume_id)
+        .where(VolumeAttachment.instance_id.in_(scope))
+        .order_by(VolumeAttachment.instance_id, VolumeAttachment.target),
+    )
+    tags = tag_service.tags_in(session, "instance", scope)
+    hardware: dict[str, Answer] = {}
+    periods = {p.code: p.name for p in catalog.long_term_periods.instances}
+    result = []
+    for row in rows:
+        kind = row.instance_type
+        if kind not in hardware:
+            hardware[kind] = _hardware(catalog, kind)
+        shape = hardware[kind]
+        result.append(
+            {
+                "id": row.id,
+                "ip": None if row.status == _PROVISIONING else row.ip,
+                "status": _DISCONTINUED if row.deleted_at is not None else row.status,
+                "created_at": isoformat(row.created_at),
+                "cpu": shape["cpu"],
+                "gpu": shape["gpu"],
+                "gpu_memory": shape["gpu_memory"],
+                "memory": shape["memory"],
+                "storage": shape["storage"],
+                "hostname": row.hostname,
+                "description": row.description,
+                "location": row.location,
+                "price_per_hour": float(row.price_per_hour),
+                "is_spot": row.is_spot,
+                "instance_type": kind,
+                "image": row.image,
+                "os_name": row.os_name,
+                "startup_script_id": row.startup_script_id,
+                "ssh_key_ids": keys.get(row.id, []),
+                "os_volume_id": row.os_volume_id,
+                "jupyter_token": row.jupyter_token,
+                "contract": row.contract,
+                "pricing": row.pricing,
+                "volume_ids": volumes.get(row.id, []),
+                "long_term": _long_term(row, periods),
+                "coupon": row.coupon,
+                "tags": tags.get(row.id, []),
+            }
+        )
+    return result
+
+
+def one(session: Session, catalog: Catalog, project_id: str, instance_id: str) -> Answer:
+    found = answers(session, catalog, item_conditions(project_id, instance_id))
+    if not found:
+        raise not_found(INVALID_ID)
+    return found[0]
+
+
+def list_json(
+    session: Session,
+    catalog: Catalog,
+    project_id: str,
+    status: str | None,
+    tags: Sequence[str] | None,
+) -> bytes:
+    return to_json(answers(session, catalog, list_conditions(project_id, status, tags)))
+
+
+def one_json(session: Session, catalog: Catalog, project_id: str, instance_id: str) -> bytes:
+    return to_json(one(session, catalog, project_id, instance_id))
+
+
+def _grouped(session: Session, statement: Select[tuple[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for owner, value in session.execute(statement):
+        found[owner].append(value)
+    return found
+
+
+def _hardware(catalog: Catalog, instance_type: str) -> Answer:
+    spec = catalog.instance_types.get(instance_type)
+    if spec is None:
+        # The answer can't be told without it (the document requires the fields).
+        raise LookupError(f"instance type {instance_type!r} is not in the catalog")
+    shape = _Hardware.model_validate(spec.model_dump(include=_HARDWARE_FIELDS))
+    return shape.model_dump(mode="json")
+
+
+def _long_term(row: Any, periods: dict[str, str]) -> Answer | None:
+    if row.contract != "LONG_TERM" or row.contract_ends_at is None:
+        return None
+    hours = (row.contract_ends_at - row.created_at) // timedelta(hours=1)
+    return {
+        "end_date": isoformat(row.contract_ends_at),
+        # The period as deployed, even if the catalog has dropped it since.
+        "long_term_period": periods.get(row.long_term_period, row.long_term_period or ""),
+        "discount_percentage": row.discount_percentage or 0,
+        "auto_rental_extension": False,
+        # It goes on at pay-as-you-go prices: a next period costs that much.
+        "next_period_price": float((row.payg_price or row.price_per_hour) * hours),
+        "current_period_price": float(row.price_per_hour * hours),
+    }

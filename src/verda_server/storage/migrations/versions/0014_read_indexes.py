@@ -1,0 +1,57 @@
+"""Read indexes: a project's instance list, volume list and trash, and tag filters
+each read by one index, never by scanning other projects' rows
+
+Revision ID: 0014
+Revises: 0012
+Create Date: 2026-11-28
+
+Each new index starts with the column the single-column one it replaces had, so
+every lookup the old one served is served as well.
+"""
+
+from alembic import op
+
+revision = "0014"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+# (table, index replaced, new index, its columns)
+CHANGES = (
+    # The live list, oldest first, straight off the index (no sort), removed
+    # instances out of the way.
+    (
+        "instances",
+        "ix_instances_project_id",
+        "ix_instances_project_list",
+        ["project_id", "deleted_at", "created_at", "id"],
+    ),
+    # The active list and the trash without the permanently deleted.
+    (
+        "volumes",
+        "ix_volumes_project_id",
+        "ix_volumes_project_status",
+        ["project_id", "status", "is_permanently_deleted"],
+    ),
+    # A tag filter: from the project's tag to the resources of one kind.
+    (
+        "tag_links",
+        "ix_tag_links_tag_id",
+        "ix_tag_links_tag_kind",
+        ["tag_id", "kind", "resource_id"],
+    ),
+)
+
+
+def upgrade() -> None:
+    for table, old, new, columns in CHANGES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(new, columns, unique=False)
+            batch_op.drop_index(old)
+
+
+def downgrade() -> None:
+    for table, old, new, columns in CHANGES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(old, columns[:1], unique=False)
+            batch_op.drop_index(new)
