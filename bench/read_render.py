@@ -7,7 +7,8 @@ projects, and times:
 
 - render: the route's own function and the response serialisation FastAPI would
   add to it (validate + dump of `response_model` when the handler returns
-  models), without dependencies or middlewares; median of `--repeat`;
+  models), without dependencies or middlewares; median of `--repeat`, wall
+  clock and the thread's CPU time (steadier on a shared machine);
 - http: a GET through the whole stack (uvicorn in a thread); median of `--repeat`;
 - queries: statements per GET.
 
@@ -302,10 +303,16 @@ def main() -> None:
         principal = Principal(project_id=project_id, client_id=client_id)
         with ctx.db.read() as session:
             some_id = session.scalars(
-                select(Instance.id).where(Instance.project_id == project_id).limit(1)
+                select(Instance.id)
+                .where(Instance.project_id == project_id)
+                .order_by(Instance.created_at, Instance.id)
+                .limit(1)
             ).one()
             some_volume = session.scalars(
-                select(Volume.id).where(Volume.project_id == project_id).limit(1)
+                select(Volume.id)
+                .where(Volume.project_id == project_id)
+                .order_by(Volume.created_at, Volume.id)
+                .limit(1)
             ).one()
         paths = {
             "GET /v1/instances": ("/v1/instances", {}),
@@ -329,7 +336,10 @@ def main() -> None:
                 },
             ).json()["access_token"]
             http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
-            print(f"{'read':<26}{'render ms':>10}{'http ms':>10}{'queries':>9}{'bytes':>10}")
+            print(
+                f"{'read':<24}{'render ms':>10}{'cpu ms':>8}{'http ms':>9}{'queries':>8}"
+                f"{'bytes':>9}"
+            )
             for name, (path, kwargs) in paths.items():
                 render = renderer(server, path, principal, **kwargs)
                 loop = asyncio.new_event_loop()
@@ -339,10 +349,11 @@ def main() -> None:
                     (Path(args.dump) / f"{name.split()[1].replace('/', '_')}.json").write_bytes(
                         body
                     )
-                timings = []
+                timings, cpu = [], []
                 for _ in range(args.repeat):
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.thread_time()
                     loop.run_until_complete(render())
+                    cpu.append(time.thread_time() - start_cpu)
                     timings.append(time.perf_counter() - start)
                 loop.close()
                 url_path = path.format(**kwargs)
@@ -356,8 +367,8 @@ def main() -> None:
                     http.get(url_path).raise_for_status()
                     samples.append(time.perf_counter() - start)
                 print(
-                    f"{name:<26}{median_ms(timings):>10.2f}{median_ms(samples):>10.2f}"
-                    f"{queries:>9}{len(body):>10}"
+                    f"{name:<24}{median_ms(timings):>10.2f}{median_ms(cpu):>8.2f}"
+                    f"{median_ms(samples):>9.2f}{queries:>8}{len(body):>9}"
                 )
 
 

@@ -77,9 +77,9 @@ def remove(instance: Instance, now: datetime) -> None:
     instance.ip = None  # back to the location's pool
 
 
-def public_ip(instance: Instance) -> str | None:
+def public_ip(status: str, ip: str | None) -> str | None:
     """The address is reserved at deploy, but shown once the machine is up."""
-    return None if instance.status == Status.PROVISIONING else instance.ip
+    return None if status == Status.PROVISIONING else ip
 
 
 def set_ssh_keys(instance: Instance, key_ids: Sequence[str]) -> None:

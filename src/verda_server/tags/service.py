@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, delete, exists, false, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, exists, false, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from verda_server.api.errors import ApiError, forbidden, not_found
@@ -141,18 +141,18 @@ def tags_by_resource(
 
 
 def tags_in(
-    session: Session, kind: Kind, resources: Select[tuple[str]]
+    db: Connection, kind: Kind, resources: Select[tuple[str]]
 ) -> dict[str, list[dict[str, str]]]:
     """The tags of the resources `resources` selects (their ids), as answers
     (TagDto's fields, in its order), in the order they were added; one query
     whatever their number. A resource without tags is absent."""
     found: dict[str, list[dict[str, str]]] = defaultdict(list)
-    rows = session.execute(
+    rows = db.execute(
         select(TagLink.resource_id, Tag.id, Tag.key, Tag.value)
         .join(Tag, Tag.id == TagLink.tag_id)
         .where(TagLink.kind == kind, TagLink.resource_id.in_(resources))
         .order_by(TagLink.resource_id, TagLink.position)
-    )
+    ).all()
     for resource_id, tag_id, key, value in rows:
         found[resource_id].append({"id": tag_id, "key": key, "value": value})
     return found
