@@ -170,9 +170,9 @@ def tag_filter(
     filters: Sequence[str] | None,
     project_id: str,
 ) -> list[ColumnElement[bool]]:
-    """Conditions for a list query: the resource carries every tag asked for
-    (of its project: a tag is looked up by its project's index, never by key
-    across every project)."""
+    """Conditions for a list query: the resource carries every tag asked for.
+    The project's tags are found first (by their unique index), then their links
+    (by tag and kind): never the links of every project."""
     conditions: list[ColumnElement[bool]] = []
     for text in filters or ():
         key, value = parse_filter(text)
@@ -180,12 +180,9 @@ def tag_filter(
             # No store holds NUL, so no tag can match it (and PostgreSQL refuses it).
             conditions.append(false())
             continue
-        match = (
-            select(TagLink.resource_id)
-            .join(Tag, Tag.id == TagLink.tag_id)
-            .where(Tag.project_id == project_id, Tag.key == key, TagLink.kind == kind)
-        )
+        tags = select(Tag.id).where(Tag.project_id == project_id, Tag.key == key)
         if value is not None:
-            match = match.where(Tag.value == value)
-        conditions.append(resource_id.in_(match))
+            tags = tags.where(Tag.value == value)
+        links = select(TagLink.resource_id).where(TagLink.tag_id.in_(tags), TagLink.kind == kind)
+        conditions.append(resource_id.in_(links))
     return conditions
