@@ -216,6 +216,76 @@ def fill_project(server: Server, count: int, clock: Clock) -> tuple[str, str, st
     return project.id, client_id, secret
 
 
+def copy_project(server: Server, source: str, copies: int) -> None:
+    """`copies` more projects holding what `source` holds (instances, volumes and
+    their links), written in bulk: a big store without deploying it."""
+    ctx = server.context
+    with ctx.db.read() as session:
+        db = session.connection()
+        instances = [
+            r._asdict()
+            for r in db.execute(select(Instance.__table__).where(Instance.project_id == source))
+        ]
+        volumes = [
+            r._asdict()
+            for r in db.execute(select(Volume.__table__).where(Volume.project_id == source))
+        ]
+        instance_ids = [i["id"] for i in instances]
+        volume_ids = [v["id"] for v in volumes]
+        links = {
+            InstanceSshKey: db.execute(
+                select(InstanceSshKey.__table__).where(InstanceSshKey.instance_id.in_(instance_ids))
+            ).all(),
+            VolumeAttachment: db.execute(
+                select(VolumeAttachment.__table__).where(
+                    VolumeAttachment.instance_id.in_(instance_ids)
+                )
+            ).all(),
+            VolumeSshKey: db.execute(
+                select(VolumeSshKey.__table__).where(VolumeSshKey.volume_id.in_(volume_ids))
+            ).all(),
+            TagLink: db.execute(
+                select(TagLink.__table__).where(TagLink.resource_id.in_(instance_ids))
+            ).all(),
+        }
+    for _ in range(copies):
+        with ctx.db.write() as session:
+            project = projects.create_project(session, ctx.clock, name="other", balance=Decimal(1))
+            new = {old: str(uuid.uuid4()) for old in [*instance_ids, *volume_ids]}
+            session.execute(
+                insert(Volume),
+                [
+                    {
+                        **v,
+                        "id": new[v["id"]],
+                        "project_id": project.id,
+                        "pseudo_path": f"volume-{uuid.uuid4().hex[:12]}",
+                    }
+                    for v in volumes
+                ],
+            )
+            session.execute(
+                insert(Instance),
+                [
+                    {
+                        **i,
+                        "id": new[i["id"]],
+                        "project_id": project.id,
+                        "os_volume_id": new.get(i["os_volume_id"]),
+                        "ip": None,
+                    }
+                    for i in instances
+                ],
+            )
+            for model, rows in links.items():
+                renamed = [
+                    {k: new.get(v, v) if isinstance(v, str) else v for k, v in r._asdict().items()}
+                    for r in rows
+                ]
+                if renamed:
+                    session.execute(insert(model), renamed)
+
+
 def route(path: str) -> APIRoute:
     for candidate in (r for router in ROUTERS for r in router.routes):
         if (
@@ -249,6 +319,24 @@ def renderer(
     return render
 
 
+def explain(server: Server, statements: list[tuple[str, Any]]) -> None:
+    sqlite = server.context.db.engine.dialect.name == "sqlite"
+    connection = server.context.db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        for statement, parameters in statements:
+            if statement.lstrip().startswith("SELECT"):
+                cursor.execute(
+                    ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters
+                )
+                lines = [str(row[3] if sqlite else row[0]) for row in cursor.fetchall()]
+                print("   ", " ".join(statement.split())[:110])
+                print("".join(f"        {line}\n" for line in lines), end="")
+    finally:
+        connection.rollback()
+        connection.close()
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -257,11 +345,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--others", type=int, default=0, help="instances in other projects")
-    parser.add_argument("--per-project", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--database-url")
     parser.add_argument("--store", help="keep the SQLite store here; reuse it when present")
     parser.add_argument("--dump", help="write each answer to this folder")
+    parser.add_argument("--explain", action="store_true", help="print each statement's plan")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data_dir:
@@ -292,11 +380,8 @@ def main() -> None:
             project_id, client_id, secret = json.loads((store / "meta.json").read_text())
         else:
             started = time.monotonic()
-            remaining = args.others
-            while remaining > 0:
-                fill_project(server, min(args.per_project, remaining), clock)
-                remaining -= args.per_project
             project_id, client_id, secret = fill_project(server, args.instances, clock)
+            copy_project(server, project_id, args.others // max(1, args.instances))
             print(f"store filled in {time.monotonic() - started:.1f}s")
             (store / "meta.json").write_text(json.dumps([project_id, client_id, secret]))
         clock.advance(3600)  # everything provisioned is running by now
@@ -320,11 +405,11 @@ def main() -> None:
             "GET /v1/volumes": ("/v1/volumes", {}),
             "GET /v1/volumes/{id}": ("/v1/volumes/{volume_id}", {"volume_id": some_volume}),
         }
-        statements = [0]
+        seen: list[tuple[str, Any]] = []
         event.listen(
             ctx.db.engine,
             "before_cursor_execute",
-            lambda *_: statements.__setitem__(0, statements[0] + 1),
+            lambda _conn, _cursor, statement, parameters, *_: seen.append((statement, parameters)),
         )
         with serve(server) as base:
             token = httpx.post(
@@ -358,9 +443,11 @@ def main() -> None:
                 loop.close()
                 url_path = path.format(**kwargs)
                 http.get(url_path).raise_for_status()
-                before = statements[0]
+                before = len(seen)
                 http.get(url_path)
-                queries = statements[0] - before
+                queries = len(seen) - before
+                if args.explain:
+                    explain(server, seen[before:])
                 samples = []
                 for _ in range(args.repeat):
                     start = time.perf_counter()

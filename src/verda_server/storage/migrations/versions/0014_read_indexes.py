@@ -1,5 +1,5 @@
-"""Read indexes: a project's instance list, volume list and trash, and tag filters
-each read by one index, never by scanning other projects' rows
+"""Read indexes: a project's instance list, volume list and trash, tag filters and
+due evictions each read by one index, never by walking other projects' rows
 
 Revision ID: 0014
 Revises: 0012
@@ -25,6 +25,14 @@ CHANGES = (
         "ix_instances_project_id",
         "ix_instances_project_list",
         ["project_id", "deleted_at", "created_at", "id"],
+    ),
+    # Spot evictions due, checked before reads of every project: the live
+    # instances with an eviction time, not every live instance of the store.
+    (
+        "instances",
+        "ix_instances_deleted_at",
+        "ix_instances_live_evictions",
+        ["deleted_at", "evict_at"],
     ),
     # The active list and the trash without the permanently deleted.
     (
