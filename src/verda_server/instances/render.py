@@ -3,7 +3,8 @@ statements whatever the number of instances, rendered once to JSON bytes.
 
 Rows are read as plain columns (no ORM objects, no per-instance loads): the
 instances, then their SSH keys, volumes and tags, each in one statement scoped by
-the conditions of the instances (a subquery, not a list of ids). The answer
+the conditions of the instances (a subquery, not a list of ids); the statements
+of the usual reads are built once, at import. The answer
 is built as plain dicts in the field order of `GetInstanceResponsePublicApiDto`
 and serialised by pydantic-core, exactly as FastAPI serialises the model (by
 alias, nulls kept); tests hold the two to the same bytes.
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, Connection, Select, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
@@ -78,55 +80,62 @@ class _Hardware(BaseModel):
 _HARDWARE_FIELDS = set(_Hardware.model_fields)
 
 
-def list_conditions(project_id: str, status: str | None) -> list[ColumnElement[bool]]:
-    """Live instances; removed ones only when asked for by `status=discontinued`."""
-    conditions = [Instance.project_id == project_id]
-    if status is not None and Status(status) in REMOVED:
-        conditions.append(Instance.deleted_at.is_not(None))
-        return conditions
-    conditions.append(Instance.deleted_at.is_(None))
-    if status is not None:
-        conditions.append(Instance.status == status)
-    return conditions
+# The conditions of each kind of read, on bound parameters: the statements of
+# the usual reads are built once, here, not per request.
+_PROJECT = Instance.project_id == bindparam("project_id")
+_ITEM = (_PROJECT, Instance.id == bindparam("instance_id"))
+_LIVE = (_PROJECT, Instance.deleted_at.is_(None))
+_LIVE_BY_STATUS = (*_LIVE, Instance.status == bindparam("status"))
+# Removed instances only when asked for by `status=discontinued`.
+_REMOVED = (_PROJECT, Instance.deleted_at.is_not(None))
 
 
-def item_conditions(project_id: str, instance_id: str) -> list[ColumnElement[bool]]:
-    """Any instance the project had, removed ones too (they read discontinued);
-    404 "Invalid instance id" for an id it never had (checked by `one`)."""
-    key = canonical_id(instance_id)
-    if key is None:
-        raise not_found(INVALID_ID)
-    return [Instance.project_id == project_id, Instance.id == key]
+@dataclass(frozen=True)
+class _Reads:
+    """The statements of one kind of read: the instances, then what they link to
+    (for the instances' conditions: a subquery, not a list of ids)."""
+
+    instances: Select[Any]
+    keys: Select[tuple[str, str]]
+    volumes: Select[tuple[str, str]]
+    tags: Select[Any]
+
+
+def _reads(
+    conditions: Sequence[ColumnElement[bool]], filters: Sequence[ColumnElement[bool]] = ()
+) -> _Reads:
+    """The linked rows are read for `conditions` alone: the tag filters are read
+    once, by the instances' own statement."""
+    scope = select(Instance.id).where(*conditions)
+    return _Reads(
+        instances=select(*_COLUMNS).where(*conditions, *filters).order_by(*_ORDER),
+        keys=select(InstanceSshKey.instance_id, InstanceSshKey.ssh_key_id)
+        .where(InstanceSshKey.instance_id.in_(scope))
+        .order_by(InstanceSshKey.instance_id, InstanceSshKey.position),
+        volumes=select(VolumeAttachment.instance_id, VolumeAttachment.volume_id)
+        .where(VolumeAttachment.instance_id.in_(scope))
+        .order_by(VolumeAttachment.instance_id, VolumeAttachment.target),
+        tags=tag_service.tags_statement("instance", scope),
+    )
+
+
+_READ_ITEM = _reads(_ITEM)
+_READ_LIVE = _reads(_LIVE)
+_READ_LIVE_BY_STATUS = _reads(_LIVE_BY_STATUS)
+_READ_REMOVED = _reads(_REMOVED)
 
 
 def answers(
-    db: Connection,
-    catalog: Catalog,
-    conditions: Sequence[ColumnElement[bool]],
-    filters: Sequence[ColumnElement[bool]] = (),
+    db: Connection, catalog: Catalog, reads: _Reads, params: dict[str, str]
 ) -> list[Answer]:
-    """The answers of the instances meeting `conditions` and `filters`, oldest
-    first. Core statements on the session's connection: rows as tuples, no ORM
-    loading. The linked rows are read for `conditions` alone: the tag filters
-    are read once, by the instances' own statement."""
-    statement = select(*_COLUMNS).where(*conditions, *filters).order_by(*_ORDER)
-    rows = db.execute(statement).all()
+    """The answers of the instances `reads` selects, oldest first: Core
+    statements on the session's connection, rows as tuples, no ORM loading."""
+    rows = db.execute(reads.instances, params).all()
     if not rows:
         return []
-    scope = select(Instance.id).where(*conditions)
-    keys = _grouped(
-        db,
-        select(InstanceSshKey.instance_id, InstanceSshKey.ssh_key_id)
-        .where(InstanceSshKey.instance_id.in_(scope))
-        .order_by(InstanceSshKey.instance_id, InstanceSshKey.position),
-    )
-    volumes = _grouped(
-        db,
-        select(VolumeAttachment.instance_id, VolumeAttachment.volume_id)
-        .where(VolumeAttachment.instance_id.in_(scope))
-        .order_by(VolumeAttachment.instance_id, VolumeAttachment.target),
-    )
-    tags = tag_service.tags_in(db, "instance", scope)
+    keys = _grouped(db.execute(reads.keys, params).all())
+    volumes = _grouped(db.execute(reads.volumes, params).all())
+    tags = tag_service.tags_by_owner(db.execute(reads.tags, params).all())
     hardware: dict[str, Answer] = {}
     periods = {p.code: p.name for p in catalog.long_term_periods.instances}
     result = []
@@ -192,8 +201,14 @@ def answers(
     return result
 
 
-def one(session: Session, catalog: Catalog, project_id: str, instance_id: str) -> Answer:
-    found = answers(session.connection(), catalog, item_conditions(project_id, instance_id))
+def one(db: Connection, catalog: Catalog, project_id: str, instance_id: str) -> Answer:
+    """Any instance the project had, removed ones too (they read discontinued);
+    404 "Invalid instance id" for an id it never had."""
+    key = canonical_id(instance_id)
+    if key is None:
+        raise not_found(INVALID_ID)
+    params = {"project_id": project_id, "instance_id": key}
+    found = answers(db, catalog, _READ_ITEM, params)
     if not found:
         raise not_found(INVALID_ID)
     return found[0]
@@ -206,19 +221,31 @@ def list_json(
     status: str | None,
     tags: Sequence[str] | None,
 ) -> bytes:
-    """Those carrying every tag filter (`key` or `key=value`) given, too."""
-    conditions = list_conditions(project_id, status)
-    filters = tag_service.tag_filter("instance", Instance.id, tags, project_id)
-    return to_json(answers(session.connection(), catalog, conditions, filters))
+    """Live instances, by status if given; removed ones only when asked for by
+    `status=discontinued`; those carrying every tag filter (`key` or
+    `key=value`) given."""
+    params = {"project_id": project_id}
+    if status is not None and Status(status) in REMOVED:
+        conditions, reads = _REMOVED, _READ_REMOVED
+    elif status is not None:
+        conditions, reads = _LIVE_BY_STATUS, _READ_LIVE_BY_STATUS
+        params["status"] = status
+    else:
+        conditions, reads = _LIVE, _READ_LIVE
+    if tags:
+        reads = _reads(
+            conditions, tag_service.tag_filter("instance", Instance.id, tags, project_id)
+        )
+    return to_json(answers(session.connection(), catalog, reads, params))
 
 
 def one_json(session: Session, catalog: Catalog, project_id: str, instance_id: str) -> bytes:
-    return to_json(one(session, catalog, project_id, instance_id))
+    return to_json(one(session.connection(), catalog, project_id, instance_id))
 
 
-def _grouped(db: Connection, statement: Select[tuple[str, str]]) -> dict[str, list[str]]:
+def _grouped(rows: Sequence[Any]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
-    for owner, value in db.execute(statement).all():
+    for owner, value in rows:
         found[owner].append(value)
     return found
 

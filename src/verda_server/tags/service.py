@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, exists, false, select
+from sqlalchemy import ColumnElement, Select, delete, exists, false, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from verda_server.api.errors import ApiError, forbidden, not_found
@@ -140,19 +140,21 @@ def tags_by_resource(
     return result
 
 
-def tags_in(
-    db: Connection, kind: Kind, resources: Select[tuple[str]]
-) -> dict[str, list[dict[str, str]]]:
-    """The tags of the resources `resources` selects (their ids), as answers
-    (TagDto's fields, in its order), in the order they were added; one query
-    whatever their number. A resource without tags is absent."""
-    found: dict[str, list[dict[str, str]]] = defaultdict(list)
-    rows = db.execute(
+def tags_statement(kind: Kind, resources: Select[tuple[str]]) -> Select[Any]:
+    """The tags of the resources `resources` selects (their ids), in the order
+    they were added: one statement whatever their number (for `tags_by_owner`)."""
+    return (
         select(TagLink.resource_id, Tag.id, Tag.key, Tag.value)
         .join(Tag, Tag.id == TagLink.tag_id)
         .where(TagLink.kind == kind, TagLink.resource_id.in_(resources))
         .order_by(TagLink.resource_id, TagLink.position)
-    ).all()
+    )
+
+
+def tags_by_owner(rows: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
+    """The rows of `tags_statement` as answers (TagDto's fields, in its order)
+    by resource; a resource without tags is absent."""
+    found: dict[str, list[dict[str, str]]] = defaultdict(list)
     for resource_id, tag_id, key, value in rows:
         found[resource_id].append({"id": tag_id, "key": key, "value": value})
     return found
