@@ -65,7 +65,7 @@ def list_clusters(
     those carrying every tag filter (`key` or `key=value`) given."""
     query = (
         _owned(project_id)
-        .where(*tag_service.tag_filter("cluster", Cluster.id, tags))
+        .where(*tag_service.tag_filter("cluster", Cluster.id, tags, project_id))
         .order_by(Cluster.created_at, Cluster.id)
     )
     if status is not None and Status(status) in REMOVED:

@@ -8,12 +8,14 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.api.request import RequestModel
+from verda_server.api.responses import json_bytes
 from verda_server.control.access import Admin
-from verda_server.instances import eviction, forced, service
+from verda_server.instances import eviction, forced, render, service
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.instances.states import Status
@@ -43,11 +45,9 @@ def _project_of(context: AppContext, instance_id: str) -> str:
         return instance.project_id
 
 
-def _answer(
-    context: AppContext, session: Session, instance: Instance
-) -> GetInstanceResponsePublicApiDto:
+def _answer(context: AppContext, session: Session, instance: Instance) -> Response:
     session.flush()
-    return service.to_dtos(session, context.catalog, [instance])[0]
+    return json_bytes(render.one_json(session, context.catalog, instance.project_id, instance.id))
 
 
 @router.post(
@@ -62,9 +62,7 @@ def _answer(
         409: {"description": "The instance's status does not lead to that outcome"},
     },
 )
-def force_instance(
-    context: Context, instance_id: str, body: ForceInstanceDto
-) -> GetInstanceResponsePublicApiDto:
+def force_instance(context: Context, instance_id: str, body: ForceInstanceDto) -> Response:
     project_id = _project_of(context, instance_id)
     with context.work(project_id) as (session, _now):
         instance = service.get_instance(session, project_id, instance_id)
@@ -85,7 +83,7 @@ def force_instance(
         409: {"description": "The instance is already discontinued"},
     },
 )
-def evict_instance(context: Context, instance_id: str) -> GetInstanceResponsePublicApiDto:
+def evict_instance(context: Context, instance_id: str) -> Response:
     project_id = _project_of(context, instance_id)
     with context.work(project_id) as (session, now):
         instance = service.get_instance(session, project_id, instance_id)

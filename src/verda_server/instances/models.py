@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verda_server.storage.base import Base, UTCDateTime
@@ -13,12 +13,16 @@ from verda_server.storage.money import Money
 class Instance(Base):
     __tablename__ = "instances"
     # One public address per live instance per location; NULLs (no address) never clash.
-    __table_args__ = (UniqueConstraint("location", "ip", name="uq_instances_location_ip"),)
+    __table_args__ = (
+        UniqueConstraint("location", "ip", name="uq_instances_location_ip"),
+        # A project's live instances in list order, off the index (migration 0014).
+        Index("ix_instances_project_list", "project_id", "deleted_at", "created_at", "id"),
+        # Evictions due: live instances by eviction time (migration 0014).
+        Index("ix_instances_live_evictions", "deleted_at", "evict_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     instance_type: Mapped[str] = mapped_column(String(64))
     location: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)
@@ -47,7 +51,7 @@ class Instance(Base):
     os_volume_id: Mapped[str | None] = mapped_column(ForeignKey("volumes.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Deleted instances are kept (for billing and audit) but leave every answer.
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the current transitional status (provisioning) is due to end.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # When a live spot instance is to be evicted; None: never (or not spot, or gone).

@@ -1,24 +1,18 @@
-"""Instances: lookups, capacity usage and the response shape."""
+"""Instances: lookups and removal (the answers are render.py's)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import not_found
-from verda_server.catalog.service import Catalog
-from verda_server.clock import isoformat
 from verda_server.instances.models import Instance, InstanceSshKey
-from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
-from verda_server.instances.states import REMOVED, Status
+from verda_server.instances.states import Status
 from verda_server.storage.owned import canonical_id
 from verda_server.tags import service as tag_service
-from verda_server.volumes.models import VolumeAttachment
-from verda_server.volumes.schemas import LongTermDto
 
 # dstack reads exactly this message as "already gone".
 INVALID_ID = "Invalid instance id"
@@ -79,24 +73,6 @@ def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list
     return [rows[k] for k in keys if k is not None]
 
 
-def list_instances(
-    session: Session, project_id: str, status: str | None, tags: Sequence[str] | None = None
-) -> Sequence[Instance]:
-    """Live instances; removed ones only when asked for by `status=discontinued`;
-    those carrying every tag filter (`key` or `key=value`) given."""
-    query = (
-        _owned(project_id)
-        .where(*tag_service.tag_filter("instance", Instance.id, tags))
-        .order_by(Instance.created_at, Instance.id)
-    )
-    if status is not None and Status(status) in REMOVED:
-        return session.scalars(query.where(Instance.deleted_at.is_not(None))).all()
-    query = query.where(Instance.deleted_at.is_(None))
-    if status is not None:
-        query = query.where(Instance.status == status)
-    return session.scalars(query).all()
-
-
 def remove(instance: Instance, now: datetime) -> None:
     """Discontinued: out of the list and of capacity, still readable by id
     (without tags: its tag links go with it)."""
@@ -110,87 +86,12 @@ def remove(instance: Instance, now: datetime) -> None:
     instance.ip = None  # back to the location's pool
 
 
-def public_ip(instance: Instance) -> str | None:
+def public_ip(status: str, ip: str | None) -> str | None:
     """The address is reserved at deploy, but shown once the machine is up."""
-    return None if instance.status == Status.PROVISIONING else instance.ip
+    return None if status == Status.PROVISIONING else ip
 
 
 def set_ssh_keys(instance: Instance, key_ids: Sequence[str]) -> None:
     instance.ssh_keys = [
         InstanceSshKey(ssh_key_id=key_id, position=n) for n, key_id in enumerate(key_ids)
     ]
-
-
-def _long_term(catalog: Catalog, instance: Instance) -> LongTermDto | None:
-    if instance.contract != "LONG_TERM" or instance.contract_ends_at is None:
-        return None
-    # The period as deployed, even if the catalog has dropped it since.
-    name = next(
-        (
-            p.name
-            for p in catalog.long_term_periods.instances
-            if p.code == instance.long_term_period
-        ),
-        instance.long_term_period or "",
-    )
-    hours = (instance.contract_ends_at - instance.created_at) // timedelta(hours=1)
-    return LongTermDto(
-        end_date=isoformat(instance.contract_ends_at),
-        long_term_period=name,
-        discount_percentage=instance.discount_percentage or 0,
-        auto_rental_extension=False,
-        current_period_price=float(instance.price_per_hour * hours),
-        # It goes on at pay-as-you-go prices: a next period costs that much.
-        next_period_price=float((instance.payg_price or instance.price_per_hour) * hours),
-    )
-
-
-def to_dtos(
-    session: Session, catalog: Catalog, instances: Sequence[Instance]
-) -> list[GetInstanceResponsePublicApiDto]:
-    volume_ids: dict[str, list[str]] = defaultdict(list)
-    if instances:
-        rows = session.execute(
-            select(VolumeAttachment.instance_id, VolumeAttachment.volume_id)
-            .where(VolumeAttachment.instance_id.in_([i.id for i in instances]))
-            .order_by(VolumeAttachment.target)
-        )
-        for instance_id, volume_id in rows:
-            volume_ids[instance_id].append(volume_id)
-    tags = tag_service.tags_by_resource(session, "instance", [i.id for i in instances])
-    result = []
-    for instance in instances:
-        spec = catalog.instance_types.get(instance.instance_type)
-        hardware = (
-            spec.model_dump(include={"cpu", "gpu", "gpu_memory", "memory", "storage"})
-            if spec
-            else {}
-        )
-        result.append(
-            GetInstanceResponsePublicApiDto(
-                id=instance.id,
-                ip=public_ip(instance),
-                status=status_of(instance).value,  # type: ignore[arg-type]
-                created_at=isoformat(instance.created_at),
-                hostname=instance.hostname,
-                description=instance.description,
-                location=instance.location,
-                price_per_hour=float(instance.price_per_hour),
-                is_spot=instance.is_spot,
-                instance_type=instance.instance_type,
-                image=instance.image,
-                os_name=instance.os_name,
-                startup_script_id=instance.startup_script_id,
-                ssh_key_ids=[k.ssh_key_id for k in instance.ssh_keys],
-                os_volume_id=instance.os_volume_id,
-                jupyter_token=instance.jupyter_token,
-                contract=instance.contract,  # type: ignore[arg-type]
-                pricing=instance.pricing,  # type: ignore[arg-type]
-                volume_ids=volume_ids[instance.id],
-                long_term=_long_term(catalog, instance),
-                coupon=instance.coupon,
-                tags=tags[instance.id],
-                **hardware,
-            )
-        )
-    return result

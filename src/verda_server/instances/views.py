@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.ids import PathId
-from verda_server.api.responses import bare_id_response, created_id
+from verda_server.api.responses import bare_id_response, created_id, json_bytes
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
-from verda_server.instances import actions, deploy, service
+from verda_server.instances import actions, deploy, render
 from verda_server.instances.schemas import (
     DeployInstancePublicDto,
     GetInstanceResponsePublicApiDto,
@@ -74,12 +74,11 @@ async def list_instances(
         InstanceStatusName | None, Query(description="Only instances with this status")
     ] = None,
     tag: TagFilter = None,
-) -> list[GetInstanceResponsePublicApiDto]:
-    def read(session: Session) -> list[GetInstanceResponsePublicApiDto]:
-        rows = service.list_instances(session, principal.project_id, status, tag)
-        return service.to_dtos(session, context.catalog, rows)
+) -> Response:
+    def read(session: Session) -> bytes:
+        return render.list_json(session, context.catalog, principal.project_id, status, tag)
 
-    return await context.db.run_read(read)
+    return json_bytes(await context.db.run_read(read))
 
 
 @router.post(
@@ -186,9 +185,8 @@ def perform_action_deprecated(
 @cached_read
 async def get_instance(
     context: Context, principal: SettledPrincipal, instance_id: PathId
-) -> GetInstanceResponsePublicApiDto:
-    def read(session: Session) -> GetInstanceResponsePublicApiDto:
-        row = service.get_instance(session, principal.project_id, instance_id)
-        return service.to_dtos(session, context.catalog, [row])[0]
+) -> Response:
+    def read(session: Session) -> bytes:
+        return render.one_json(session, context.catalog, principal.project_id, instance_id)
 
-    return await context.db.run_read(read)
+    return json_bytes(await context.db.run_read(read))

@@ -30,7 +30,8 @@ class TagLink(Base):
     foreign key to them: the services drop the links when a resource goes."""
 
     __tablename__ = "tag_links"
-    __table_args__ = (Index("ix_tag_links_tag_id", "tag_id"),)
+    # A tag filter goes from the project's tag to the resources of one kind.
+    __table_args__ = (Index("ix_tag_links_tag_kind", "tag_id", "kind", "resource_id"),)
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -8,10 +8,11 @@ are checked here rather than by constraints.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, delete, exists, false, select
+from sqlalchemy import ColumnElement, Select, delete, exists, false, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from verda_server.api.errors import ApiError, forbidden, not_found
@@ -139,6 +140,26 @@ def tags_by_resource(
     return result
 
 
+def tags_statement(kind: Kind, resources: Select[tuple[str]]) -> Select[Any]:
+    """The tags of the resources `resources` selects (their ids), in the order
+    they were added: one statement whatever their number (for `tags_by_owner`)."""
+    return (
+        select(TagLink.resource_id, Tag.id, Tag.key, Tag.value)
+        .join(Tag, Tag.id == TagLink.tag_id)
+        .where(TagLink.kind == kind, TagLink.resource_id.in_(resources))
+        .order_by(TagLink.resource_id, TagLink.position)
+    )
+
+
+def tags_by_owner(rows: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
+    """The rows of `tags_statement` as answers (TagDto's fields, in its order)
+    by resource; a resource without tags is absent."""
+    found: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for resource_id, tag_id, key, value in rows:
+        found[resource_id].append({"id": tag_id, "key": key, "value": value})
+    return found
+
+
 def parse_filter(text: str) -> tuple[str, str | None]:
     """`key` (any value) or `key=value`, split at the first `=`; keys lowercased."""
     key, sep, value = text.partition("=")
@@ -149,8 +170,11 @@ def tag_filter(
     kind: Kind,
     resource_id: QueryableAttribute[str] | ColumnElement[str],
     filters: Sequence[str] | None,
+    project_id: str,
 ) -> list[ColumnElement[bool]]:
-    """Conditions for a list query: the resource carries every tag asked for."""
+    """Conditions for a list query: the resource carries every tag asked for.
+    The project's tags are found first (by their unique index), then their links
+    (by tag and kind): never the links of every project."""
     conditions: list[ColumnElement[bool]] = []
     for text in filters or ():
         key, value = parse_filter(text)
@@ -158,12 +182,9 @@ def tag_filter(
             # No store holds NUL, so no tag can match it (and PostgreSQL refuses it).
             conditions.append(false())
             continue
-        match = (
-            select(TagLink.resource_id)
-            .join(Tag, Tag.id == TagLink.tag_id)
-            .where(TagLink.kind == kind, Tag.key == key)
-        )
+        tags = select(Tag.id).where(Tag.project_id == project_id, Tag.key == key)
         if value is not None:
-            match = match.where(Tag.value == value)
-        conditions.append(resource_id.in_(match))
+            tags = tags.where(Tag.value == value)
+        links = select(TagLink.resource_id).where(TagLink.tag_id.in_(tags), TagLink.kind == kind)
+        conditions.append(resource_id.in_(links))
     return conditions

@@ -10,11 +10,13 @@ from verda_server.storage.base import Base, UTCDateTime
 
 class Volume(Base):
     __tablename__ = "volumes"
+    # The active list and the trash of a project (migration 0014).
+    __table_args__ = (
+        Index("ix_volumes_project_status", "project_id", "status", "is_permanently_deleted"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int]
     type: Mapped[str] = mapped_column(String(32))

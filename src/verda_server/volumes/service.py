@@ -1,4 +1,4 @@
-"""Volumes: creation, attachment, the trash, and their response shapes."""
+"""Volumes: creation, attachment and the trash (the answers are render.py's)."""
 
 from __future__ import annotations
 
@@ -7,33 +7,24 @@ import string
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, object_session
 
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.api.ids import MAX_SIZE_GB
-from verda_server.billing.billable import volume_hourly
 from verda_server.catalog.service import Catalog
-from verda_server.clock import isoformat
 from verda_server.clusters.service import cluster_of_volumes
 from verda_server.instances.models import Instance
-from verda_server.instances.service import public_ip, status_of
+from verda_server.instances.service import status_of
 from verda_server.instances.states import REMOVED, SHUT_DOWN
 from verda_server.lifecycle.timings import Timings
 from verda_server.projects.models import Project
 from verda_server.storage.owned import get_all_owned, get_owned
 from verda_server.tags import service as tags
-from verda_server.tags.schemas import TagDto
 from verda_server.validation import clean_name
 from verda_server.volumes.models import Volume, VolumeAttachment, VolumeSshKey
-from verda_server.volumes.schemas import (
-    GetVolumeInTrashPublicResponseDto,
-    GetVolumePublicResponseDto,
-    VolumeInstanceDto,
-)
-from verda_server.volumes.states import ACTIVE, Status
+from verda_server.volumes.states import Status
 
 WHAT = "Volume"
 CLUSTER_ONLY_TYPES = frozenset({"NVMe_Shared_Cluster", "NVMe_OS_Cluster"})
@@ -213,149 +204,6 @@ def check_instances_shut_down(instances: Iterable[Instance]) -> None:
         raise ApiError("forbidden_action", "Can't attach a volume to a discontinued instance")
     if any(s not in SHUT_DOWN for s in statuses):
         raise ApiError("forbidden_action", NOT_SHUT_DOWN)
-
-
-# ---- reading -------------------------------------------------------------
-
-
-_WITH_LINKS = (selectinload(Volume.attachments), selectinload(Volume.ssh_keys))
-
-
-def list_active(
-    session: Session, project_id: str, status: str | None, tag_filters: Sequence[str] | None = None
-) -> Sequence[Volume]:
-    """Volumes out of the trash; those carrying every tag filter given."""
-    query = (
-        select(Volume)
-        .options(*_WITH_LINKS)
-        .where(Volume.project_id == project_id, Volume.status.in_([s.value for s in ACTIVE]))
-        .where(*tags.tag_filter("volume", Volume.id, tag_filters))
-        .order_by(Volume.created_at, Volume.is_os_volume.desc(), Volume.name, Volume.id)
-    )
-    if status is not None:
-        query = query.where(Volume.status == status)
-    return session.scalars(query).all()
-
-
-def list_trash(session: Session, project_id: str) -> Sequence[Volume]:
-    return session.scalars(
-        select(Volume)
-        .options(*_WITH_LINKS)
-        .where(
-            Volume.project_id == project_id,
-            Volume.status == Status.DELETED.value,
-            Volume.is_permanently_deleted.is_(False),
-        )
-        .order_by(Volume.deleted_at, Volume.id)
-    ).all()
-
-
-class VolumeView:
-    """Builds response shapes; loads the attached instances once for many volumes."""
-
-    def __init__(self, session: Session, catalog: Catalog, currency: str) -> None:
-        self._session = session
-        self._catalog = catalog
-        self._currency = currency
-
-    def _instances(self, volumes: Sequence[Volume]) -> dict[str, Instance]:
-        ids = {a.instance_id for v in volumes for a in v.attachments}
-        if not ids:
-            return {}
-        rows = self._session.scalars(select(Instance).where(Instance.id.in_(ids)))
-        return {row.id: row for row in rows}
-
-    def _clusters(self, volumes: Sequence[Volume]) -> dict[str, str]:
-        return cluster_of_volumes(self._session, [v.id for v in volumes])
-
-    def _tags(self, volumes: Sequence[Volume]) -> dict[str, list[TagDto]]:
-        return tags.tags_by_resource(self._session, "volume", [v.id for v in volumes])
-
-    def _common(
-        self,
-        volume: Volume,
-        instances: dict[str, Instance],
-        clusters: dict[str, str],
-        tagged: dict[str, list[TagDto]],
-    ) -> dict[str, object]:
-        hourly = volume_hourly(self._catalog, volume.type, volume.size, self._currency)
-        monthly_per_gb = self._catalog.volume_types[volume.type].price_per_month_per_gb.of(  # type: ignore[index]
-            self._currency  # type: ignore[arg-type]
-        )
-        attached = [instances[a.instance_id] for a in volume.attachments]
-        return {
-            "id": volume.id,
-            # A cluster's volume names the cluster here, and no instances.
-            "instance_id": attached[0].id if attached else clusters.get(volume.id),
-            "instances": [
-                VolumeInstanceDto(
-                    id=i.id,
-                    ip=public_ip(i),
-                    instance_type=i.instance_type,
-                    status=i.status,
-                    os_volume_id=i.os_volume_id,
-                    hostname=i.hostname,
-                )
-                for i in attached
-            ],
-            "name": volume.name,
-            "created_at": isoformat(volume.created_at),
-            "status": volume.status,
-            "size": volume.size,
-            "is_os_volume": volume.is_os_volume,
-            "target": volume.attachments[0].target if volume.attachments else None,
-            "type": volume.type,
-            "location": volume.location,
-            "ssh_key_ids": [k.ssh_key_id for k in volume.ssh_keys],
-            "contract": volume.contract,
-            # What the ledger charges per hour, exactly.
-            "base_hourly_cost": float(hourly),
-            "monthly_price": float(Decimal(str(monthly_per_gb)) * volume.size),
-            "currency": self._currency,
-            "on_spot_discontinue": volume.on_spot_discontinue,
-            "tags": tagged[volume.id],
-        }
-
-    def active(self, volumes: Sequence[Volume]) -> list[GetVolumePublicResponseDto]:
-        instances = self._instances(volumes)
-        clusters = self._clusters(volumes)
-        tagged = self._tags(volumes)
-        result = []
-        for volume in volumes:
-            host = f"nfs.{volume.location.lower()}.datacrunch.io:{volume.pseudo_path}"
-            mount_point = "/mnt/volume"
-            fstab = f"{host} {mount_point} nfs defaults 0 0"
-            result.append(
-                GetVolumePublicResponseDto(
-                    **self._common(volume, instances, clusters, tagged),  # type: ignore[arg-type]
-                    pseudo_path=volume.pseudo_path,
-                    create_directory_command=f"mkdir -p {mount_point}",
-                    mount_command=f"mount -t nfs -o nconnect=16 {host} {mount_point}",
-                    filesystem_to_fstab_command=(
-                        f"grep -qxF '{fstab}' /etc/fstab || echo '{fstab}' | sudo tee -a /etc/fstab"
-                    ),
-                    long_term=None,
-                )
-            )
-        return result
-
-    def deleted(self, volumes: Sequence[Volume]) -> list[GetVolumeInTrashPublicResponseDto]:
-        instances = self._instances(volumes)
-        clusters = self._clusters(volumes)
-        tagged = self._tags(volumes)
-        return [
-            GetVolumeInTrashPublicResponseDto(
-                **self._common(volume, instances, clusters, tagged),  # type: ignore[arg-type]
-                deleted_at=isoformat(volume.deleted_at or volume.created_at),
-                is_permanently_deleted=volume.is_permanently_deleted,
-            )
-            for volume in volumes
-        ]
-
-    def one(self, volume: Volume) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
-        if volume.status in (Status.DELETED.value, Status.CANCELED.value):
-            return self.deleted([volume])[0]
-        return self.active([volume])[0]
 
 
 def copy_ssh_keys(volume: Volume, key_ids: Iterable[str]) -> None:

@@ -7,14 +7,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from verda_server.api.context import AppContext, Context
+from verda_server.api.context import Context
 from verda_server.api.ids import PathId
-from verda_server.api.responses import bare_id_response, created_id, not_found_response
+from verda_server.api.responses import (
+    bare_id_response,
+    created_id,
+    json_bytes,
+    not_found_response,
+)
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
-from verda_server.projects.models import Project
 from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
-from verda_server.volumes import actions, service
+from verda_server.volumes import actions, render
 from verda_server.volumes.schemas import (
     CreateVolumePublicDto,
     DeleteVolumePublicDto,
@@ -26,13 +30,6 @@ from verda_server.volumes.schemas import (
 
 router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
 NOT_FOUND = not_found_response("Volume not found")
-
-
-def _view(context: AppContext, session: Session, project_id: str) -> service.VolumeView:
-    """Volumes are priced in their project's currency."""
-    project = session.get(Project, project_id)
-    assert project is not None  # the principal's project exists
-    return service.VolumeView(session, context.catalog, project.currency)
 
 
 @router.get(
@@ -52,12 +49,11 @@ async def list_volumes(
         VolumeStatusName | None, Query(description="Only volumes with this status")
     ] = None,
     tag: TagFilter = None,
-) -> list[GetVolumePublicResponseDto]:
-    def read(session: Session) -> list[GetVolumePublicResponseDto]:
-        rows = service.list_active(session, principal.project_id, status, tag)
-        return _view(context, session, principal.project_id).active(rows)
+) -> Response:
+    def read(session: Session) -> bytes:
+        return render.list_json(session, context.catalog, principal.project_id, status, tag)
 
-    return await context.db.run_read(read)
+    return json_bytes(await context.db.run_read(read))
 
 
 @router.post(
@@ -135,14 +131,11 @@ def perform_volume_action(
     response_model=list[GetVolumeInTrashPublicResponseDto],
 )
 @cached_read
-async def list_trash(
-    context: Context, principal: SettledPrincipal
-) -> list[GetVolumeInTrashPublicResponseDto]:
-    def read(session: Session) -> list[GetVolumeInTrashPublicResponseDto]:
-        rows = service.list_trash(session, principal.project_id)
-        return _view(context, session, principal.project_id).deleted(rows)
+async def list_trash(context: Context, principal: SettledPrincipal) -> Response:
+    def read(session: Session) -> bytes:
+        return render.trash_json(session, context.catalog, principal.project_id)
 
-    return await context.db.run_read(read)
+    return json_bytes(await context.db.run_read(read))
 
 
 @router.get(
@@ -154,14 +147,11 @@ async def list_trash(
     responses=NOT_FOUND,
 )
 @cached_read
-async def get_volume(
-    context: Context, principal: SettledPrincipal, volume_id: PathId
-) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
-    def read(session: Session) -> GetVolumePublicResponseDto | GetVolumeInTrashPublicResponseDto:
-        volume = service.get_volume(session, principal.project_id, volume_id)
-        return _view(context, session, principal.project_id).one(volume)
+async def get_volume(context: Context, principal: SettledPrincipal, volume_id: PathId) -> Response:
+    def read(session: Session) -> bytes:
+        return render.one_json(session, context.catalog, principal.project_id, volume_id)
 
-    return await context.db.run_read(read)
+    return json_bytes(await context.db.run_read(read))
 
 
 @router.delete(
