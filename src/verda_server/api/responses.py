@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from starlette.responses import PlainTextResponse, Response
+
+# Plain values (dicts, lists, strings, numbers) written as pydantic writes a
+# response model's fields: the same bytes FastAPI sends for the model.
+_PLAIN: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def to_json(value: Any) -> bytes:
+    return _PLAIN.dump_json(value)
 
 
 def json_bytes(body: bytes, status_code: int = 200) -> Response:

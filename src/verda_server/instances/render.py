@@ -6,7 +6,7 @@ instances, then their SSH keys, volumes and tags, each in one statement scoped b
 the conditions of the instances (a subquery, not a list of ids); the statements
 of the usual reads are built once, at import. The answer
 is built as plain dicts in the field order of `GetInstanceResponsePublicApiDto`
-and serialised by pydantic-core, exactly as FastAPI serialises the model (by
+and serialised by pydantic, exactly as FastAPI serialises the model (by
 alias, nulls kept); tests hold the two to the same bytes.
 """
 
@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import to_json
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
+from verda_server.api.responses import to_json
 from verda_server.catalog.dtos import CpuDto, GpuDto, MemoryDto, StorageDto
 from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat

@@ -6,7 +6,7 @@ statement); then their attachments with the instances' columns the answer shows,
 their SSH keys and their tags, each in one statement scoped by the volumes'
 conditions (a subquery, not a list of ids); the statements of the usual reads
 are built once, at import. The answer is built as plain dicts
-in the field order of the response models and serialised by pydantic-core, as
+in the field order of the response models and serialised by pydantic, as
 FastAPI serialises them (by alias, nulls kept); tests hold the two to the same
 bytes.
 """
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic_core import to_json
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import not_found
+from verda_server.api.responses import to_json
 from verda_server.billing.billable import volume_hourly
 from verda_server.catalog.service import Catalog
 from verda_server.clock import isoformat
