@@ -56,3 +56,16 @@ def test_keeping_an_answer_again_counts_its_bytes_once() -> None:
     first = answers.size
     answers.keep("p", entry, KEY, answer(500))
     assert answers.size == first
+
+
+def test_a_request_that_read_an_older_generation_never_replaces_a_later_ones_entry() -> None:
+    """On PostgreSQL reads overlap in threads: one that read generation 1 may
+    render after one that read 2 opened its entry."""
+    answers = Answers()
+    later = answers.open("p", 2, None)
+    answers.keep("p", later, KEY, answer(10))
+    assert answers.entry("p", 1, NOW) is None
+    older = answers.open("p", 1, None)
+    answers.keep("p", older, KEY, answer(10))
+    assert answers.find("p", 2, NOW, KEY) is not None
+    assert answers.find("p", 1, NOW, KEY) is None

@@ -61,11 +61,18 @@ class Answers:
         one is dropped."""
         entry = self._entries.get(project_id)
         if entry is not None and not entry.current(generation, now):
+            if entry.generation > generation:
+                return None  # this request read its generation before a later one's
             self._drop(project_id)
             return None
         return entry
 
     def open(self, project_id: str, generation: int, due: datetime | None) -> Entry:
+        """A new entry for the project; one for a later generation (generations
+        only grow) is kept, and the new one held by nobody."""
+        held = self._entries.get(project_id)
+        if held is not None and held.generation > generation:
+            return Entry(generation, due)
         self._drop(project_id)
         entry = self._entries[project_id] = Entry(generation, due)
         return entry
