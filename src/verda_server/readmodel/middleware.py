@@ -62,7 +62,9 @@ def _requires_principal(route: APIRoute) -> bool:
 
 
 def kind_of(route: Any) -> Kind:
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or "GET" not in route.methods:
+        # A route only partly matched (another method's): the routes refuse
+        # the GET before authentication, so it is neither confirmed nor counted.
         return Kind.OTHER
     if route.endpoint is get_project_balance:
         return Kind.BALANCE
