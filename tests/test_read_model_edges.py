@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.test_instances import deploy
+from verda_server.readmodel.middleware import ReadModel
 
 
 def test_a_get_of_a_path_that_has_no_get_is_neither_counted_nor_limited(live, client_of):
@@ -19,3 +20,21 @@ def test_a_get_of_a_path_that_has_no_get_is_neither_counted_nor_limited(live, cl
         assert response.status_code == 404, response.text
         assert response.json()["message"] == f"Cannot GET {path}"
         assert "ratelimit" not in response.headers
+
+
+def _read_model(live) -> ReadModel:
+    node = live.server.app.middleware_stack
+    while not isinstance(node, ReadModel):
+        node = node.app
+    return node
+
+
+def test_paths_learnt_hold_little_however_long_the_paths_asked(live, http):
+    """Anyone may ask for any path: what the read model learns from them must
+    not grow with their length (16 384 paths of kilobytes each would be GBs)."""
+    learnt = _read_model(live)._paths
+    before = sum(map(len, learnt))
+    for index in range(40):
+        response = http.get(f"/v1/instances/{index:04d}{'x' * 4000}")
+        assert response.status_code in (400, 401, 404)
+    assert sum(map(len, learnt)) - before < 40 * 300

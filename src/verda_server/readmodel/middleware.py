@@ -41,6 +41,9 @@ from verda_server.readmodel.marks import is_cached_read
 
 # Paths whose route is known; beyond this many the oldest are learnt again.
 MAX_PATHS = 16384
+# Longer paths (no resource's is) are never learnt: anyone may send them, and
+# MAX_PATHS of them must not hold more than a few megabytes.
+MAX_PATH_LENGTH = 256
 _AUTHORIZATION = b"authorization"
 
 
@@ -199,7 +202,7 @@ class ReadModel:
         await response(scope, nothing, send)
 
     def _learn(self, path: str, route: Any) -> None:
-        if route is None:
+        if route is None or len(path) > MAX_PATH_LENGTH:
             return  # not routed (an error at the edge): learnt another time
         kind = self._kinds.get(id(route))
         if kind is None:
