@@ -41,6 +41,9 @@ from verda_server.readmodel.marks import is_cached_read
 
 # Paths whose route is known; beyond this many the oldest are learnt again.
 MAX_PATHS = 16384
+# Longer paths (no resource's is) are never learnt: anyone may send them, and
+# MAX_PATHS of them must not hold more than a few megabytes.
+MAX_PATH_LENGTH = 256
 _AUTHORIZATION = b"authorization"
 
 
@@ -62,7 +65,9 @@ def _requires_principal(route: APIRoute) -> bool:
 
 
 def kind_of(route: Any) -> Kind:
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or "GET" not in route.methods:
+        # A route only partly matched (another method's): the routes refuse
+        # the GET before authentication, so it is neither confirmed nor counted.
         return Kind.OTHER
     if route.endpoint is get_project_balance:
         return Kind.BALANCE
@@ -197,7 +202,7 @@ class ReadModel:
         await response(scope, nothing, send)
 
     def _learn(self, path: str, route: Any) -> None:
-        if route is None:
+        if route is None or len(path) > MAX_PATH_LENGTH:
             return  # not routed (an error at the edge): learnt another time
         kind = self._kinds.get(id(route))
         if kind is None:
