@@ -196,12 +196,15 @@ class Reconciler:
         with self._db.write() as session:
             return apply_due(session, now, self._catalog, self._lifecycle.current, project_id)
 
-    async def settle_before_read(self, project_id: str) -> None:
+    async def settle_before_read(self, project_id: str) -> bool:
         """`settle` for a request that only reads: the usual nothing-is-due check
-        costs no thread hand-off; applying what is due takes a writer's turn."""
+        costs no thread hand-off; applying what is due takes a writer's turn.
+        Whether anything was due."""
         now = self._clock.now()
         if await self._db.run_read(lambda session: _anything_due(session, now, project_id)):
             await run_in_threadpool(self.settle, project_id)
+            return True
+        return False
 
     async def settle_evictions_before_read(self) -> None:
         """For a read of what every project shares (capacity): the evictions

@@ -158,9 +158,6 @@ class CredentialBalance:
     # Its (project_id, secret_hash) and its project's rate limits, for the token
     # check (TokenService.principal).
     credential: tuple[Any, ...]
-    # Something billing makes due (money run out, a contract's end) is not yet
-    # applied: the balance must be read again once it is.
-    unsettled: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,7 +203,6 @@ _BALANCE = (
     select(
         Project.balance,
         Project.currency,
-        Project.billing_due_at,
         Credential.project_id,
         Credential.secret_hash,
         Project.rate_limits_enabled,
@@ -233,8 +229,8 @@ def balance_parts(session: Session, project_id: str) -> BalanceParts | None:
 
 def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
     """The balance of the credential's project at `now`, and the credential
-    itself, read together: the hottest authenticated read checks its token
-    without a read of its own. None when there is no such credential."""
+    itself, read together: the token is checked without a read of its own.
+    None when there is no such credential."""
     rows = session.connection().execute(_BALANCE, {"client_id": client_id}).all()
     if not rows:
         return None
@@ -249,7 +245,6 @@ def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBa
             row.rate_limit_project,
             row.rate_limit_endpoint,
         ),
-        row.billing_due_at is not None and row.billing_due_at <= now,
     )
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from verda_server.api.context import AppContext, Context
@@ -24,17 +23,17 @@ async def get_project_balance(request: Request, context: Context, claims: TokenC
 
 
 async def answer_balance(scope: Scope, context: AppContext, claims: AccessClaims) -> Response:
-    """The route's answer, which the read model also gives without routing."""
+    """The route's answer; the read model computes the same from remembered parts."""
     now = context.clock.now()
     found = await context.db.run_read(lambda session: get_balance(session, claims.client_id, now))
     # The token is checked against the credential read with the balance.
     principal = context.tokens.principal(claims, None if found is None else found.credential)
     await admit(scope, context, principal)
     assert found is not None  # principal() refuses a missing credential
-    if found.unsettled:
-        # What fell due happened at its own instant (a cluster stopped then):
-        # apply it, then read what it left.
-        await run_in_threadpool(context.reconciler.settle, found.credential[0])
+    # What fell due happened at its own instant (a cluster stopped, a boot
+    # opened a meter, the money ran out): applied, as before any read, then
+    # the balance is read again.
+    if await context.reconciler.settle_before_read(principal.project_id):
         found = await context.db.run_read(
             lambda session: get_balance(session, claims.client_id, now)
         )
