@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.support.live import ADMIN_TOKEN, TLS, Credentials, LiveServer, start_live_server
 from verda_server.config import sqlite_url
+from verda_server.control import reset as resets
+from verda_server.projects.models import Project
 
 POSTGRES_ENV = "VERDA_TEST_POSTGRES_URL"
 
@@ -181,3 +184,16 @@ def empty_database_url(database_url: str, tmp_path: Any) -> Iterator[str]:
     else:
         with postgres_database() as url:
             yield url
+
+
+@pytest.fixture
+def gives_back(live: LiveServer) -> Iterator[None]:
+    """Capacity is shared by every test of the session's server: what a test
+    deployed goes when it ends (a reset takes every project's resources)."""
+    with live.context.db.read() as session:
+        before = set(session.scalars(select(Project.id)))
+    yield
+    with live.context.db.write() as session:
+        made = set(session.scalars(select(Project.id))) - before
+        for project_id in sorted(made):
+            resets.reset(session, project_id, drop_projects=False)

@@ -7,7 +7,6 @@ same read answers once every remembered answer is forgotten.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,29 +20,16 @@ from tests.support.live import LiveServer
 from tests.support.replicas import Alternating, replicas
 from tests.test_instances import BOOT, act, deploy
 from tests.test_revocation import _revoke
-from verda_server.control import reset as resets
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
 from verda_server.storage.generation import IGNORED, owner_of
 from verda_server.storage.models import Base
 
+pytestmark = pytest.mark.usefixtures("gives_back")
 TICK = 0.001
 HIT = ("verda_read_model_reads_total", {"result": "hit"})
 MISS = ("verda_read_model_reads_total", {"result": "miss"})
-
-
-@pytest.fixture(autouse=True)
-def give_back(live: LiveServer) -> Iterator[None]:
-    """Capacity is shared by every test of the session's server: what a test
-    deployed goes when it ends (a reset takes every project's resources)."""
-    with live.context.db.read() as session:
-        before = set(session.scalars(select(Project.id)))
-    yield
-    with live.context.db.write() as session:
-        made = set(session.scalars(select(Project.id))) - before
-        for project_id in sorted(made):
-            resets.reset(session, project_id, drop_projects=False)
 
 
 def count(live: LiveServer, which: tuple[str, dict[str, str]]) -> float:

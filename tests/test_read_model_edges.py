@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_instances import deploy
 from verda_server.readmodel.middleware import ReadModel
+
+pytestmark = pytest.mark.usefixtures("gives_back")
 
 
 def test_a_get_of_a_path_that_has_no_get_is_neither_counted_nor_limited(live, client_of):

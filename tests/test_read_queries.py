@@ -53,6 +53,8 @@ def watched(live) -> Iterator[list[Statement]]:
 
 
 def statements_of(live, client, path: str, **params: Any) -> list[str]:
+    """What the read costs when it is rendered (not replayed by the read model)."""
+    live.context.answers.clear()
     with watched(live) as seen:
         response = client.get(path, params=params)
     assert response.status_code == 200, response.text
