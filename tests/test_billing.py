@@ -26,6 +26,9 @@ from verda_server.billing.funds import set_balance
 from verda_server.billing.models import Funding, LedgerEntry
 from verda_server.projects.models import Project
 
+# Capacity is shared by the session's server: what a test deployed goes with it.
+pytestmark = pytest.mark.usefixtures("gives_back")
+
 Q = Decimal("1e-12")
 TYPE = "CPU.4V.16G"
 MICROSECOND = timedelta(microseconds=1)

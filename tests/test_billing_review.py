@@ -22,6 +22,9 @@ from tests.test_billing import (
 from verda_server.billing.funds import set_balance
 from verda_server.projects.models import Project
 
+# Capacity is shared by the session's server: what a test deployed goes with it.
+pytestmark = pytest.mark.usefixtures("gives_back")
+
 
 @pytest.fixture
 def client_of(live, clients, http):

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.support.live import TLS, start_live_server
@@ -14,6 +15,9 @@ from tests.support.volumes import create, get, make_instances
 from tests.test_errors import assert_error
 from tests.test_instances import BOOT, act, deploy, deploy_body, running, trash
 from verda_server.catalog.source import load_source
+
+# Capacity is shared by the session's server: what a test deployed goes with it.
+pytestmark = pytest.mark.usefixtures("gives_back")
 
 
 def _parallel(live, token: str, requests: list[tuple[str, str, dict]]) -> list[int]:

@@ -21,6 +21,9 @@ from tests.support.clusters import cluster_body, give_back
 from tests.support.keys import ecdsa_key, ed25519_key, rsa_key
 from verda_server.validation import WHITESPACE
 
+# Capacity is shared by the session's server: what a test deployed goes with it.
+pytestmark = pytest.mark.usefixtures("gives_back")
+
 UUID = "00000000-0000-4000-8000-000000000000"
 
 

@@ -10,6 +10,9 @@ from verda.exceptions import APIException
 from tests.support.keys import ed25519_key
 from tests.test_errors import assert_error
 
+# Capacity is shared by the session's server: what a test deployed goes with it.
+pytestmark = pytest.mark.usefixtures("gives_back")
+
 BOOT = 3  # seconds of server clock from provisioning to running
 
 
