@@ -95,9 +95,6 @@ class Answers:
             oldest = next(iter(self._entries))
             self._drop(oldest)
 
-    def forget(self, project_id: str) -> None:
-        self._drop(project_id)
-
     def clear(self) -> None:
         self._entries.clear()
         self._size = 0

@@ -10,7 +10,7 @@ never bring back a generation some replica still remembers.
 What a transaction touched is collected from the ORM's flushes (an object's
 `project_id`, or its parent's through a foreign key for the link tables) and
 from bulk statements (which name no objects: those touch every project, unless
-the caller marks the statement and names the projects with `touch`).
+the caller marks the statement as changing nothing a read answers).
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from sqlalchemy.orm import (
 
 from verda_server.storage.base import Base
 
-# The execution option by which a bulk statement's caller says it touches the
-# projects itself (with `touch`), or that it changes nothing a read answers.
+# The execution option by which a statement's caller says it changes nothing a
+# read answers (the PostgreSQL writers' lock).
 TOUCHED = "verda_touched"
 _KEY = "verda.generation"
-_ALL = "*"
 
 
 class StoreGeneration(Base):
@@ -72,11 +71,6 @@ def _touched(session: Session) -> _Touched:
     if touched is None:
         touched = session.info[_KEY] = _Touched()
     return touched  # type: ignore[no-any-return]
-
-
-def touch(session: Session, *project_ids: str) -> None:
-    """Name projects a bulk statement of this transaction changed."""
-    _touched(session).projects.update(project_ids)
 
 
 def touch_all(session: Session) -> None:
