@@ -11,17 +11,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Context, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from verda_server.billing.models import LedgerEntry, Meter
-from verda_server.billing.rates import cost
+from verda_server.billing.rates import US_PER_HOUR, cost, epoch_us, from_quanta, quanta
 from verda_server.projects.models import Project
-from verda_server.storage.money import PLACES
 
 ZERO = Decimal(0)
 
@@ -164,22 +163,6 @@ def balance_at(project: Project, meters: Iterable[Metered], at: datetime) -> Dec
 # (its 80-digit division cannot round across a quantum), at a fraction of the
 # cost. A balance read sums it over every open meter of a project.
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_US_PER_HOUR = 3_600_000_000
-_WIDE = Context(prec=80)
-
-
-def epoch_us(at: datetime) -> int:
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def _quanta(amount: Decimal) -> int:
-    scaled = amount.scaleb(PLACES)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} is finer than the money quantum")
-    return int(scaled)
-
 
 @dataclass(frozen=True, slots=True)
 class Accrual:
@@ -195,23 +178,23 @@ class Accrual:
     def of(cls, meter: Metered) -> Accrual:
         until = meter.rate_until
         return cls(
-            _quanta(meter.rate_per_hour),
+            quanta(meter.rate_per_hour),
             epoch_us(meter.opened_at),
-            _quanta(meter.charged),
+            quanta(meter.charged),
             None if until is None else epoch_us(until),
-            _quanta(meter.next_rate or ZERO),
+            quanta(meter.next_rate or ZERO),
         )
 
     def owed(self, at_us: int) -> int:
         if self.until is not None and at_us > self.until:
-            head = self.rate * max(0, self.until - self.opened) // _US_PER_HOUR
-            tail = self.then * max(0, at_us - self.until) // _US_PER_HOUR
+            head = self.rate * max(0, self.until - self.opened) // US_PER_HOUR
+            tail = self.then * max(0, at_us - self.until) // US_PER_HOUR
             return head + tail - self.charged
-        return self.rate * max(0, at_us - self.opened) // _US_PER_HOUR - self.charged
+        return self.rate * max(0, at_us - self.opened) // US_PER_HOUR - self.charged
 
 
 def owed_by_all(accruals: Iterable[Accrual], at: datetime) -> Decimal:
     """What the meters owe together at `at`: the sum of `owed` of each."""
     at_us = epoch_us(at)
-    quanta = sum(accrual.owed(at_us) for accrual in accruals)
-    return Decimal(quanta).scaleb(-PLACES, context=_WIDE)
+    total = sum(accrual.owed(at_us) for accrual in accruals)
+    return from_quanta(total)

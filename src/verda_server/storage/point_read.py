@@ -27,10 +27,13 @@ class PointRead:
         self._positions = compiled.positiontup if compiled.positional else None
         self._inline = db.engine.dialect.name == "sqlite"
 
+    def _args(self, params: dict[str, Any]) -> Any:
+        if self._positions is None:
+            return params
+        return tuple(params[name] for name in self._positions)
+
     def first(self, **params: Any) -> tuple[Any, ...] | None:
-        args: Any = params
-        if self._positions is not None:
-            args = tuple(params[name] for name in self._positions)
+        args = self._args(params)
         connection = self._db.engine.raw_connection()
         try:
             if self._inline:
@@ -52,10 +55,7 @@ class PointRead:
         """`first`, in the style of `Database.run_read`: inline on the embedded
         SQLite store, in a worker thread for a network database."""
         if self._inline:
-            args: Any = params
-            if self._positions is not None:
-                args = tuple(params[name] for name in self._positions)
-            return _fetch(self._db.inline_connection(), self._sql, args)
+            return _fetch(self._db.inline_connection(), self._sql, self._args(params))
         return await run_in_threadpool(lambda: self.first(**params))
 
 
