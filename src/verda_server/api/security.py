@@ -49,16 +49,12 @@ TokenClaims = Annotated[AccessClaims, Depends(access_claims)]
 CONFIRMED = "verda.principal"
 
 
-def record_project(scope: Scope, project_id: str) -> None:
-    """Who the request acts for, for its log line and its project's journal."""
-    scope.setdefault("state", {})["project_id"] = project_id
-
-
 async def admit(scope: Scope, context: AppContext, principal: Principal) -> None:
-    """Record the project and count the request against its limits (a 429 when
-    one is exceeded). Every authenticated request passes here exactly once,
-    once its token is confirmed."""
-    record_project(scope, principal.project_id)
+    """Record who the request acts for (for its log line and its project's
+    journal) and count it against the project's limits (a 429 when one is
+    exceeded). Every authenticated request passes here exactly once, once its
+    token is confirmed."""
+    scope.setdefault("state", {})["project_id"] = principal.project_id
     if context.rate_limiter is not None:
         subject = project_subject(principal.project_id)
         await enforce(scope, context.rate_limiter, subject, principal.rate_limits)
