@@ -29,7 +29,7 @@ from verda_server.instances.states import (
 )
 from verda_server.lifecycle.timings import Timings
 from verda_server.projects.models import Project
-from verda_server.storage.owned import canonical_id, is_uuid
+from verda_server.storage.owned import is_uuid
 from verda_server.volumes import service as volumes
 from verda_server.volumes.models import Volume, VolumeAttachment
 
@@ -142,8 +142,7 @@ def _one(
     delete_permanently: bool,
 ) -> bool:
     """Apply the action; False when the instance already was where it was asked to be."""
-    key = canonical_id(instance_id)
-    instance = owned.get(key) if key is not None else None
+    instance = service.picked(owned, instance_id)
     if instance is None:
         raise not_found(service.INVALID_ID)
     status = service.status_of(instance)

@@ -63,14 +63,21 @@ def taggable_id(session: Session, project_id: str, instance_id: str) -> str:
     return instance.id
 
 
+def picked(owned: dict[str, Instance], instance_id: str) -> Instance | None:
+    """The instance `instance_id` names among `owned_instances`, in any spelling."""
+    key = canonical_id(instance_id)
+    return None if key is None else owned.get(key)
+
+
 def get_instances(session: Session, project_id: str, ids: Sequence[str]) -> list[Instance]:
-    keys = [canonical_id(i) for i in ids]
-    found = [k for k in keys if k is not None]
-    rows = {r.id: r for r in session.scalars(_owned(project_id).where(Instance.id.in_(found)))}
-    for instance_id, key in zip(ids, keys, strict=True):
-        if key is None or key not in rows:
+    owned = owned_instances(session, project_id, ids)
+    found = []
+    for instance_id in ids:
+        instance = picked(owned, instance_id)
+        if instance is None:
             raise not_found(f"{INVALID_ID}: {instance_id}")
-    return [rows[k] for k in keys if k is not None]
+        found.append(instance)
+    return found
 
 
 def remove(instance: Instance, now: datetime) -> None:
