@@ -129,20 +129,14 @@ def tags_by_resource(
     result: dict[str, list[TagDto]] = {i: [] for i in ids}
     if not ids:
         return result
-    rows = session.execute(
-        select(TagLink.resource_id, Tag)
-        .join(Tag, Tag.id == TagLink.tag_id)
-        .where(TagLink.kind == kind, TagLink.resource_id.in_(ids))
-        .order_by(TagLink.resource_id, TagLink.position)
-    )
-    for resource_id, tag in rows:
-        result[resource_id].append(_dto(tag))
+    for resource_id, tag_id, key, value in session.execute(tags_statement(kind, ids)):
+        result[resource_id].append(TagDto(id=tag_id, key=key, value=value))
     return result
 
 
-def tags_statement(kind: Kind, resources: Select[tuple[str]]) -> Select[Any]:
-    """The tags of the resources `resources` selects (their ids), in the order
-    they were added: one statement whatever their number (for `tags_by_owner`)."""
+def tags_statement(kind: Kind, resources: Select[tuple[str]] | Sequence[str]) -> Select[Any]:
+    """The tags of the resources `resources` names (their ids, or a select of
+    them), in the order they were added: one statement whatever their number."""
     return (
         select(TagLink.resource_id, Tag.id, Tag.key, Tag.value)
         .join(Tag, Tag.id == TagLink.tag_id)
