@@ -6,23 +6,19 @@ The server runs in this process, so its engine's statements can be watched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy import event
 
 from tests.support.keys import ed25519_key
+from tests.support.statements import watched
 from tests.support.volumes import act, create, deploy
 from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.volumes.schemas import (
     GetVolumeInTrashPublicResponseDto,
     GetVolumePublicResponseDto,
 )
-
-Statement = tuple[str, Any]
 
 
 @pytest.fixture(autouse=True)
@@ -34,22 +30,6 @@ def _give_back_capacity(live, project, client_of):
         action = "delete_stuck" if instance["status"] == "provisioning" else "delete"
         response = client.put("/v1/instances", json={"action": action, "id": instance["id"]})
         assert response.status_code == 202, response.text
-
-
-@contextmanager
-def watched(live) -> Iterator[list[Statement]]:
-    """The statements the server runs while the block runs, with their parameters."""
-    seen: list[Statement] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        seen.append((statement, parameters))
-
-    engine = live.context.db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def statements_of(live, client, path: str, **params: Any) -> list[str]:

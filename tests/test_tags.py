@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.support.clusters import deploy as deploy_cluster
 from tests.support.clusters import get as get_cluster
 from tests.support.clusters import give_back
+from tests.support.statements import watched
 from tests.support.volumes import MISSING, act, create, deploy, get, get_instance, make_instances
 from tests.test_errors import assert_error
 from verda_server.tags.models import Tag
@@ -498,20 +499,15 @@ def test_the_document_declares_the_tag_operations(contract, kind):
 
 @contextmanager
 def tag_queries(live) -> Iterator[list[str]]:
-    """The statements that read tags while the block runs (the server runs in
-    this process, on this engine)."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if "tag_links" in statement and statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    engine = live.context.db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    """The statements that read tags while the block runs."""
+    tags: list[str] = []
+    with watched(live) as seen:
+        yield tags
+    tags.extend(
+        statement
+        for statement, _ in seen
+        if "tag_links" in statement and statement.lstrip().upper().startswith("SELECT")
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
