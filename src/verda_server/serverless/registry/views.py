@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import JSONResponse, Response
 
 from verda_server.api.context import Context
@@ -90,7 +90,7 @@ def add_credentials(
 def delete_credentials(
     context: Context,
     principal: CurrentPrincipal,
-    credentials_name: str,
+    credentials_name: Annotated[str, Path(description="The credentials' name")],
     force: Annotated[
         bool,
         Query(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import JSONResponse, Response
 
 from verda_server.api.context import Context
@@ -40,6 +40,7 @@ def deleted(what: str) -> Responses:
     }
 
 
+SecretName = Annotated[str, Path(description="The secret's name")]
 Force = Annotated[
     bool,
     Query(
@@ -102,7 +103,7 @@ def create_secret(context: Context, principal: CurrentPrincipal, body: CreateSec
     responses=deleted("secret"),
 )
 def delete_secret(
-    context: Context, principal: CurrentPrincipal, secret_name: str, force: Force = False
+    context: Context, principal: CurrentPrincipal, secret_name: SecretName, force: Force = False
 ) -> Response:
     with context.work(principal.project_id) as (session, _now):
         service.delete_secret(session, principal.project_id, secret_name, force)
@@ -151,7 +152,7 @@ def create_file_secret(
     responses=deleted("file secret"),
 )
 def delete_file_secret(
-    context: Context, principal: CurrentPrincipal, secret_name: str, force: Force = False
+    context: Context, principal: CurrentPrincipal, secret_name: SecretName, force: Force = False
 ) -> Response:
     with context.work(principal.project_id) as (session, _now):
         service.delete_secret(session, principal.project_id, secret_name, force, FILE_SECRET)
