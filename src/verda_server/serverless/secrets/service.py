@@ -80,15 +80,22 @@ def _users(session: Session, secret: Secret) -> list[str]:
     return usage.secret_users(session, secret.project_id, secret.name)
 
 
+def find_secret(
+    session: Session, project_id: str, name: str, kind: str | None = None
+) -> Secret | None:
+    """The project's secret `name` of `kind` (GENERIC or FILE_SECRET; None: either)."""
+    query = select(Secret).where(Secret.project_id == project_id, Secret.name == name)
+    if kind is not None:
+        query = query.where(Secret.kind == kind)
+    return session.scalar(query)
+
+
 def delete_secret(
     session: Session, project_id: str, name: str, force: bool, kind: str | None = None
 ) -> None:
     """`kind` None deletes either kind. One in use by deployments or jobs goes
     only with `force`: they keep naming it."""
-    query = select(Secret).where(Secret.project_id == project_id, Secret.name == name)
-    if kind is not None:
-        query = query.where(Secret.kind == kind)
-    secret = session.scalar(query)
+    secret = find_secret(session, project_id, name, kind)
     if secret is None:
         raise not_found(f"{WHAT[kind or GENERIC]} {name} not found")
     users = _users(session, secret)

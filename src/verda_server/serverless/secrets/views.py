@@ -29,7 +29,7 @@ CREATED: Responses = {
 }
 
 
-def deleted(what: str) -> Responses:
+def _deleted(what: str) -> Responses:
     return {
         **EMPTY_OK,
         404: {"description": f"The project has no {what} of this name"},
@@ -100,7 +100,7 @@ def create_secret(context: Context, principal: CurrentPrincipal, body: CreateSec
     summary="Delete a secret",
     description="Deletes a generic secret or a file secret (both are listed here).",
     response_class=Response,
-    responses=deleted("secret"),
+    responses=_deleted("secret"),
 )
 def delete_secret(
     context: Context, principal: CurrentPrincipal, secret_name: SecretName, force: Force = False
@@ -149,7 +149,7 @@ def create_file_secret(
     "/v1/file-secrets/{secret_name}",
     summary="Delete a file secret",
     response_class=Response,
-    responses=deleted("file secret"),
+    responses=_deleted("file secret"),
 )
 def delete_file_secret(
     context: Context, principal: CurrentPrincipal, secret_name: SecretName, force: Force = False
