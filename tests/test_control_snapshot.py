@@ -43,6 +43,9 @@ VIEWS = (
     "/v1/sshkeys",
     "/v1/scripts",
     "/v1/clusters",
+    "/v1/secrets",
+    "/v1/file-secrets",
+    "/v1/container-registry-credentials",
     "/v1/balance",
 )
 
@@ -103,6 +106,20 @@ def populate(live: LiveServer, client: httpx.Client, name: str) -> dict[str, str
         "key": client.post("/v1/sshkeys", json={"name": name, "key": ed25519_key()}).text,
         "script": client.post("/v1/scripts", json={"name": name, "script": "echo hi"}).text,
     }
+    serverless = (
+        ("/v1/secrets", {"name": f"{name}-env", "value": "v"}),
+        (
+            "/v1/file-secrets",
+            {"name": f"{name}-files", "files": [{"file_name": "a", "base64_content": "YQ=="}]},
+        ),
+        (
+            "/v1/container-registry-credentials",
+            {"name": name, "type": "gcr", "service_account_key": "{}"},
+        ),
+    )
+    for path, body in serverless:
+        response = client.post(path, json=body)
+        assert response.status_code == 201, response.text
     made["instance"] = vols.deploy(
         client,
         hostname=name,
@@ -228,6 +245,8 @@ def test_reset_of_one_project_leaves_the_others_untouched(
     assert deleted["instances"] == 1
     assert deleted["clusters"] == 1
     assert deleted["ssh_keys"] == deleted["startup_scripts"] == deleted["tags"] == 1
+    assert deleted["secrets"] == 2 and deleted["secret_files"] == 1
+    assert deleted["registry_credentials"] == 1
     # The instance's OS and data volumes, the spare, the trashed one, the cluster's.
     assert deleted["volumes"] == 5
     assert deleted["meters"] > 0 and deleted["ledger_entries"] > 0

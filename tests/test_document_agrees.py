@@ -230,6 +230,59 @@ SAMPLES: list[tuple[str, str, dict[str, Any], int]] = [
     ("DELETE", "/v1/sshkeys", {"keys": []}, 400),
     ("DELETE", "/v1/sshkeys", {"keys": UUID}, 404),
     ("DELETE", "/v1/scripts", {"scripts": []}, 400),
+    # Serverless names go into URL paths: A-Z a-z 0-9 . _ ~ - only, not a dot segment.
+    *[
+        ("POST", "/v1/secrets", {"name": name, "value": "v"}, status)
+        for name, status in (
+            ("a", 201),
+            ("Az09._~-", 201),
+            ("...", 201),
+            (".", 400),
+            ("..", 400),
+            ("a/b", 400),
+            ("a b", 400),
+            ("a\n", 400),
+            ("é", 400),
+            ("", 400),
+            ("a" * 255, 201),
+            ("a" * 256, 400),
+        )
+    ],
+    ("POST", "/v1/secrets", {"name": "a", "value": ""}, 400),
+    ("POST", "/v1/secrets", {"name": "a", "value": " "}, 201),
+    *[
+        ("POST", "/v1/file-secrets", {"name": "f", "files": files}, status)
+        for files, status in (
+            ([], 400),
+            ([{"file_name": "a", "base64_content": ""}], 201),
+            ([{"file_name": "a", "base64_content": "YWI="}], 201),
+            ([{"file_name": "a", "base64_content": "YWI"}], 400),
+            ([{"file_name": "a", "base64_content": "YWI=\n"}], 400),
+            ([{"file_name": "a", "base64_content": "YW I="}], 400),
+            ([{"file_name": "a/b", "base64_content": ""}], 400),
+            ([{"file_name": "..", "base64_content": ""}], 400),
+            ([{"file_name": "..a", "base64_content": ""}], 201),
+            ([{"file_name": "", "base64_content": ""}], 400),
+        )
+    ],
+    # Each registry type with the fields it needs.
+    *[
+        ("POST", "/v1/container-registry-credentials", {"name": "c", **body}, status)
+        for body, status in (
+            ({"type": "verda"}, 201),
+            ({"type": "ecr"}, 400),
+            ({"type": "dockerhub", "username": "u"}, 400),
+            ({"type": "dockerhub", "username": "u", "access_token": None}, 400),
+            ({"type": "dockerhub", "username": "u", "access_token": ""}, 400),
+            ({"type": "dockerhub", "username": "u", "access_token": "t"}, 201),
+            ({"type": "ghcr", "access_token": "t"}, 400),
+            ({"type": "gcr", "service_account_key": "{}"}, 201),
+            ({"type": "aws-ecr", "access_key_id": "a", "secret_access_key": "s"}, 400),
+            ({"type": "custom"}, 400),
+            ({"type": "scaleway", "scaleway_domain": "d", "scaleway_uuid": "u"}, 201),
+            ({"type": "verda", "region": ""}, 400),
+        )
+    ],
     # Tokens.
     ("POST", "/v1/oauth2/token", {"grant_type": "client_credentials", "client_id": ""}, 400),
     ("POST", "/v1/oauth2/token", {"grant_type": "refresh_token", "refresh_token": ""}, 400),

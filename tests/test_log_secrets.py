@@ -34,6 +34,23 @@ DEPLOY = {
     "location_code": "FIN-01",
 }
 
+SERVERLESS_VALUES = [
+    "secret-env-value-0123456789",
+    base64.b64encode(b"file-secret-content-0123456789").decode(),
+    "registry-access-token-0123456789",
+]
+SERVERLESS = (
+    ("/v1/secrets", {"name": "env", "value": SERVERLESS_VALUES[0]}),
+    (
+        "/v1/file-secrets",
+        {"name": "files", "files": [{"file_name": "a", "base64_content": SERVERLESS_VALUES[1]}]},
+    ),
+    (
+        "/v1/container-registry-credentials",
+        {"name": "hub", "type": "dockerhub", "username": "u", "access_token": SERVERLESS_VALUES[2]},
+    ),
+)
+
 
 def _grant(http: httpx.Client, form: bool, **fields: str) -> httpx.Response:
     if form:
@@ -102,6 +119,14 @@ def _flow(base_url: str) -> list[str]:
         key = http.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()}, headers=auth)
         script = http.post("/v1/scripts", json={"name": "s", "script": "echo"}, headers=auth)
         assert key.status_code == script.status_code == 201
+        # Serverless secrets and registry credentials: stored, refused, deleted.
+        for path, body in SERVERLESS:
+            assert http.post(path, json=body, headers=auth).status_code == 201
+            assert http.post(path, json=body, headers=auth).status_code == 409
+        refused = {"name": "c", "type": "aws-ecr", "secret_access_key": SERVERLESS_VALUES[2]}
+        assert http.post(SERVERLESS[2][0], json=refused, headers=auth).status_code == 400
+        assert http.delete("/v1/secrets/env", headers=auth).status_code == 200
+        seen += SERVERLESS_VALUES
         deploy = {**DEPLOY, "ssh_key_ids": [key.text], "startup_script_id": script.text}
         assert http.post("/v1/instances", json=deploy, headers=auth).status_code == 202
         assert http.get("/v1/instances", headers=auth).status_code == 200

@@ -317,6 +317,10 @@ def _statuses(client: httpx.Client) -> dict[tuple[tuple[str, str], ...], int]:
         add("ssh_key", "active")
     for _ in client.get("/v1/scripts").json():
         add("startup_script", "active")
+    for item in client.get("/v1/secrets").json():
+        add("secret" if item["secret_type"] == "generic" else "file_secret", "active")
+    for _ in client.get("/v1/container-registry-credentials").json():
+        add("registry_credential", "active")
     return counted
 
 
@@ -325,6 +329,10 @@ def test_resources_by_kind_and_status_are_counted_at_each_scrape(observed, obser
         before = scrape(observed_http)
         client.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()})
         client.post("/v1/scripts", json={"name": "s", "script": "echo"})
+        client.post("/v1/secrets", json={"name": "s", "value": "v"})
+        files = [{"file_name": "a", "base64_content": ""}]
+        client.post("/v1/file-secrets", json={"name": "f", "files": files})
+        client.post("/v1/container-registry-credentials", json={"name": "c", "type": "verda"})
         deployed = client.post("/v1/instances", json=DEPLOY)
         assert deployed.status_code == 202
         volume = client.post(

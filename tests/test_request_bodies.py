@@ -30,6 +30,12 @@ from verda_server.instances.schemas import (
     PerformInstanceActionPublicDto,
     VolumeDto,
 )
+from verda_server.serverless.registry.schemas import CreateRegistryCredentialDto
+from verda_server.serverless.secrets.schemas import (
+    CreateFileSecretDto,
+    CreateSecretDto,
+    SecretFileInDto,
+)
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto
 from verda_server.startup_scripts.schemas import AddScriptDto, DeleteScriptsDto
 from verda_server.tags.schemas import CreateTagDto
@@ -171,12 +177,33 @@ CALLS: dict[type[BaseModel], Call] = {
         lambda _w, _f: {"key": "k", "value": "v"},
         201,
     ),
+    CreateSecretDto: Call(
+        "POST", _fixed("/v1/secrets"), lambda _w, _f: {"name": "s", "value": "v"}, 201
+    ),
+    CreateFileSecretDto: Call(
+        "POST",
+        _fixed("/v1/file-secrets"),
+        lambda _w, _f: {"name": "f", "files": [{"file_name": "a", "base64_content": "YQ=="}]},
+        201,
+    ),
+    # `verda` needs no field of its own: every other is optional there.
+    CreateRegistryCredentialDto: Call(
+        "POST",
+        _fixed("/v1/container-registry-credentials"),
+        lambda _w, _f: {"name": "c", "type": "verda"},
+        201,
+    ),
 }
 # Models met inside another: where they sit in a body that holds them.
 NESTED: dict[type[BaseModel], tuple[type[BaseModel], str, dict[str, Any]]] = {
     OsVolumeDto: (DeployInstancePublicDto, "os_volume", {"name": "os", "size": 60}),
     VolumeDto: (DeployInstancePublicDto, "volumes.0", {"name": "v", "size": 10, "type": "NVMe"}),
     SharedVolumeDto: (DeployClusterPublicDto, "shared_volume", {"name": "home", "size": 100}),
+    SecretFileInDto: (
+        CreateFileSecretDto,
+        "files.0",
+        {"file_name": "a", "base64_content": "YQ=="},
+    ),
     # Its one field is required: only the refusal of null and absent is tried.
     ExistingSharedVolumeDto: (
         DeployClusterPublicDto,

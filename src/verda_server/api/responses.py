@@ -35,6 +35,15 @@ def bare_id_response(description: str, status_code: int) -> dict[int | str, dict
 
 EMPTY_OK: dict[int | str, dict[str, Any]] = {200: {"description": "Done; empty body"}}
 
+# A create that has nothing to say: `{}` rather than no body, since a 201 owes one.
+EMPTY_OBJECT = b"{}"
+CREATED_EMPTY: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "Created; an empty JSON object",
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    }
+}
+
 
 Responses = dict[int | str, dict[str, Any]]
 

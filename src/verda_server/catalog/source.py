@@ -1,7 +1,8 @@
 """The catalog data file: its schema and loading.
 
 The catalog (locations, images, instance/cluster/container types, volume
-types, long-term periods, capacity and coupons) is data. A packaged snapshot of the real
+types, long-term periods, capacity, coupons and serverless compute resources)
+is data. A packaged snapshot of the real
 service is the default; `--catalog FILE` replaces it. Files are validated
 strictly, including every cross-reference, so a bad file fails at start-up
 with a message that names the problem rather than at request time.
@@ -215,6 +216,35 @@ class LocationCapacity(Strict):
     spot_eviction_rate: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
+class ComputeResourceSource(Strict):
+    """A serverless compute resource: deployments and jobs name it with a size
+    (GPUs, or vCPUs for a CPU node); a replica of size N holds N units."""
+
+    name: str = Field(min_length=1)
+    sizes: list[Annotated[int, Field(gt=0)]] = Field(min_length=1)
+    # Units, shared by every project.
+    capacity: int = Field(ge=0)
+    # Per unit and hour: only for a resource that is not a container type's model
+    # (those are priced by the type's serverless_price and serverless_spot_price).
+    price_per_unit_hour: Prices | None = None
+    spot_price_per_unit_hour: Prices | None = None
+
+    @model_validator(mode="after")
+    def _sizes_ascending(self) -> ComputeResourceSource:
+        if self.sizes != sorted(set(self.sizes)):
+            raise ValueError(f"compute resource {self.name}: sizes ascending, each once")
+        if (self.price_per_unit_hour is None) != (self.spot_price_per_unit_hour is None):
+            raise ValueError(
+                f"compute resource {self.name}: give both price_per_unit_hour and "
+                "spot_price_per_unit_hour, or neither"
+            )
+        return self
+
+
+class ServerlessSource(Strict):
+    compute_resources: list[ComputeResourceSource] = Field(default_factory=list)
+
+
 def _unique(kind: str, values: list[str]) -> None:
     seen: set[str] = set()
     for value in values:
@@ -240,6 +270,7 @@ class CatalogSource(Strict):
     long_term_periods: LongTermPeriods
     capacity: dict[str, LocationCapacity]
     coupons: list[CouponSource] = Field(default_factory=list)
+    serverless: ServerlessSource = Field(default_factory=ServerlessSource)
 
     @model_validator(mode="after")
     def _cross_references(self) -> CatalogSource:
@@ -269,7 +300,31 @@ class CatalogSource(Strict):
         for coupon in self.coupons:
             where = f"coupon {coupon.code}"
             _known("instance type", coupon.instance_types or [], instance_types, where)
+        self._serverless_prices()
         return self
+
+    def _serverless_prices(self) -> None:
+        """Each compute resource is priced once: by the container type of its
+        model, or by its own prices. The first must offer size 1: the Go SDK's
+        tests deploy the first available resource with size 1."""
+        resources = self.serverless.compute_resources
+        _unique("serverless compute resource", [r.name for r in resources])
+        models = {t.model for t in self.container_types}
+        for resource in resources:
+            where = f"serverless compute resource {resource.name}"
+            priced = resource.price_per_unit_hour is not None
+            if resource.name in models and priced:
+                raise ValueError(f"{where}: priced by its container type; remove its prices")
+            if resource.name not in models and not priced:
+                raise ValueError(
+                    f"{where}: not a container type's model, so it needs price_per_unit_hour "
+                    "and spot_price_per_unit_hour"
+                )
+        if resources and resources[0].sizes[0] != 1:
+            raise ValueError(
+                f"serverless compute resource {resources[0].name}: the first "
+                "resource must offer size 1"
+            )
 
 
 MAX_REPORTED = 5

@@ -160,8 +160,9 @@ def read_project(context: Context, project_id: str) -> ProjectDto:
 @router.delete(
     "/{project_id}",
     summary="Delete a project with everything in it",
-    description="Instances, volumes, clusters, SSH keys, startup scripts, tags, credentials "
-    "and their tokens, and its billing records go at once; the capacity and addresses it "
+    description="Instances, volumes, clusters, SSH keys, startup scripts, tags, serverless "
+    "secrets and registry credentials, credentials and their tokens, and its billing records "
+    "go at once; the capacity and addresses it "
     "held are free for others. The default project is refused (403): every start would "
     "create it again.",
     status_code=204,

@@ -2,7 +2,8 @@
 
 Resources are every table that is not a project's identity or money (KEPT):
 instances, volumes (the trash too), clusters, SSH keys, startup scripts, tags,
-their links, and the meters and ledger entries of what they cost. Capacity and
+serverless secrets and registry credentials, their links, and the meters and
+ledger entries of what they cost. Capacity and
 addresses are counted from live rows, so they are free again at once.
 
 A reset project is as it was created, save its name, credentials and quotas:

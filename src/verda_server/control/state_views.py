@@ -34,7 +34,8 @@ class ResetResultDto(BaseModel):
     projects_dropped: int = Field(description="Projects dropped with their credentials")
     deleted: dict[str, int] = Field(
         description="Rows deleted per kind (store table), every kind named: instances, "
-        "volumes, clusters, ssh_keys, startup_scripts, tags, meters, ledger_entries, fundings "
+        "volumes, clusters, ssh_keys, startup_scripts, tags, secrets, secret_files, "
+        "registry_credentials, meters, ledger_entries, fundings "
         "(top-ups and corrections: a reset project is back at its opening balance), …; with "
         "drop_projects also credentials and refresh_tokens"
     )
@@ -57,7 +58,8 @@ class SnapshotDto(BaseModel):
     tables: dict[str, list[dict[str, Any]]] = Field(
         description="Every store table's rows, by table name, in primary-key order: amounts "
         "as decimal strings, instants as RFC 3339 with microseconds. Credentials hold only "
-        "their secrets' hashes, but the signing keys are here in full: a snapshot is as "
+        "their secrets' hashes, but the signing keys, serverless secret values, file secret "
+        "contents and registry credentials' fields are here in full: a snapshot is as "
         "sensitive as the store"
     )
 
@@ -70,9 +72,9 @@ class ImportResultDto(BaseModel):
     "/reset",
     summary="Delete every resource of one project or of every project",
     description="Instances, volumes (the trash too), clusters, SSH keys, startup scripts, "
-    "tags, meters and ledger entries go; capacity and addresses are free again. Projects "
-    "and credentials stay unless `drop_projects`. A reset project is back at its opening "
-    "balance, with an empty ledger.",
+    "tags, serverless secrets and registry credentials, meters and ledger entries go; "
+    "capacity and addresses are free again. Projects and credentials stay unless "
+    "`drop_projects`. A reset project is back at its opening balance, with an empty ledger.",
     response_model=ResetResultDto,
     responses={
         404: {"description": "No such project"},
@@ -95,7 +97,8 @@ def reset(context: Context, body: Annotated[ResetDto | None, Body()] = None) -> 
     summary="Export the whole state as one JSON document",
     description="Every table of the store, the control state and the clock. As sensitive "
     "as the store itself: it holds the signing keys (tokens issued before the export work "
-    "again after an import) and the credentials' secret hashes.",
+    "again after an import), the credentials' secret hashes, and serverless secret values, "
+    "file secret contents and registry credentials' fields in full.",
     response_model=SnapshotDto,
 )
 def export_snapshot(context: Context) -> JSONResponse:

@@ -10,12 +10,14 @@ from sqlalchemy import Select, case, func, literal, select
 
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
+from verda_server.serverless.registry.models import RegistryCredential
+from verda_server.serverless.secrets.models import FILE_SECRET, GENERIC, Secret
 from verda_server.ssh_keys.models import SshKey
 from verda_server.startup_scripts.models import StartupScript
 from verda_server.storage.database import Database
 from verda_server.volumes.models import Volume
 
-# Keys and scripts have no status: one that exists is active.
+# Keys, scripts, secrets and registry credentials have no status: one that exists is active.
 _ACTIVE = "active"
 
 
@@ -37,6 +39,14 @@ _QUERIES: tuple[tuple[str, Select[tuple[str, int]]], ...] = (
     ),
     ("ssh_key", select(literal(_ACTIVE), func.count()).select_from(SshKey)),
     ("startup_script", select(literal(_ACTIVE), func.count()).select_from(StartupScript)),
+    *(
+        (kind, select(literal(_ACTIVE), func.count()).where(Secret.kind == stored))
+        for kind, stored in (("secret", GENERIC), ("file_secret", FILE_SECRET))
+    ),
+    (
+        "registry_credential",
+        select(literal(_ACTIVE), func.count()).select_from(RegistryCredential),
+    ),
 )
 
 
