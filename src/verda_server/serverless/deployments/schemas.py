@@ -194,9 +194,17 @@ class SharedMountDto(RequestModel):
         return data
 
 
+def _without_nulls(value: Any) -> Any:
+    # Before the discriminator reads `type`: a null one is an absent one.
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if item is not None}
+    return value
+
+
 VolumeMountDto = Annotated[
     ScratchMountDto | SecretMountDto | MemoryMountDto | SharedMountDto,
     Field(discriminator="type"),
+    BeforeValidator(_without_nulls),
 ]
 
 
