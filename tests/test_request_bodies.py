@@ -11,8 +11,8 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from tests.support.clusters import cluster_body, give_back
 from tests.support import serverless as sl
+from tests.support.clusters import cluster_body, give_back
 from tests.support.keys import ed25519_key
 from tests.test_errors import assert_error
 from verda_server.api.request import RequestModel
