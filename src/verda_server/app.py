@@ -48,6 +48,8 @@ from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.ratelimits.policies import load_policies
 from verda_server.readmodel.cache import Answers
 from verda_server.readmodel.middleware import ReadModel
+from verda_server.serverless.deployments import views as deployment_views
+from verda_server.serverless.jobs import views as job_views
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
 from verda_server.storage.database import Database
@@ -71,6 +73,8 @@ ROUTERS = (
     instance_views.router,
     volume_views.router,
     cluster_views.router,
+    deployment_views.router,
+    job_views.router,
     *tag_views.ROUTERS,
     # Last: every router before it is tried first by each request.
     observability_views.router,

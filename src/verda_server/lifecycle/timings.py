@@ -22,6 +22,7 @@ DURATIONS = (
     "cluster_provisioning_seconds",
     "clone_seconds",
     "trash_seconds",
+    "serverless_ready_seconds",
 )
 # Far enough for any test of a long wait; near enough that no date overflows.
 MAX_SECONDS = 100 * 366 * 24 * 3600
@@ -34,6 +35,7 @@ class Durations(BaseModel):
     cluster_provisioning_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     clone_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     trash_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    serverless_ready_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class _ProfilesFile(BaseModel):
@@ -64,6 +66,7 @@ class Timings:
     cluster_provisioning_seconds: float
     clone_seconds: float
     trash_seconds: float
+    serverless_ready_seconds: float
     spot_seed: int = 0
 
 

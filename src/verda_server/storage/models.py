@@ -6,6 +6,7 @@ from verda_server.clusters import models as cluster_models
 from verda_server.control import models as control_models
 from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
+from verda_server.serverless.deployments import models as serverless_deployment_models
 from verda_server.serverless.registry import models as registry_models
 from verda_server.serverless.secrets import models as secret_models
 from verda_server.ssh_keys import models as ssh_key_models
@@ -26,6 +27,7 @@ __all__ = [
     "project_models",
     "registry_models",
     "secret_models",
+    "serverless_deployment_models",
     "ssh_key_models",
     "startup_script_models",
     "tag_models",
