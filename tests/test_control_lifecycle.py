@@ -26,6 +26,7 @@ FAST = {
     "clone_seconds": 5.0,
     "trash_seconds": 345600.0,
     "serverless_ready_seconds": 3.0,
+    "serverless_inference_seconds": 1.0,
 }
 REALISTIC = {
     "provisioning_seconds": 180.0,
@@ -33,6 +34,7 @@ REALISTIC = {
     "clone_seconds": 300.0,
     "trash_seconds": 345600.0,
     "serverless_ready_seconds": 60.0,
+    "serverless_inference_seconds": 2.0,
 }
 INSTANT = {
     **FAST,
@@ -40,6 +42,7 @@ INSTANT = {
     "cluster_provisioning_seconds": 0.0,
     "clone_seconds": 0.0,
     "serverless_ready_seconds": 0.0,
+    "serverless_inference_seconds": 0.0,
 }
 
 

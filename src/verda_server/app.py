@@ -49,6 +49,7 @@ from verda_server.ratelimits.policies import load_policies
 from verda_server.readmodel.cache import Answers
 from verda_server.readmodel.middleware import ReadModel
 from verda_server.serverless.deployments import views as deployment_views
+from verda_server.serverless.endpoint import views as endpoint_views
 from verda_server.serverless.jobs import views as job_views
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
@@ -75,6 +76,7 @@ ROUTERS = (
     cluster_views.router,
     deployment_views.router,
     job_views.router,
+    endpoint_views.router,
     *tag_views.ROUTERS,
     # Last: every router before it is tried first by each request.
     observability_views.router,

@@ -225,6 +225,15 @@ def serve(
             "initializing; overrides the profile's.",
         ),
     ] = None,
+    serverless_inference_seconds: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_SERVERLESS_INFERENCE_SECONDS",
+            min=0,
+            help="Server-clock seconds a replica works on one request sent to a "
+            "deployment's endpoint; overrides the profile's.",
+        ),
+    ] = None,
     serverless_base_url: Annotated[
         str | None,
         typer.Option(
@@ -355,6 +364,7 @@ def serve(
             clone_seconds=clone_seconds,
             trash_seconds=trash_seconds,
             serverless_ready_seconds=serverless_ready_seconds,
+            serverless_inference_seconds=serverless_inference_seconds,
         ),
         serverless_base_url=serverless_base_url,
         log_format=log_format.value,

@@ -49,6 +49,7 @@ def set_lifecycle(
     clone_seconds: Seconds = None,
     trash_seconds: Seconds = None,
     serverless_ready_seconds: Seconds = None,
+    serverless_inference_seconds: Seconds = None,
     drop: Annotated[
         list[str] | None,
         typer.Option(help="Drop this transition's override (repeatable)."),
@@ -63,6 +64,7 @@ def set_lifecycle(
         "clone_seconds": clone_seconds,
         "trash_seconds": trash_seconds,
         "serverless_ready_seconds": serverless_ready_seconds,
+        "serverless_inference_seconds": serverless_inference_seconds,
     }
     # Every transition named, set or dropped, makes --drop-all one change.
     overrides: dict[str, float | None] = dict.fromkeys(given if drop_all else drop or [])

@@ -38,6 +38,7 @@ class OverridesChangeDto(BaseModel):
     clone_seconds: float | None = Seconds
     trash_seconds: float | None = Seconds
     serverless_ready_seconds: float | None = Seconds
+    serverless_inference_seconds: float | None = Seconds
 
 
 class LifecycleChangeDto(BaseModel):

@@ -27,6 +27,7 @@ from verda_server.lifecycle.timings import ActiveLifecycle, Timings
 from verda_server.projects.models import Project
 from verda_server.serverless.deployments import service as serverless
 from verda_server.serverless.deployments.models import ServerlessDeployment
+from verda_server.serverless.endpoint import fleet
 from verda_server.storage.base import UTCDateTime
 from verda_server.storage.database import Database
 from verda_server.volumes import service as volumes
@@ -189,6 +190,10 @@ def apply_due(
         .order_by(ServerlessDeployment.id)
     ):
         serverless.settle(deployment, now)
+        if deployment.deleted_at is None and (
+            deployment.queue_due_at is not None or deployment.scale_since is not None
+        ):
+            fleet.play(session, catalog, deployment, now, lifecycle)
         changed += 1
     for project in session.scalars(
         select(Project).where(*_billing_due(now, project_id)).order_by(Project.id)

@@ -72,3 +72,7 @@ class ServerlessDeployment(Base):
     # The next instant anything of it changes by the clock alone (its status, a
     # replica's readiness, a removal): what the due machinery looks at.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The endpoint's queue (serverless/endpoint/fleet.py): the instant its replay
+    # stands at, and the next instant it changes by itself (None: it won't).
+    fleet_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    queue_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -67,7 +67,7 @@ def _act(work: Work, row: ServerlessDeployment, action: Action) -> None:
     rule = RULES[action]
     if rule.to is not None:
         replicas.begin(row, rule.to, work.now, work.ready_seconds)
-    count = wanted_replicas(row)
+    count = wanted_replicas(work.session, row)
     if count > row.replica_count:
         require_units(work, row, row.compute_name, row.units_per_replica, count, on_create=False)
     if rule.replaces_replicas:

@@ -69,8 +69,9 @@ def begin(deployment: ServerlessDeployment, status: Status, now: datetime, ready
     deployment.status_until = now + timedelta(seconds=ready) if status in TIMED else None
 
 
-def reschedule(deployment: ServerlessDeployment, now: datetime) -> None:
-    """Apply what is due by `now` to the status, and set the next due instant."""
+def reschedule(deployment: ServerlessDeployment, now: datetime, replayed: bool = False) -> None:
+    """Apply what is due by `now` to the status, and set the next due instant
+    (`replayed`: the queue was just brought to `now`)."""
     until = deployment.status_until
     status = Status(deployment.status) if deployment.kind == "deployment" else None
     if until is not None and until <= now and status in TIMED:
@@ -82,6 +83,10 @@ def reschedule(deployment: ServerlessDeployment, now: datetime) -> None:
     instants = [datetime.fromisoformat(p) for p in pending]
     if until is not None:
         instants.append(until)
+    if deployment.queue_due_at is not None:
+        # A live queue is replayed at once after any other change of the row (its
+        # policy may have changed: serverless/endpoint/fleet.py), then when due.
+        instants.append(deployment.queue_due_at if replayed else now)
     deployment.due_at = min(instants, default=None)
 
 

@@ -20,10 +20,10 @@ from verda_server.clock import isoformat
 from verda_server.projects.models import Project
 from verda_server.serverless.deployments import compute, references, replicas
 from verda_server.serverless.deployments import containers as stored
-from verda_server.serverless.deployments import scaling as scalings
 from verda_server.serverless.deployments.models import DEPLOYMENT, JOB, ServerlessDeployment
 from verda_server.serverless.deployments.schemas import ComputeDto, RegistrySettingsDto
-from verda_server.serverless.deployments.states import JobStatus, Status
+from verda_server.serverless.deployments.states import JobStatus
+from verda_server.serverless.endpoint import fleet
 
 KIND_NAMES = {DEPLOYMENT: "Deployment", JOB: "Job deployment"}
 
@@ -176,12 +176,10 @@ def new_row(
     )
 
 
-def wanted_replicas(row: ServerlessDeployment) -> int:
-    """How many replicas the deployment runs: its minimum while active, none paused.
-    (An autoscaler moves `replica_count` between min and max itself.)"""
-    if row.kind == JOB or row.status == Status.PAUSED:
-        return 0
-    return int(scalings.load(row.scaling)["min_replica_count"])
+def wanted_replicas(session: Session, row: ServerlessDeployment) -> int:
+    """How many replicas it runs after an action: none while paused, else what
+    its queue asks for between min and max (its minimum when idle)."""
+    return fleet.wanted_now(session, row)
 
 
 def remove(row: ServerlessDeployment, at: datetime) -> None:

@@ -29,6 +29,7 @@ from verda_server.serverless.deployments.schemas import (
     ScalingOutDto,
 )
 from verda_server.serverless.deployments.states import Action
+from verda_server.serverless.endpoint import service as endpoint
 
 router = APIRouter(tags=["Container deployments"], dependencies=[Depends(require_principal)])
 PREFIX = "/v1/container-deployments"
@@ -245,8 +246,8 @@ _action(
 @router.post(
     PREFIX + "/{deployment_name}/purge-queue",
     summary="Purge a container deployment's queue",
-    description="Drops the queued requests (none are kept by this server yet). No body; "
-    "answers an empty body.",
+    description="Drops the requests waiting in the endpoint's queue (those a replica is "
+    "working on finish). No body; answers an empty body.",
     response_class=Response,
     responses={**EMPTY_OK, **NOT_FOUND},
 )
@@ -254,7 +255,8 @@ def purge_deployment_queue(
     context: Context, principal: CurrentPrincipal, deployment_name: DeploymentName
 ) -> Response:
     with working(context, principal.project_id) as work:
-        service.get(work.session, work.project_id, DEPLOYMENT, deployment_name)
+        row = service.get(work.session, work.project_id, DEPLOYMENT, deployment_name)
+        endpoint.purge(work.session, work.catalog, context.lifecycle.current, row, work.now)
     return Response(status_code=200)
 
 

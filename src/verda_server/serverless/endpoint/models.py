@@ -23,7 +23,7 @@ class InferenceRequest(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
     deployment_id: Mapped[str] = mapped_column(
-        ForeignKey("container_deployments.id", ondelete="CASCADE")
+        ForeignKey("serverless_deployments.id", ondelete="CASCADE")
     )
     # Asked for with `Prefer: respond-async` (or -proxy): answered through /result.
     is_async: Mapped[bool]

@@ -16,6 +16,7 @@ from verda_server.serverless.deployments import service
 from verda_server.serverless.deployments.models import JOB
 from verda_server.serverless.deployments.states import JobAction
 from verda_server.serverless.deployments.views import REFUSED, Timeout, answer, working
+from verda_server.serverless.endpoint import service as endpoint
 from verda_server.serverless.jobs import operations
 from verda_server.serverless.jobs.schemas import (
     CreateJobDto,
@@ -157,7 +158,8 @@ def _action(name: str, action: JobAction | None, summary: str, description: str)
     def act(context: Context, principal: CurrentPrincipal, job_name: JobName) -> Response:
         with working(context, principal.project_id) as work:
             if action is None:
-                service.get(work.session, work.project_id, JOB, job_name)
+                row = service.get(work.session, work.project_id, JOB, job_name)
+                endpoint.purge(work.session, work.catalog, context.lifecycle.current, row, work.now)
             else:
                 operations.act(work, job_name, action)
         return Response(status_code=200)
@@ -180,5 +182,5 @@ _action(
     "purge-queue",
     None,
     "Purge a job deployment's queue",
-    "Drops the queued jobs (none are kept by this server yet).",
+    "Drops the requests waiting in the endpoint's queue (those a replica is working on finish).",
 )
