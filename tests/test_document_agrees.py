@@ -319,11 +319,14 @@ def test_every_get_writes_integers_as_integers(live, authed, contract):
         "deployment_name": "web",
         "job_name": "batch",
     }
-    # /metrics is the operators', behind the admin token.
+    # /metrics is the operators', behind the admin token; a GET at a serverless
+    # endpoint is a call that waits for the clock (test_serverless_endpoint.py).
     gets = [
         path
         for path, item in contract.document["paths"].items()
-        if "get" in item and {"adminToken": []} not in item["get"].get("security", [])
+        if "get" in item
+        and {"adminToken": []} not in item["get"].get("security", [])
+        and not path.startswith("/serverless/")
     ]
     assert len(gets) > 30
     for template in gets:
