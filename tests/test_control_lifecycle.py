@@ -25,18 +25,24 @@ FAST = {
     "cluster_provisioning_seconds": 10.0,
     "clone_seconds": 5.0,
     "trash_seconds": 345600.0,
+    "serverless_ready_seconds": 3.0,
+    "serverless_inference_seconds": 1.0,
 }
 REALISTIC = {
     "provisioning_seconds": 180.0,
     "cluster_provisioning_seconds": 480.0,
     "clone_seconds": 300.0,
     "trash_seconds": 345600.0,
+    "serverless_ready_seconds": 60.0,
+    "serverless_inference_seconds": 2.0,
 }
 INSTANT = {
     **FAST,
     "provisioning_seconds": 0.0,
     "cluster_provisioning_seconds": 0.0,
     "clone_seconds": 0.0,
+    "serverless_ready_seconds": 0.0,
+    "serverless_inference_seconds": 0.0,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from tests.support import serverless as sl
 from tests.support.clusters import cluster_body, give_back
 from tests.support.keys import ed25519_key
 from tests.test_errors import assert_error
@@ -30,6 +31,8 @@ from verda_server.instances.schemas import (
     PerformInstanceActionPublicDto,
     VolumeDto,
 )
+from verda_server.serverless.deployments import schemas as sl_schemas
+from verda_server.serverless.jobs import schemas as job_schemas
 from verda_server.serverless.registry.schemas import CreateRegistryCredentialDto
 from verda_server.serverless.secrets.schemas import (
     CreateFileSecretDto,
@@ -74,6 +77,35 @@ class World:
 
     def refresh_token(self) -> str:
         return str(self.project.token_response(self.client)["refresh_token"])
+
+    def serverless(self) -> None:
+        """What serverless bodies refer to: a file secret `certs`, credentials `hub`."""
+        if not getattr(self, "_serverless", False):
+            sl.add_file_secret(self.live, self.project.project_id, "certs")
+            sl.add_credentials(self.live, self.project.project_id, "hub")
+            self._serverless = True
+
+    def deployment(self) -> str:
+        self.serverless()
+        if getattr(self, "_deployed", False):
+            return "web"
+        self._deployed = True
+        response = self.client.post("/v1/container-deployments", json=sl.deployment("web"))
+        assert response.status_code == 201, response.text
+        return "web"
+
+    def job(self) -> str:
+        self.serverless()
+        if getattr(self, "_job", False):
+            return "batch"
+        self._job = True
+        response = self.client.post("/v1/job-deployments", json=sl.job("batch"))
+        assert response.status_code == 201, response.text
+        return "batch"
+
+    def new_deployment(self) -> dict[str, Any]:
+        self.serverless()
+        return sl.deployment("web")
 
 
 def deploy_body() -> dict[str, Any]:
@@ -171,6 +203,39 @@ CALLS: dict[type[BaseModel], Call] = {
         lambda w, _f: {"actions": [{"action": "discontinue", "id": w.cluster()}]},
         202,
     ),
+    sl_schemas.CreateDeploymentDto: Call(
+        "POST", _fixed("/v1/container-deployments"), lambda w, _f: w.new_deployment(), 201
+    ),
+    sl_schemas.PatchDeploymentDto: Call(
+        "PATCH",
+        lambda w: f"/v1/container-deployments/{w.deployment()}",
+        lambda _w, _f: {"is_spot": True},
+        200,
+    ),
+    sl_schemas.ScalingDto: Call(
+        "PATCH",
+        lambda w: f"/v1/container-deployments/{w.deployment()}/scaling",
+        lambda _w, _f: {"max_replica_count": 2},
+        200,
+    ),
+    sl_schemas.EnvVarsChangeDto: Call(
+        "POST",
+        lambda w: f"/v1/container-deployments/{w.deployment()}/environment-variables",
+        lambda _w, _f: {"container_name": "random-logger-0", "env": []},
+        200,
+    ),
+    sl_schemas.EnvVarsDeleteDto: Call(
+        "DELETE",
+        lambda w: f"/v1/container-deployments/{w.deployment()}/environment-variables",
+        lambda _w, _f: {"container_name": "random-logger-0", "env": ["A"]},
+        200,
+    ),
+    job_schemas.CreateJobDto: Call(
+        "POST", _fixed("/v1/job-deployments"), lambda w, _f: (w.serverless(), sl.job())[1], 201
+    ),
+    job_schemas.PatchJobDto: Call(
+        "PATCH", lambda w: f"/v1/job-deployments/{w.job()}", lambda _w, _f: {}, 200
+    ),
     CreateTagDto: Call(
         "POST",
         lambda w: f"/v1/volumes/{w.volume()}/tags",
@@ -210,6 +275,100 @@ NESTED: dict[type[BaseModel], tuple[type[BaseModel], str, dict[str, Any]]] = {
         "existing_volumes.0",
         {"id": "00000000-0000-4000-8000-000000000000"},
     ),
+    sl_schemas.ContainerDto: (sl_schemas.CreateDeploymentDto, "containers.0", sl.container()),
+    sl_schemas.ImageObjectDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.image",
+        {"image": sl.IMAGE, "last_updated_at": "2026-01-01T00:00:00Z"},
+    ),
+    sl_schemas.ComputeDto: (sl_schemas.CreateDeploymentDto, "compute", dict(sl.COMPUTE)),
+    sl_schemas.RegistrySettingsDto: (
+        sl_schemas.CreateDeploymentDto,
+        "container_registry_settings",
+        {"is_private": False, "credentials": {"name": "hub"}},
+    ),
+    sl_schemas.CredentialsRefDto: (
+        sl_schemas.RegistrySettingsDto,
+        "container_registry_settings.credentials",
+        {"name": "hub"},
+    ),
+    sl_schemas.HealthcheckDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.healthcheck",
+        {"enabled": True, "port": 8081, "path": "/health"},
+    ),
+    sl_schemas.EntrypointOverridesDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.entrypoint_overrides",
+        {"enabled": True, "entrypoint": ["a"], "cmd": ["b"]},
+    ),
+    sl_schemas.EnvVarDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.env.0",
+        {"name": "A", "value_or_reference_to_secret": "1", "type": "plain"},
+    ),
+    sl_schemas.AutoupdateDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.autoupdate",
+        {"enabled": True, "mode": "semantic", "tag_filter": "v*"},
+    ),
+    sl_schemas.ScratchMountDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.volume_mounts.0",
+        {"type": "scratch", "mount_path": "/data"},
+    ),
+    sl_schemas.SecretMountDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.volume_mounts.0",
+        {"type": "secret", "mount_path": "/c", "secret_name": "certs", "file_names": ["a.txt"]},
+    ),
+    sl_schemas.MemoryMountDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.volume_mounts.0",
+        {"type": "memory", "mount_path": "/dev/shm", "size_in_mb": 64},
+    ),
+    # Every field is required: only refusals are tried (no volume is needed).
+    sl_schemas.SharedMountDto: (
+        sl_schemas.CreateDeploymentDto,
+        "containers.0.volume_mounts.0",
+        {"type": "shared", "mount_path": "/m", "volume_id": "00000000-0000-4000-8000-000000000000"},
+    ),
+    sl_schemas.ContainerPatchDto: (
+        sl_schemas.PatchDeploymentDto,
+        "containers.0",
+        {"name": "random-logger-0", "image": "nginx:1.29.1", "exposed_port": 80},
+    ),
+    sl_schemas.DelayDto: (
+        sl_schemas.CreateDeploymentDto,
+        "scaling.scale_up_policy",
+        {"delay_seconds": 5},
+    ),
+    sl_schemas.TriggersDto: (
+        sl_schemas.CreateDeploymentDto,
+        "scaling.scaling_triggers",
+        {"queue_load": {"threshold": 2}, "cpu_utilization": None, "gpu_utilization": None},
+    ),
+    sl_schemas.QueueLoadDto: (
+        sl_schemas.CreateDeploymentDto,
+        "scaling.scaling_triggers.queue_load",
+        {"threshold": 2},
+    ),
+    sl_schemas.UtilizationDto: (
+        sl_schemas.CreateDeploymentDto,
+        "scaling.scaling_triggers.cpu_utilization",
+        {"enabled": False, "threshold": 0},
+    ),
+    job_schemas.JobScalingDto: (
+        job_schemas.CreateJobDto,
+        "scaling",
+        {"max_replica_count": 1, "queue_message_ttl_seconds": 300, "deadline_seconds": 3600},
+    ),
+}
+# Fields the document requires that the service checks itself, for the wording
+# clients match (BEYOND.md §3.1, §3.3.4).
+SERVICE_REQUIRED = {
+    (sl_schemas.SharedMountDto, "volume_id"),
+    (sl_schemas.ContainerPatchDto, "name"),
 }
 
 
@@ -217,7 +376,7 @@ def _cases() -> list[tuple[type[BaseModel], str, bool]]:
     cases = []
     for model in [*CALLS, *NESTED]:
         for name, field in model.model_fields.items():
-            cases.append((model, name, field.is_required()))
+            cases.append((model, name, field.is_required() or (model, name) in SERVICE_REQUIRED))
     return cases
 
 
@@ -235,19 +394,25 @@ def _set(body: dict[str, Any], path: str, value: Any) -> None:
         node[last] = value
 
 
+def _placed(world: World, model: type[BaseModel], field: str) -> tuple[Call, dict[str, Any]]:
+    """The call that carries `model`, and a body holding it where it sits."""
+    if model not in NESTED:
+        call = CALLS[model]
+        return call, call.body(world, field)
+    outer, at, inner = NESTED[model]
+    call, body = _placed(world, outer, field)
+    parent, _, index = at.rpartition(".")
+    if index.isdigit():
+        _set(body, parent, [dict(inner)])
+    else:
+        _set(body, at, dict(inner))
+    return call, body
+
+
 def _request(world: World, model: type[BaseModel], field: str, value: Any):
     """The model's call with `field` set to `value` (or left out)."""
-    if model in NESTED:
-        outer, at, inner = NESTED[model]
-        call = CALLS[outer]
-        body = call.body(world, field)
-        container, _, index = at.partition(".")
-        body[container] = [dict(inner)] if index else dict(inner)
-        path = f"{at}.{field}"
-    else:
-        call = CALLS[model]
-        body = call.body(world, field)
-        path = field
+    call, body = _placed(world, model, field)
+    path = f"{NESTED[model][1]}.{field}" if model in NESTED else field
     _set(body, path, value)
     return call, world.client.request(call.method, call.path(world), json=body)
 

@@ -37,6 +37,19 @@ CONFIG: dict[str, Any] = {
         "fuzzing": {"enabled": True},
         "stateful": {"enabled": False},
     },
+    # Serverless bodies name what must exist in the project (a secret, file secret,
+    # shared volume, registry credentials), a compute resource that must be
+    # offered and available, and max >= min replicas: the clients expect 400 for
+    # each (BEYOND.md §3.1), and the document says so on those operations.
+    "operations": [
+        {
+            "include-path-regex": "^/v1/(container|job)-deployments",
+            "include-method-regex": "^(POST|PATCH)$",
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": [*STATE_DEPENDENT, "400"]}
+            },
+        }
+    ],
     "checks": {
         "positive_data_acceptance": {"expected-statuses": STATE_DEPENDENT},
         # 503 is documented where it happens (no capacity, the store down).

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -273,36 +272,7 @@ def test_deletes(authed):
         assert _names(authed, path) == []
 
 
-@pytest.mark.parametrize(
-    ("kind", "path", "make"),
-    [
-        ("secret_users", "/v1/secrets", _secret),
-        ("file_secret_users", "/v1/file-secrets", lambda c, n: _file_secret(c, n, "a")),
-        ("credential_users", CREDENTIALS, _credential),
-    ],
-)
-def test_in_use_goes_only_with_force(authed, project, monkeypatch, kind, path, make):
-    """The rule, with usage answering as deployments and jobs will (this
-    branch has none yet): refused with 409 naming them, deleted with force."""
-    asked: list[tuple[str, str]] = []
-
-    def users(_session: Any, project_id: str, name: str) -> list[str]:
-        asked.append((project_id, name))
-        return ["my-app", "my-job"] if name == "used" else []
-
-    monkeypatch.setattr(usage, kind, users)
-    make(authed, "used")
-    make(authed, "free")
-    for params in ({}, {"force": "false"}):
-        message = assert_error(authed.delete(f"{path}/used", params=params), 409, "conflict")
-        assert "my-app" in message and "my-job" in message and "force=true" in message
-    assert _names(authed, path) == ["free", "used"]
-    assert authed.delete(f"{path}/free").status_code == 200
-    assert authed.delete(f"{path}/used", params={"force": "true"}).status_code == 200
-    assert _names(authed, path) == []
-    assert (project.project_id, "used") in asked
-
-
+# With deployments and jobs that use them: tests/test_serverless_references.py.
 def test_a_generic_secret_deleted_through_secrets_asks_its_own_users(authed, monkeypatch):
     monkeypatch.setattr(usage, "secret_users", lambda *_: ["env-user"])
     monkeypatch.setattr(usage, "file_secret_users", lambda *_: ["mount-user"])

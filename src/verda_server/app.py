@@ -49,6 +49,9 @@ from verda_server.ratelimits.policies import load_policies
 from verda_server.readmodel.cache import Answers
 from verda_server.readmodel.middleware import ReadModel
 from verda_server.serverless.compute import views as compute_views
+from verda_server.serverless.deployments import views as deployment_views
+from verda_server.serverless.endpoint import views as endpoint_views
+from verda_server.serverless.jobs import views as job_views
 from verda_server.serverless.registry import views as registry_views
 from verda_server.serverless.secrets import views as secret_views
 from verda_server.ssh_keys import views as ssh_key_views
@@ -77,6 +80,9 @@ ROUTERS = (
     compute_views.router,
     secret_views.router,
     registry_views.router,
+    deployment_views.router,
+    job_views.router,
+    endpoint_views.router,
     *tag_views.ROUTERS,
     # Last: every router before it is tried first by each request.
     observability_views.router,

@@ -216,6 +216,32 @@ def serve(
             "overrides the profile's.",
         ),
     ] = None,
+    serverless_ready_seconds: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_SERVERLESS_READY_SECONDS",
+            min=0,
+            help="Server-clock seconds a container deployment's new replicas stay "
+            "initializing; overrides the profile's.",
+        ),
+    ] = None,
+    serverless_inference_seconds: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_SERVERLESS_INFERENCE_SECONDS",
+            min=0,
+            help="Server-clock seconds a replica works on one request sent to a "
+            "deployment's endpoint; overrides the profile's.",
+        ),
+    ] = None,
+    serverless_base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VERDA_SERVER_SERVERLESS_BASE_URL",
+            help="Where container deployments' endpoints live: `endpoint_base_url` is "
+            "<this>/<name>. Default: this server's /serverless.",
+        ),
+    ] = None,
     spot_seed: Annotated[
         int,
         typer.Option(
@@ -337,7 +363,10 @@ def serve(
             cluster_provisioning_seconds=cluster_provisioning_seconds,
             clone_seconds=clone_seconds,
             trash_seconds=trash_seconds,
+            serverless_ready_seconds=serverless_ready_seconds,
+            serverless_inference_seconds=serverless_inference_seconds,
         ),
+        serverless_base_url=serverless_base_url,
         log_format=log_format.value,
         metrics_public=metrics_public,
         journal_size=journal_size,

@@ -74,10 +74,18 @@ class Settings:
     # SQLite's durability (storage/database.py): "full" fsyncs every commit;
     # "normal" survives a crash of the process, not of the machine.
     sqlite_sync: str = "full"
+    # Where container deployments' endpoints live (`endpoint_base_url` is
+    # `<this>/<name>`); None: this server's own /serverless.
+    serverless_base_url: str | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def serverless_url(self) -> str:
+        base = self.serverless_base_url or self.base_url.removesuffix("/v1") + "/serverless"
+        return base.rstrip("/")
 
 
 def sqlite_url(data_dir: Path) -> str:

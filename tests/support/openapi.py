@@ -32,12 +32,18 @@ StrictValidator = jsonschema.validators.extend(
 )
 
 
+def _pattern(template: str) -> str:
+    """A template's parameters match one segment each, except `{path}`: the path
+    below a serverless endpoint, which spans any number (the document says so)."""
+    return re.sub(r"\{[^}]+\}", "[^/]+", template.replace("{path}", ".+"))
+
+
 class ContractChecker:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         # Static segments win over parameters, as in the router.
         templates = sorted(document["paths"], key=lambda t: (t.count("{"), t))
-        self._routes = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", t)), t) for t in templates]
+        self._routes = [(re.compile(_pattern(t)), t) for t in templates]
 
     def _validate(self, body: Any, schema: dict[str, Any]) -> None:
         full = dict(schema)
@@ -56,9 +62,11 @@ class ContractChecker:
         return body
 
     def operation(self, method: str, path: str) -> dict[str, Any] | None:
+        # As the router: the first template that matches the path and has the method.
         for pattern, template in self._routes:
-            if pattern.fullmatch(path):
-                return self.document["paths"][template].get(method.lower())
+            operation = self.document["paths"][template].get(method.lower())
+            if operation is not None and pattern.fullmatch(path):
+                return dict(operation)
         return None
 
     def _header(self, declared: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ its machine (no capacity, installation failed); a cluster costs its
 price until it is discontinued; a volume costs its
 hourly price while it exists outside the trash; a rate that ends (a
 long-term contract) is followed by the pay-as-you-go price. Anything else
-is free.
+is free. A serverless deployment or job costs its price per replica-hour
+for each replica it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.instances.states import UNPLACED
+from verda_server.serverless.deployments.models import ServerlessDeployment
 from verda_server.volumes.models import Volume
 from verda_server.volumes.states import ACTIVE
 
@@ -49,3 +51,11 @@ def volume_rate(volume: Volume, catalog: Catalog, currency: str) -> Rate | None:
     if volume.is_permanently_deleted or volume.status not in BILLED_VOLUME_STATUSES:
         return None
     return Rate(volume_hourly(catalog, volume.type, volume.size, currency))
+
+
+def serverless_rate(deployment: ServerlessDeployment) -> Rate | None:
+    """A deployment or job costs its price per replica-hour for each replica it
+    runs (initializing ones too); paused, scaled to zero or gone, nothing."""
+    if deployment.deleted_at is not None or deployment.replica_count == 0:
+        return None
+    return Rate(deployment.price_per_replica_hour * deployment.replica_count)

@@ -17,6 +17,8 @@ from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.instances.states import Status as InstanceStatus
 from verda_server.projects.models import Project
+from verda_server.serverless.deployments.models import ServerlessDeployment
+from verda_server.serverless.deployments.replicas import pause as serverless_pause
 
 # Instances shut down when the money is gone: they stop, but keep costing
 # (and keep their volumes), like a shutdown the user asked for.
@@ -30,7 +32,12 @@ def _running(project_id: str) -> object:
         Instance.status.in_(_STOPPED_AT_ZERO),
     )
     clusters = exists().where(Cluster.project_id == project_id, Cluster.deleted_at.is_(None))
-    return or_(instances, clusters)
+    serverless = exists().where(
+        ServerlessDeployment.project_id == project_id,
+        ServerlessDeployment.deleted_at.is_(None),
+        ServerlessDeployment.replica_count > 0,
+    )
+    return or_(instances, clusters, serverless)
 
 
 def refresh_due(session: Session, project: Project, now: datetime) -> None:
@@ -83,6 +90,16 @@ def settle(session: Session, project: Project, now: datetime) -> None:
             select(Cluster).where(Cluster.project_id == project.id, Cluster.deleted_at.is_(None))
         ):
             discontinue(session, cluster, now)
+        # Deployments pause: their replicas and capacity go, and they cost
+        # nothing until resumed.
+        for deployment in session.scalars(
+            select(ServerlessDeployment).where(
+                ServerlessDeployment.project_id == project.id,
+                ServerlessDeployment.deleted_at.is_(None),
+                ServerlessDeployment.replica_count > 0,
+            )
+        ):
+            serverless_pause(deployment, now)
     refresh_due(session, project, now)
 
 

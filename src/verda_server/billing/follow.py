@@ -24,6 +24,7 @@ from verda_server.billing.billable import (
     UNBILLED_INSTANCE_STATUSES,
     cluster_rate,
     instance_rate,
+    serverless_rate,
     volume_rate,
 )
 from verda_server.billing.due import refresh_due
@@ -33,6 +34,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
+from verda_server.serverless.deployments.models import ServerlessDeployment
 from verda_server.volumes.models import Volume
 
 _KEY = "billing"
@@ -78,6 +80,13 @@ KINDS: dict[type, Kind] = {
         ("deleted_at", "price_per_hour"),
         lambda obj, _catalog, _currency: cluster_rate(obj),
         lambda obj: obj.deleted_at,
+    ),
+    ServerlessDeployment: Kind(
+        "serverless",
+        ("deleted_at", "replica_count", "price_per_replica_hour"),
+        lambda obj, _catalog, _currency: serverless_rate(obj),
+        # Paused by the clock (the money ran out) at its own instant, not the sweep's.
+        lambda obj: obj.deleted_at or obj.updated_at,
     ),
     Volume: Kind(
         "volume",

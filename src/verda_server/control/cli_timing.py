@@ -48,6 +48,8 @@ def set_lifecycle(
     cluster_provisioning_seconds: Seconds = None,
     clone_seconds: Seconds = None,
     trash_seconds: Seconds = None,
+    serverless_ready_seconds: Seconds = None,
+    serverless_inference_seconds: Seconds = None,
     drop: Annotated[
         list[str] | None,
         typer.Option(help="Drop this transition's override (repeatable)."),
@@ -61,6 +63,8 @@ def set_lifecycle(
         "cluster_provisioning_seconds": cluster_provisioning_seconds,
         "clone_seconds": clone_seconds,
         "trash_seconds": trash_seconds,
+        "serverless_ready_seconds": serverless_ready_seconds,
+        "serverless_inference_seconds": serverless_inference_seconds,
     }
     # Every transition named, set or dropped, makes --drop-all one change.
     overrides: dict[str, float | None] = dict.fromkeys(given if drop_all else drop or [])

@@ -37,6 +37,8 @@ class OverridesChangeDto(BaseModel):
     cluster_provisioning_seconds: float | None = Seconds
     clone_seconds: float | None = Seconds
     trash_seconds: float | None = Seconds
+    serverless_ready_seconds: float | None = Seconds
+    serverless_inference_seconds: float | None = Seconds
 
 
 class LifecycleChangeDto(BaseModel):

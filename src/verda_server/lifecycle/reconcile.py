@@ -25,6 +25,9 @@ from verda_server.instances.states import TIMED as INSTANCE_TIMED
 from verda_server.instances.states import Status as InstanceStatus
 from verda_server.lifecycle.timings import ActiveLifecycle, Timings
 from verda_server.projects.models import Project
+from verda_server.serverless.deployments import service as serverless
+from verda_server.serverless.deployments.models import ServerlessDeployment
+from verda_server.serverless.endpoint import fleet
 from verda_server.storage.base import UTCDateTime
 from verda_server.storage.database import Database
 from verda_server.volumes import service as volumes
@@ -58,6 +61,15 @@ def _volumes_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
     return where if project_id is None else [*where, Volume.project_id == project_id]
 
 
+def _serverless_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
+    where = [
+        ServerlessDeployment.deleted_at.is_(None),
+        ServerlessDeployment.due_at.is_not(None),
+        ServerlessDeployment.due_at <= now,
+    ]
+    return where if project_id is None else [*where, ServerlessDeployment.project_id == project_id]
+
+
 def _billing_due(now: Now, project_id: ProjectId) -> list[ColumnElement[bool]]:
     where = [Project.billing_due_at <= now]
     return where if project_id is None else [*where, Project.id == project_id]
@@ -74,6 +86,7 @@ def _due_check(per_project: bool) -> Select[tuple[bool]]:
             exists().where(*_evictions_due(now)),
             exists().where(*_clusters_due(now, project_id)),
             exists().where(*_volumes_due(now, project_id)),
+            exists().where(*_serverless_due(now, project_id)),
             exists().where(*_billing_due(now, project_id)),
         )
     )
@@ -93,6 +106,7 @@ def _next_due_statement() -> Select[Any]:
         _earliest(Instance.evict_at, *_evictions_due(far), Instance.project_id == project_id),
         _earliest(Cluster.due_at, *_clusters_due(far, project_id)),
         _earliest(Volume.due_at, *_volumes_due(far, project_id)),
+        _earliest(ServerlessDeployment.due_at, *_serverless_due(far, project_id)),
         _earliest(Project.billing_due_at, *_billing_due(far, project_id)),
     )
     return select(*instants)
@@ -169,6 +183,17 @@ def apply_due(
         elif status in VOLUME_TIMED:
             volume.status = VOLUME_TIMED[status].value
         volume.due_at = None
+        changed += 1
+    for deployment in session.scalars(
+        select(ServerlessDeployment)
+        .where(*_serverless_due(now, project_id))
+        .order_by(ServerlessDeployment.id)
+    ):
+        serverless.settle(deployment, now)
+        if deployment.deleted_at is None and (
+            deployment.queue_due_at is not None or deployment.scale_since is not None
+        ):
+            fleet.play(session, catalog, deployment, now, lifecycle)
         changed += 1
     for project in session.scalars(
         select(Project).where(*_billing_due(now, project_id)).order_by(Project.id)

@@ -22,6 +22,8 @@ DURATIONS = (
     "cluster_provisioning_seconds",
     "clone_seconds",
     "trash_seconds",
+    "serverless_ready_seconds",
+    "serverless_inference_seconds",
 )
 # Far enough for any test of a long wait; near enough that no date overflows.
 MAX_SECONDS = 100 * 366 * 24 * 3600
@@ -34,6 +36,8 @@ class Durations(BaseModel):
     cluster_provisioning_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     clone_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
     trash_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    serverless_ready_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
+    serverless_inference_seconds: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)
 
 
 class _ProfilesFile(BaseModel):
@@ -64,6 +68,8 @@ class Timings:
     cluster_provisioning_seconds: float
     clone_seconds: float
     trash_seconds: float
+    serverless_ready_seconds: float
+    serverless_inference_seconds: float
     spot_seed: int = 0
 
 

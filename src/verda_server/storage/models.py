@@ -6,6 +6,8 @@ from verda_server.clusters import models as cluster_models
 from verda_server.control import models as control_models
 from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
+from verda_server.serverless.deployments import models as serverless_deployment_models
+from verda_server.serverless.endpoint import models as inference_request_models
 from verda_server.serverless.registry import models as registry_models
 from verda_server.serverless.secrets import models as secret_models
 from verda_server.ssh_keys import models as ssh_key_models
@@ -22,10 +24,12 @@ __all__ = [
     "cluster_models",
     "control_models",
     "generation",
+    "inference_request_models",
     "instance_models",
     "project_models",
     "registry_models",
     "secret_models",
+    "serverless_deployment_models",
     "ssh_key_models",
     "startup_script_models",
     "tag_models",

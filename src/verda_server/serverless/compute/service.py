@@ -30,6 +30,9 @@ class ComputeOffer:
     price_per_hour: Decimal
     spot_price_per_hour: Decimal
 
+    def price(self, is_spot: bool) -> Decimal:
+        return self.spot_price_per_hour if is_spot else self.price_per_hour
+
 
 @dataclass(frozen=True)
 class Listed:
@@ -78,6 +81,12 @@ def project_offer(
     project = session.get(Project, project_id)
     assert project is not None
     return find_offer(catalog, name, size, project.currency)  # type: ignore[arg-type]
+
+
+def capacity_of(catalog: Catalog, name: str) -> int:
+    """Units of the compute resource `name` the whole server has (0: not offered)."""
+    resource = _resource(catalog, name)
+    return resource.capacity if resource is not None else 0
 
 
 def free_units(session: Session, catalog: Catalog) -> dict[str, int]:

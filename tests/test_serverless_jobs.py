@@ -1,0 +1,181 @@
+"""Jobs (`/job-deployments`) through raw HTTP: BEYOND.md §4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import serverless as sl
+from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.usefixtures("gives_back")
+
+PATH = "/v1/job-deployments"
+READY = 3  # the `fast` profile's serverless_ready_seconds
+
+
+def create(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(PATH, json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def status(client: httpx.Client, name: str = "batch") -> str:
+    response = client.get(f"{PATH}/{name}/status")
+    assert response.status_code == 200, response.text
+    return str(response.json()["status"])
+
+
+def test_create_answers_the_job(authed: httpx.Client, live: LiveServer, project: Any) -> None:
+    entry = {"enabled": True, "entrypoint": ["python3", "main.py"], "cmd": ["--port", "8080"]}
+    made = create(authed, sl.job(containers=[sl.container(entrypoint_overrides=entry)]))
+    assert made["name"] == "batch"
+    assert made["containers"][0]["name"] == "random-logger-0"
+    assert made["containers"][0]["image"]["image"] == sl.IMAGE
+    assert made["containers"][0]["entrypoint_overrides"] == entry
+    assert made["endpoint_base_url"] == f"{live.base_url}/serverless/batch"
+    assert made["created_by_user_id"] == project.client_id
+    assert made["scaling"] == {
+        "max_replica_count": 1,
+        "queue_message_ttl_seconds": 300,
+        "deadline_seconds": 3600,
+    }
+    assert made["container_registry_settings"] == {"is_private": False, "credentials": None}
+    assert "is_spot" not in made
+    assert authed.get(f"{PATH}/batch").json() == made
+    assert authed.get(PATH).json() == [
+        {
+            "name": "batch",
+            "created_at": made["created_at"],
+            "created_by_user_id": project.client_id,
+            "compute": sl.COMPUTE,
+        }
+    ]
+    assert status(authed) == "running"
+    assert authed.get(f"{PATH}/batch/scaling").json() == made["scaling"]
+    # Not a deployment: the deployments' paths don't know it.
+    assert authed.get("/v1/container-deployments/batch").status_code == 404
+
+
+def test_scaling_defaults_and_go_omissions(authed: httpx.Client) -> None:
+    made = create(authed, sl.job(scaling={"max_replica_count": 2}, is_spot=True))
+    assert made["scaling"] == {
+        "max_replica_count": 2,
+        "queue_message_ttl_seconds": 300,
+        "deadline_seconds": 3600,
+    }
+    assert authed.post(PATH, json=sl.job("other", scaling=None)).status_code == 400
+    bad = sl.job("bad", scaling={"max_replica_count": 0})
+    assert authed.post(PATH, json=bad).status_code == 400
+
+
+def test_volume_id_spellings(authed: httpx.Client) -> None:
+    volume = authed.post(
+        "/v1/volumes",
+        json={"type": "HDD_Shared", "name": "s", "size": 50, "location_code": "FIN-01"},
+    )
+    assert volume.status_code == 202, volume.text
+    mounts = [{"type": "shared", "mount_path": "/m", "volumeId": volume.text},
+              {"type": "scratch", "mount_path": "/data"}]  # fmt: skip
+    made = create(authed, sl.job(containers=[sl.container(volume_mounts=mounts)]))
+    assert made["containers"][0]["volume_mounts"][0] == {
+        "type": "shared", "mount_path": "/m", "volume_id": volume.text,
+    }  # fmt: skip
+
+
+def test_names_are_shared_with_deployments(authed: httpx.Client) -> None:
+    response = authed.post("/v1/container-deployments", json=sl.deployment("web"))
+    assert response.status_code == 201, response.text
+    taken = authed.post(PATH, json=sl.job("web"))
+    assert taken.status_code == 409 and "container deployment" in taken.json()["message"]
+    assert authed.post(PATH, json=sl.job("Bad_Name")).status_code == 400
+    create(authed, sl.job())
+    assert authed.post(PATH, json=sl.job()).status_code == 409
+
+
+def test_patch(authed: httpx.Client) -> None:
+    made = create(authed, sl.job())
+    # The Go integration test's patch.
+    scaling = {"max_replica_count": 1, "queue_message_ttl_seconds": 300, "deadline_seconds": 3600}
+    response = authed.patch(f"{PATH}/batch", json={"scaling": scaling})
+    assert response.status_code == 200 and response.json()["name"] == "batch"
+    response = authed.patch(
+        f"{PATH}/batch",
+        json={
+            "scaling": {"deadline_seconds": 60},
+            "containers": [{"name": "random-logger-0", "image": "nginx:1.29.1"}],
+            "compute": {"name": "H200", "size": 2},
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["scaling"] == {**scaling, "deadline_seconds": 60}
+    assert body["containers"][0]["image"]["image"] == "nginx:1.29.1"
+    assert body["containers"][0]["name"] == made["containers"][0]["name"]
+    assert body["compute"] == {"name": "H200", "size": 2}
+    no_name = {"containers": [{"image": "nginx:1.29.1"}]}
+    response = authed.patch(f"{PATH}/batch", json=no_name)
+    assert response.status_code == 400
+    assert "containers.0.name should not be null or undefined" in response.json()["message"]
+
+
+def test_pause_resume_purge(authed: httpx.Client) -> None:
+    create(authed, sl.job())
+    for action, expected in (("pause", "paused"), ("pause", "paused"), ("resume", "running"),
+                             ("resume", "running"), ("purge-queue", "running")):  # fmt: skip
+        response = authed.post(
+            f"{PATH}/batch/{action}", headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 200 and response.content == b""
+        assert status(authed) == expected
+
+
+@pytest.mark.parametrize("timeout", [None, "120000", "120000.0", "300000"])
+def test_delete_within_the_wait(authed: httpx.Client, timeout: str | None) -> None:
+    create(authed, sl.job())
+    params = {"timeout": timeout} if timeout is not None else None
+    response = authed.delete(f"{PATH}/batch", params=params)
+    assert response.status_code == 200 and response.content == b""
+    assert authed.get(f"{PATH}/batch").status_code == 404
+    assert authed.get(PATH).json() == []
+
+
+def test_delete_without_waiting_is_terminating_first(
+    authed: httpx.Client, live: LiveServer
+) -> None:
+    create(authed, sl.job())
+    assert authed.delete(f"{PATH}/batch", params={"timeout": "0"}).status_code == 200
+    assert status(authed) == "terminating"
+    assert authed.post(PATH, json=sl.job()).status_code == 409
+    assert authed.patch(f"{PATH}/batch", json={}).status_code == 409
+    live.clock.advance(READY)
+    assert authed.get(f"{PATH}/batch/status").status_code == 404
+    assert authed.get(PATH).json() == []
+    create(authed, sl.job())
+
+
+def test_unknown_and_foreign_jobs_are_not_found(
+    authed: httpx.Client, live: LiveServer, client_of: Any
+) -> None:
+    create(authed, sl.job())
+    other = client_of(live.new_project())
+    for client, name in ((authed, "nope"), (other, "batch")):
+        for method, path in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/status"),
+                             ("GET", "/scaling"), ("POST", "/pause"), ("POST", "/resume"),
+                             ("POST", "/purge-queue")):  # fmt: skip
+            response = client.request(
+                method, f"{PATH}/{name}{path}", json={} if method == "PATCH" else None
+            )
+            assert response.status_code == 404, (method, path, response.text)
+    assert other.get(PATH).json() == []
+    # No restart, replicas, env or scaling patch for jobs.
+    for method, path in (("POST", "/restart"), ("GET", "/replicas"),
+                         ("GET", "/environment-variables"), ("PATCH", "/scaling")):  # fmt: skip
+        assert authed.request(method, f"{PATH}/batch{path}", json={}).status_code == 404
+
+
+def test_an_empty_balance_creates_no_job(live: LiveServer, client_of: Any) -> None:
+    client = client_of(live.new_project(balance="0"))
+    assert client.post(PATH, json=sl.job()).status_code == 402
