@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.storage.files import make_private, sqlite_file
-from verda_server.storage.generation import TOUCHED, Generations
+from verda_server.storage.generation import STORE_MEMORY, TOUCHED, Generations
 from verda_server.storage.group_commit import GroupCommit
 
 T = TypeVar("T")
@@ -106,17 +106,24 @@ class Database:
         self._is_postgres = self.engine.dialect.name == "postgresql"
         self._inline: Any = None
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # What domain modules remember of this store's committed state (as
+        # billing/sums.py the open meters' sums), reached through Session.info;
+        # emptied when a batch of writes fails to commit.
+        self.memory: dict[str, Any] = {}
+        info = {STORE_MEMORY: self.memory}
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = sessionmaker(writer, expire_on_commit=False)
+        self._writers = sessionmaker(writer, expire_on_commit=False, info=info)
         generations = Generations()
         generations.install(self._writers)
         # The embedded store's writers commit in groups (storage/group_commit.py):
         # each unit's session joins the batch's transaction in a SAVEPOINT.
         self._group: GroupCommit | None = None
         if not self._is_postgres:
-            units = sessionmaker(expire_on_commit=False, join_transaction_mode="create_savepoint")
+            units = sessionmaker(
+                expire_on_commit=False, join_transaction_mode="create_savepoint", info=info
+            )
             generations.install(units)
-            self._group = GroupCommit(self.engine, units)
+            self._group = GroupCommit(self.engine, units, lost=self.memory.clear)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -21,7 +21,7 @@ moves them inside each unit).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -55,11 +55,16 @@ def _in_transaction(connection: Connection) -> bool:
 
 
 class GroupCommit:
-    def __init__(self, engine: Engine, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, engine: Engine, sessions: sessionmaker[Session], lost: Callable[[], None]
+    ) -> None:
         # The batch's transaction takes the write lock up front (BEGIN IMMEDIATE).
         self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         # Each unit's session joins the batch's connection inside a SAVEPOINT.
         self._sessions = sessions
+        # Called when a batch is not committed: its units' work is undone, so
+        # whatever was remembered of it must go.
+        self._lost = lost
         self._turn = threading.Lock()
         self._count = threading.Lock()
         self._queued = 0
@@ -115,6 +120,7 @@ class GroupCommit:
             batch.transaction.commit()
         except BaseException as exc:
             batch.error = exc
+            self._lost()
             # The connection is closed below anyway, which ends the transaction.
             with suppress(Exception):
                 batch.transaction.rollback()
