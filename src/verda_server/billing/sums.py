@@ -164,6 +164,9 @@ class _Work:
     working: dict[str, _Working] = field(default_factory=dict)
     # A savepoint rolled back: its flushed changes are in `changes`, but undone.
     reread: bool = False
+    # The projects summed, held for the unit (the session holds its objects
+    # weakly: billing reads each again when the unit commits).
+    projects: list[Project] = field(default_factory=list)
 
 
 def _work(session: Session) -> _Work:
@@ -187,6 +190,7 @@ def terms(session: Session, project: Project) -> tuple[Sums, Sequence[Any] | Non
     nothing was remembered."""
     session.flush()
     work = _work(session)
+    work.projects.append(project)
     changes = work.changes.get(project.id, [])
     working = work.working.get(project.id)
     if working is None:

@@ -109,6 +109,7 @@ class Generations:
 
     def __init__(self) -> None:
         self._owners: dict[Table, tuple[str, Table] | None] = {}
+        self._mappers: dict[Any, Any] | None = None
         self._table = StoreGeneration.__table__
         projects = Base.metadata.tables["projects"]
         self._bump = (
@@ -149,7 +150,21 @@ class Generations:
                 if owner is None:
                     touched.all = True
                     return
-                touched.parents.setdefault(owner[1], set()).add(getattr(obj, owner[0]))
+                key = getattr(obj, owner[0])
+                parent = self._in_session(session, owner[1], key)
+                if parent is not None:
+                    touched.projects.add(parent.project_id)
+                else:
+                    touched.parents.setdefault(owner[1], set()).add(key)
+
+    def _in_session(self, session: Session, table: Table, key: Any) -> Any:
+        """The parent row's object if the session holds it (no query)."""
+        if self._mappers is None:
+            self._mappers = {m.local_table: m for m in Base.registry.mappers}
+        mapper = self._mappers.get(table)
+        if mapper is None:
+            return None
+        return session.identity_map.get(mapper.identity_key_from_primary_key((key,)))
 
     def _on_execute(self, state: ORMExecuteState) -> None:
         if state.is_select or state.execution_options.get(TOUCHED):
