@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from verda_server.billing import ledger
-from verda_server.billing.rates import hours_covered
+from verda_server.billing import ledger, sums
+from verda_server.billing.rates import epoch_us, from_epoch_us, from_quanta, hours_covered, quanta
 from verda_server.clusters.actions import discontinue
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
@@ -41,7 +41,10 @@ def _running(project_id: str) -> object:
 
 
 def refresh_due(session: Session, project: Project, now: datetime) -> None:
-    meters = ledger.open_terms(session, project.id)
+    summed, rows = sums.terms(session, project)
+    if rows is None and _refresh_from_sums(session, project, now, summed):
+        return
+    meters = rows if rows is not None else sums.open_terms(session, project.id)
     balance = ledger.balance_at(project, meters, now)
     candidates = [m.rate_until for m in meters if m.rate_until is not None and m.rate_until > now]
     if balance > 0:
@@ -52,6 +55,36 @@ def refresh_due(session: Session, project: Project, now: datetime) -> None:
     elif session.scalar(select(_running(project.id))):
         candidates.append(now)
     project.billing_due_at = min(candidates, default=None)
+
+
+def _refresh_from_sums(
+    session: Session, project: Project, now: datetime, summed: sums.Sums
+) -> bool:
+    """refresh_due for a project of many meters, from their sums: the balance is
+    known to within a quantum per meter, and its least value is taken, so the
+    instant the money runs out may come a few microseconds early (rates of a
+    thousandth of a currency unit an hour or more), where it is settled exactly
+    (settle_due) and, if money is left, computed again. False when the sums
+    can't tell whether any money is left."""
+    owed = summed.owed_between(now)
+    if owed is None:
+        return False
+    held = quanta(project.balance)
+    least, most = held - owed[1], held - owed[0]
+    if least <= 0 < most:
+        return False
+    at_us = epoch_us(now)
+    candidates = [
+        from_epoch_us(a.until) for _, a in summed.ending if a.until is not None and a.until > at_us
+    ]
+    if least > 0:
+        covered = hours_covered(from_quanta(least), from_quanta(summed.rate_at(now)))
+        if covered is not None:
+            candidates.append(now + covered)
+    elif session.scalar(select(_running(project.id))):
+        candidates.append(now)
+    project.billing_due_at = min(candidates, default=None)
+    return True
 
 
 def end_contracts(session: Session, project_id: str, now: datetime) -> None:

@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, invalid
-from verda_server.billing import ledger
+from verda_server.billing import ledger, sums
 from verda_server.billing.due import refresh_due
 from verda_server.billing.ledger import ZERO
-from verda_server.billing.rates import exact
+from verda_server.billing.rates import exact, quanta
 from verda_server.projects.models import Project
 from verda_server.projects.service import record_funding
 from verda_server.storage.money import PLACES
@@ -32,7 +32,13 @@ def require_funds(
 ) -> None:
     project = session.get(Project, project_id)
     assert project is not None
-    balance = balance_now(session, project, now)
+    meters, rows = sums.terms(session, project)
+    if rows is None:
+        owed = meters.owed_between(now)
+        if owed is not None and quanta(project.balance) - owed[1] >= quanta(per_hour):
+            return  # however the meters' charges round, the balance pays for it
+        rows = sums.open_terms(session, project.id)
+    balance = ledger.balance_at(project, rows, now)
     if balance < per_hour:
         currency = project.currency.upper()
         raise ApiError(

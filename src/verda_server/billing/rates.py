@@ -44,6 +44,10 @@ def epoch_us(at: datetime) -> int:
     return (at - _EPOCH) // _MICROSECOND
 
 
+def from_epoch_us(count: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=count)
+
+
 def quanta(amount: Decimal) -> int:
     """An amount as a whole number of money quanta; one finer than the quantum
     is refused, never truncated."""

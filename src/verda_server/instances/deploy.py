@@ -193,15 +193,25 @@ def deploy(
     )
     service.set_ssh_keys(instance, key_ids)
     eviction.schedule(instance, catalog, lifecycle, now)
-    session.add(instance)
-    session.flush()
+    if os_source.volume is None:
+        # A new OS volume is made attached, with nothing of it to read back. Three
+        # flushes, as the foreign keys need: the volume, the instance naming it
+        # as its OS disk, the attachment naming both.
+        os_volume = _new_os_volume(session, now, project_id, spec, location, os_source.image, body)
+        attachment = volumes.attach_new(os_volume, instance, key_ids)
+        session.flush()
+        session.add(instance)
+        session.flush()
+        os_volume.attachments.append(attachment)
+    else:
+        session.add(instance)
+        session.flush()
+        os_volume = os_source.volume
+        volumes.copy_ssh_keys(os_volume, key_ids)
+        volumes.attach(session, os_volume, instance, target="vda")
     tags.apply_creation_tags(session, project_id, "instance", instance.id, body.tags)
-
-    os_volume = os_source.volume or _new_os_volume(
-        session, now, project_id, spec, location, os_source.image, body
-    )
-    volumes.copy_ssh_keys(os_volume, key_ids)
-    volumes.attach(session, os_volume, instance, target="vda")
+    if body.os_volume is not None and os_source.volume is None:
+        tags.apply_creation_tags(session, project_id, "volume", os_volume.id, body.os_volume.tags)
     for extra in body.volumes or []:
         created = volumes.new_volume(
             session,
@@ -233,7 +243,7 @@ def _new_os_volume(
 ) -> Volume:
     suffix = volumes.new_suffix()
     requested = body.os_volume
-    volume = volumes.new_volume(
+    return volumes.new_volume(
         session,
         now,
         project_id=project_id,
@@ -246,8 +256,5 @@ def _new_os_volume(
         on_spot_discontinue=(requested.on_spot_discontinue if requested else None)
         or "keep_detached",
         suffix=suffix,
+        status=VolumeStatus.ATTACHED,
     )
-    session.flush()
-    if requested is not None:
-        tags.apply_creation_tags(session, project_id, "volume", volume.id, requested.tags)
-    return volume

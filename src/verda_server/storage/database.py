@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.storage.files import make_private, sqlite_file
-from verda_server.storage.generation import TOUCHED, Generations
+from verda_server.storage.generation import STORE_MEMORY, TOUCHED, Generations
+from verda_server.storage.group_commit import GroupCommit
 
 T = TypeVar("T")
 
@@ -106,31 +106,45 @@ class Database:
         self._is_postgres = self.engine.dialect.name == "postgresql"
         self._inline: Any = None
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # What domain modules remember of this store's committed state (as
+        # billing/sums.py the open meters' sums), reached through Session.info;
+        # emptied when a batch of writes fails to commit.
+        self.memory: dict[str, Any] = {}
+        info = {STORE_MEMORY: self.memory}
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = sessionmaker(writer, expire_on_commit=False)
-        Generations().install(self._writers)
-        # This process's SQLite writers queue here rather than on the file lock:
-        # a writer refused by BEGIN IMMEDIATE sleeps in SQLite's busy handler
-        # (up to 100 ms a try) even after the lock is free, so under load most
-        # of a write's time was spent asleep. A lock wakes the next one at once;
-        # the busy timeout still covers other processes (the CLI).
-        self._turn: AbstractContextManager[object] = (
-            nullcontext() if self._is_postgres else threading.Lock()
-        )
+        self._writers = sessionmaker(writer, expire_on_commit=False, info=info)
+        generations = Generations()
+        generations.install(self._writers)
+        # The embedded store's writers commit in groups (storage/group_commit.py):
+        # each unit's session joins the batch's transaction in a SAVEPOINT.
+        self._group: GroupCommit | None = None
+        if not self._is_postgres:
+            units = sessionmaker(
+                expire_on_commit=False, join_transaction_mode="create_savepoint", info=info
+            )
+            generations.install(units)
+            self._group = GroupCommit(self.engine, units, lost=self.memory.clear)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back on error.
+        """A unit of work: committed when the block ends, rolled back on error;
+        the block returns once its work is durable.
 
-        Writers take turns, on both backends: SQLite through BEGIN IMMEDIATE,
-        PostgreSQL (where several replicas may write) through one transaction-
-        scoped advisory lock. Every check-then-act in the domain (capacity, a
-        volume's attachments, address allocation) is therefore race-free, and
-        writers can't deadlock each other.
+        Writers take turns, on both backends: SQLite through one in-process
+        turn before BEGIN IMMEDIATE (a writer refused by BEGIN IMMEDIATE sleeps
+        in SQLite's busy handler, up to 100 ms a try, even after the lock is
+        free; the busy timeout still covers other processes, the CLI), its
+        writers' units committed in groups; PostgreSQL (where several replicas
+        may write) through one transaction-scoped advisory lock. Every
+        check-then-act in the domain (capacity, a volume's attachments, address
+        allocation) is therefore race-free, and writers can't deadlock each other.
         """
-        with self._turn, self._writers() as session, session.begin():
-            if self._is_postgres:
-                session.execute(_WRITE_LOCK, {"k": _PG_WRITE_LOCK})
+        if self._group is not None:
+            with self._group.unit() as session:
+                yield session
+            return
+        with self._writers() as session, session.begin():
+            session.execute(_WRITE_LOCK, {"k": _PG_WRITE_LOCK})
             yield session
 
     @contextmanager

@@ -33,6 +33,11 @@ from verda_server.storage.base import Base
 # read answers (the PostgreSQL writers' lock).
 TOUCHED = "verda_touched"
 _KEY = "verda.generation"
+# Session.info: where a committed unit left the generations it moved (Moved).
+MOVED = "verda.generation.moved"
+# Session.info: memory kept per store beside it (Database.memory), for what may
+# be remembered of its committed state.
+STORE_MEMORY = "verda.store_memory"
 
 
 class StoreGeneration(Base):
@@ -77,20 +82,45 @@ def touch_all(session: Session) -> None:
     _touched(session).all = True
 
 
+def wrote_in_bulk(session: Session) -> bool:
+    """Whether the unit ran a statement that may have changed any project's rows
+    without naming them (what it changed can't be followed from its flushes)."""
+    touched = session.info.get(_KEY)
+    return touched is not None and touched.all
+
+
+class Moved:
+    """The generations a unit moved: every project's, or some projects'."""
+
+    __slots__ = ("projects", "value")
+
+    def __init__(self, value: int, projects: frozenset[str] | None) -> None:
+        self.value = value
+        self.projects = projects  # None: every project's
+
+    def generation_of(self, project_id: str) -> int | None:
+        if self.projects is None or project_id in self.projects:
+            return self.value
+        return None
+
+
 class Generations:
     """The hooks on a sessionmaker's sessions."""
 
     def __init__(self) -> None:
         self._owners: dict[Table, tuple[str, Table] | None] = {}
+        self._mappers: dict[Any, Any] | None = None
         self._table = StoreGeneration.__table__
         projects = Base.metadata.tables["projects"]
-        self._bump = update(self._table).values(value=self._table.c.value + 1)
-        current = select(self._table.c.value).scalar_subquery()
-        self._all = update(projects).values(generation=current)
+        self._bump = (
+            update(self._table).values(value=self._table.c.value + 1).returning(self._table.c.value)
+        )
+        value = bindparam("value", type_=BigInteger)
+        self._all = update(projects).values(generation=value)
         self._some = (
             update(projects)
             .where(projects.c.id.in_(bindparam("ids", expanding=True)))
-            .values(generation=current)
+            .values(generation=value)
         )
         self._projects = projects
 
@@ -120,7 +150,21 @@ class Generations:
                 if owner is None:
                     touched.all = True
                     return
-                touched.parents.setdefault(owner[1], set()).add(getattr(obj, owner[0]))
+                key = getattr(obj, owner[0])
+                parent = self._in_session(session, owner[1], key)
+                if parent is not None:
+                    touched.projects.add(parent.project_id)
+                else:
+                    touched.parents.setdefault(owner[1], set()).add(key)
+
+    def _in_session(self, session: Session, table: Table, key: Any) -> Any:
+        """The parent row's object if the session holds it (no query)."""
+        if self._mappers is None:
+            self._mappers = {m.local_table: m for m in Base.registry.mappers}
+        mapper = self._mappers.get(table)
+        if mapper is None:
+            return None
+        return session.identity_map.get(mapper.identity_key_from_primary_key((key,)))
 
     def _on_execute(self, state: ORMExecuteState) -> None:
         if state.is_select or state.execution_options.get(TOUCHED):
@@ -130,14 +174,16 @@ class Generations:
             touch_all(state.session)
 
     def _before_commit(self, session: Session) -> None:
+        session.info.pop(MOVED, None)
         session.flush()
         touched = session.info.pop(_KEY, None)
         if touched is None or not (touched.all or touched.projects or touched.parents):
             return
         mark = {TOUCHED: True}
-        session.execute(self._bump, execution_options=mark)
+        value = session.execute(self._bump, execution_options=mark).scalar_one()
         if touched.all:
-            session.execute(self._all, execution_options=mark)
+            session.execute(self._all, {"value": value}, execution_options=mark)
+            session.info[MOVED] = Moved(value, None)
             return
         ids = set(touched.projects)
         for parent, keys in touched.parents.items():
@@ -149,12 +195,17 @@ class Generations:
             )
         ids.discard(None)  # type: ignore[arg-type]
         if ids:
-            session.execute(self._some, {"ids": sorted(ids)}, execution_options=mark)
+            session.execute(
+                self._some, {"ids": sorted(ids), "value": value}, execution_options=mark
+            )
+        session.info[MOVED] = Moved(value, frozenset(ids))
 
     def _forget(self, session: Session) -> None:
+        # MOVED stays for the after_commit listeners (billing/sums.py) to read.
         session.info.pop(_KEY, None)
 
     def _forget_rollback(self, session: Session, previous: SessionTransaction) -> None:
         # A savepoint's rollback leaves what the enclosing transaction touched.
         if previous.parent is None:
             session.info.pop(_KEY, None)
+            session.info.pop(MOVED, None)

@@ -142,6 +142,18 @@ def attach(session: Session, volume: Volume, instance: Instance, target: str | N
     volume.status = Status.ATTACHED.value
 
 
+def attach_new(volume: Volume, instance: Instance, key_ids: Sequence[str]) -> VolumeAttachment:
+    """A volume made in this unit of work, not flushed yet, as the new instance's
+    OS disk with the instance's keys: its collections start empty, so nothing is
+    read back. Returns the attachment, for the caller to add once the instance
+    is in the store."""
+    instance.os_volume_id = volume.id
+    volume.status = Status.ATTACHED.value
+    volume.ssh_keys = [VolumeSshKey(ssh_key_id=k, position=n) for n, k in enumerate(key_ids)]
+    volume.attachments = []
+    return VolumeAttachment(instance_id=instance.id, target="vda", position=0)
+
+
 def detach(volume: Volume, instance_id: str | None = None) -> None:
     """Detach from one instance, or from all of them. An instance losing its OS
     disk this way no longer has one (and can't start until it gets one)."""
