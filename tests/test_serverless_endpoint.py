@@ -271,3 +271,21 @@ def test_the_python_sdk_inference_client_round_trip(
     assert execution.status().value == "Completed"
     output = execution.result()
     assert output["json"] == {"prompt": "hello"} and output["path"] == "/generate"
+
+
+def test_requests_of_a_deleted_deployment_are_dropped(authed: httpx.Client) -> None:
+    made = deploy(authed, min_replica_count=0, scale_up_policy={"delay_seconds": 300})
+    request_id = send(authed, made)
+    assert authed.delete(f"{DEPLOYMENTS}/web").status_code in (200, 204)
+    assert status_of(authed, "web", request_id)["Outcome"] == "purged"
+    assert authed.post(endpoint(made), json={}, headers=ASYNC).status_code == 404
+
+
+def test_a_terminating_job_refuses_requests(authed: httpx.Client) -> None:
+    response = authed.post("/v1/job-deployments", json=sl.job("batch"))
+    assert response.status_code == 201, response.text
+    made = response.json()
+    gone = authed.delete("/v1/job-deployments/batch", params={"timeout": 0})
+    assert gone.status_code in (200, 204)
+    refused = authed.post(endpoint(made), json={}, headers=ASYNC)
+    assert refused.status_code == 503 and "terminating" in refused.json()["message"]

@@ -30,7 +30,14 @@ from verda_server.serverless.deployments.states import JobStatus, Status
 from verda_server.serverless.endpoint.models import InferenceRequest
 
 # Statuses in which a deployment or job takes requests (and runs replicas).
-STOPPED = frozenset({Status.PAUSED.value, Status.QUOTA_REACHED.value, JobStatus.PAUSED.value})
+STOPPED = frozenset(
+    {
+        Status.PAUSED.value,
+        Status.QUOTA_REACHED.value,
+        JobStatus.PAUSED.value,
+        JobStatus.TERMINATING.value,
+    }
+)
 
 
 def policy_of(row: ServerlessDeployment, work: float, room: int) -> Policy:

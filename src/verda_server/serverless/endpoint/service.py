@@ -112,7 +112,10 @@ def look(
         message.finished_at,
         Outcome(message.outcome) if message.outcome else None,
     )
-    if state.open and row.deleted_at is None:
+    if state.open and row.deleted_at is not None:
+        # Deleted under it: nothing will work on it any more.
+        state.outcome, state.finished_at = Outcome.PURGED, row.deleted_at
+    elif state.open:
         rows = fleet.open_requests(session, row)
         policy = fleet.policy_of(
             row, timings.serverless_inference_seconds, fleet.room(session, catalog, row)
