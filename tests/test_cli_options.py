@@ -111,6 +111,17 @@ def replicas_get_ready_in_20_seconds(server: LiveServer, _tmp: Path) -> None:
         assert client.get("/v1/container-deployments/web/status").json()["status"] == "healthy"
 
 
+def replicas_work_20_seconds_on_a_request(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        assert client.post("/v1/container-deployments", json=serverless.deployment()).status_code
+        sent = client.post("/serverless/web", json={}, headers={"Prefer": "respond-async"})
+        look = {"X-Inference-Id": sent.json()["Id"]}
+        server.clock.advance(20 - TICK)
+        assert client.get("/serverless/status/web", headers=look).json()["Status"] == "Inference"
+        server.clock.advance(TICK)
+        assert client.get("/serverless/status/web", headers=look).json()["Status"] == "Completed"
+
+
 def puts_endpoints_under_the_base(server: LiveServer, _tmp: Path) -> None:
     with _client(server) as client:
         made = client.post("/v1/container-deployments", json=serverless.deployment())
@@ -230,6 +241,10 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
         lambda _: "20",
         replicas_get_ready_in_20_seconds,
     ),
+    "VERDA_SERVER_SERVERLESS_INFERENCE_SECONDS": (
+        lambda _: "20",
+        replicas_work_20_seconds_on_a_request,
+    ),
     "VERDA_SERVER_SERVERLESS_BASE_URL": (
         lambda _: "https://containers.example.com/base/",
         puts_endpoints_under_the_base,
@@ -281,6 +296,7 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         (["--clone-seconds", "20"], clones_take_20_seconds),
         (["--trash-seconds", "60"], trash_lasts_60_seconds),
         (["--serverless-ready-seconds", "20"], replicas_get_ready_in_20_seconds),
+        (["--serverless-inference-seconds", "20"], replicas_work_20_seconds_on_a_request),
         (
             ["--serverless-base-url", "https://containers.example.com/base"],
             puts_endpoints_under_the_base,
@@ -300,6 +316,7 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         "clone-seconds",
         "trash-seconds",
         "serverless-ready-seconds",
+        "serverless-inference-seconds",
         "serverless-base-url",
         "lifecycle-profile",
         "lifecycle-profile-and-override",
