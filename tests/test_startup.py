@@ -21,10 +21,14 @@ from verda_server.storage.migrate import (
     upgrade,
 )
 
-# Modules `serve` must not load on a store that needs no migration.
+# Modules `serve` must not load on a store that needs no migration (with the
+# default settings: rate limits on, in memory).
 NOT_FOR_SERVING = (
     "alembic",
     "redis",
+    # PyJWT without it (auth/hs256.py); in-memory counters without `limits`.
+    "cryptography",
+    "limits",
     "verda_server.admin",
     "verda_server.control.cli",
     "verda_server.ratelimits.redis_counters",
