@@ -6,6 +6,8 @@ from verda_server.clusters import models as cluster_models
 from verda_server.control import models as control_models
 from verda_server.instances import models as instance_models
 from verda_server.projects import models as project_models
+from verda_server.serverless.registry import models as registry_models
+from verda_server.serverless.secrets import models as secret_models
 from verda_server.ssh_keys import models as ssh_key_models
 from verda_server.startup_scripts import models as startup_script_models
 from verda_server.storage import generation
@@ -22,6 +24,8 @@ __all__ = [
     "generation",
     "instance_models",
     "project_models",
+    "registry_models",
+    "secret_models",
     "ssh_key_models",
     "startup_script_models",
     "tag_models",

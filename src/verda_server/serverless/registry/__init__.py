@@ -1,0 +1,1 @@
+"""Container registry credentials, BEYOND.md §5.4."""
