@@ -28,9 +28,8 @@ from verda_server.storage.migrate import (
 NOT_FOR_SERVING = (
     "alembic",
     "redis",
-    # PyJWT without it (auth/hs256.py); in-memory counters without `limits`.
+    # PyJWT without it (auth/hs256.py).
     "cryptography",
-    "limits",
     "verda_server.admin",
     "verda_server.control.cli",
     "verda_server.ratelimits.redis_counters",

@@ -1,17 +1,14 @@
 """Where the window counters live: this process's memory, or one shared Redis.
 
-Both do what the `limits` library's fixed-window storages do (an increment that
-sets the key's expiry on the first hit), called directly because the limiter
-needs the count the increment returns (the `r` of the RateLimit header) and
-takes its windows from the server clock, not from the storage's own expiry
-(limiter.py). Redis is `limits`' own storage; memory is a dict here, which
-spares serving the import of `limits` (and its dependencies) and a sweeping
-thread woken after every burst of increments.
+Both are the `limits` library's storages, used for what its fixed-window
+strategy does (an increment that sets the key's expiry on the first hit),
+called directly because the limiter needs the count the increment returns (the
+`r` of the RateLimit header) and takes its windows from the server clock, not
+from the storage's own expiry (limiter.py).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 from verda_server.api.errors import ApiError
@@ -36,48 +33,23 @@ class Counters(Protocol):
 
 
 class MemoryCounters:
-    """The process's own memory, used from the event loop only (no lock).
-
-    A key's count lives RETENTION_SECONDS of real time from the increment that
-    made it non-zero, as in `limits`' MemoryStorage; expired keys are dropped
-    when read and, every SWEEP_SECONDS, all at once."""
-
-    SWEEP_SECONDS = 60.0
+    """The process's own memory: the synchronous storage, called inline, since
+    nothing in it waits (its asyncio twin scans every key on every increment)."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._expires: dict[str, float] = {}
-        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        # Imported here: with --rate-limits off nothing loads `limits` at all.
+        from limits.storage import MemoryStorage
 
-    def _current(self, key: str, now: float) -> int:
-        if self._expires.get(key, 0.0) <= now:
-            self._counts.pop(key, None)
-            self._expires.pop(key, None)
-            return 0
-        return self._counts[key]
-
-    def _sweep(self, now: float) -> None:
-        self._next_sweep = now + self.SWEEP_SECONDS
-        for key in [key for key, at in self._expires.items() if at <= now]:
-            del self._expires[key]
-            self._counts.pop(key, None)
+        self._storage = MemoryStorage()
 
     async def incr(self, key: str, amount: int = 1) -> int:
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        count = self._current(key, now) + amount
-        self._counts[key] = count
-        if count == amount:  # the first count (or back from zero): its lifetime starts
-            self._expires[key] = now + RETENTION_SECONDS
-        return count
+        return self._storage.incr(key, RETENTION_SECONDS, amount)
 
     async def get(self, key: str) -> int:
-        return self._current(key, time.monotonic())
+        return self._storage.get(key)
 
     async def close(self) -> None:
-        self._counts.clear()
-        self._expires.clear()
+        self._storage.timer.cancel()
 
 
 class RedisUnavailable(Exception):
