@@ -289,3 +289,33 @@ def test_a_terminating_job_refuses_requests(authed: httpx.Client) -> None:
     assert gone.status_code in (200, 204)
     refused = authed.post(endpoint(made), json={}, headers=ASYNC)
     assert refused.status_code == 503 and "terminating" in refused.json()["message"]
+
+
+def test_a_call_waiting_for_the_writers_turn_leaves_the_server_answering(
+    authed: httpx.Client, http: httpx.Client, live: LiveServer
+) -> None:
+    """The call writes in a worker thread: waiting for its turn never stalls the loop."""
+    made = deploy(authed)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with live.context.db.write():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    answers: list[httpx.Response] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(authed.post(endpoint(made), json={}, headers=ASYNC))
+    )
+    caller.start()
+    try:
+        time.sleep(0.2)  # the call now waits for the writers' turn
+        assert http.get("/healthz", timeout=3).status_code == 200
+    finally:
+        release.set()
+        holder.join(5)
+        caller.join(5)
+    assert answers and answers[0].status_code == 202
