@@ -257,6 +257,36 @@ def test_a_job_scales_out_per_message_and_back_to_none(
     assert {status_of(authed, "batch", i)["Outcome"] for i in ids} == {"completed"}
 
 
+def test_a_deployment_read_through_the_sdk_runs_on_its_endpoint(
+    live: LiveServer, project: Any, token: str, authed: httpx.Client
+) -> None:
+    """`VerdaClient(..., inference_key=...)` builds an inference client on each
+    deployment it reads; `deployment.run_sync`/`run` call the endpoint."""
+    from verda import VerdaClient
+
+    deploy(authed)
+    client = VerdaClient(
+        project.client_id, project.client_secret, base_url=live.api_url, inference_key=token
+    )
+    deployment = client.containers.get_deployment_by_name("web")
+    execution = deployment.run({"prompt": "async"}, path="v1/generate")
+    live.clock.advance(WORK)
+    assert execution.status_json()["Status"] == "Completed"
+    assert execution.result()["json"] == {"prompt": "async"}
+    answers: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(deployment.run_sync({"prompt": "sync"}, path="v1/generate"))
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        live.clock.advance(0.5)
+    worker.join(1)
+    assert answers and answers[0].status_code == 200
+    assert answers[0].output()["json"] == {"prompt": "sync"}
+
+
 def test_the_python_sdk_inference_client_round_trip(
     sdk: Any, token: str, authed: httpx.Client, live: LiveServer
 ) -> None:
