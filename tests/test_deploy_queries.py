@@ -7,11 +7,19 @@ The server runs in this process, so its engine's statements can be watched.
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import httpx
+import pytest
+import yaml
+
+from tests.support.live import TLS, start_live_server
 from tests.support.statements import Statement, watched
 from tests.support.volumes import deploy
+from tests.test_errors import assert_error
+from tests.test_instances import BOOT, act
 from tests.test_read_queries import plan
+from verda_server.catalog.source import load_source
 
 BODY = {"instance_type": "CPU.4V.16G", "location_code": "FIN-01"}
 # Each of the deploy's growing reads, by what its text holds (all of it), with the indexes
@@ -75,3 +83,38 @@ def test_the_deploys_growing_reads_are_answered_by_index_alone(live, authed) -> 
             elif line.startswith("SEARCH") and " projects " not in line:
                 assert "COVERING INDEX" in line, (name, line, found)
         assert "TEMP B-TREE FOR GROUP BY" not in found, (name, found)
+
+
+def test_the_lowest_free_address_goes_first_in_address_order(empty_database_url, tmp_path: Path):
+    """By number, not by text (which puts 100.64.0.10 before 100.64.0.2)."""
+    data = load_source().model_dump(mode="json")
+    data["locations"][0]["public_ip_pool"] = "100.64.0.0/28"  # .1 to .14
+    location = data["locations"][0]["code"]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with start_live_server(empty_database_url, catalog_path=path) as server:
+        creds = server.new_project()
+        with httpx.Client(verify=TLS, base_url=server.base_url) as client:
+            client.headers["Authorization"] = f"Bearer {creds.access_token(client)}"
+
+            def addresses(ids: list[str]) -> list[str]:
+                server.clock.advance(BOOT)
+                return [client.get(f"/v1/instances/{i}").json()["ip"] for i in ids]
+
+            made = [deploy(client, location=location) for _ in range(11)]
+            assert addresses(made) == [f"100.64.0.{n}" for n in range(1, 12)]
+            for gone in (made[9], made[1]):
+                assert act(client, "delete", gone).status_code == 202
+            again = [deploy(client, location=location) for _ in range(5)]
+            assert addresses(again) == [f"100.64.0.{n}" for n in (2, 10, 12, 13, 14)]
+            full = client.post(
+                "/v1/instances",
+                json={
+                    "instance_type": "CPU.4V.16G",
+                    "image": "ubuntu-24.04",
+                    "hostname": "h",
+                    "description": "",
+                    "location_code": location,
+                },
+            )
+            assert "No public address" in assert_error(full, 503, "service_unavailable")
