@@ -73,7 +73,7 @@ def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]
     return StartupScript, [StartupScript.project_id == project_id]
 
 
-def _count(kind: Kind, project_id: str) -> Select[tuple[int]]:
+def _count(kind: Kind, project_id: str) -> Select[int]:
     model, where = _held(kind, project_id)
     return select(func.count()).select_from(model).where(*where)
 
