@@ -193,6 +193,7 @@ def _templates(now: datetime, volume_rate: Decimal) -> dict[str, dict[str, Any]]
             "image": IMAGE,
             "os_name": OS_NAME,
             "ip": None,
+            "ip_number": None,
             "jupyter_token": None,
             "is_spot": False,
             "contract": "PAY_AS_YOU_GO",
@@ -231,6 +232,7 @@ def _varying(project_id: str, n: int, ids: _Ids) -> tuple[str, dict[str, dict[st
             "location": location,
             "hostname": f"bench-{n}",
             "ip": str(IPv4Address(FIRST_IP + n)),
+            "ip_number": FIRST_IP + n,
             "jupyter_token": f"{n:032x}",
             "os_volume_id": volume_id,
         },
@@ -252,6 +254,8 @@ class _Writer:
     (the store's own money and instant formats) once."""
 
     def __init__(self, dialect: Dialect, table: Table, template: dict[str, Any]) -> None:
+        # Columns an older checkout's schema lacks (ip_number before 0018) are left out.
+        template = {c: v for c, v in template.items() if c in table.c}
         self.table, self.columns = table, list(template)
         self.base = [_bound(dialect, table, c, v) for c, v in template.items()]
         self.slots = {c: i for i, c in enumerate(self.columns) if template[c] is None}
@@ -260,7 +264,8 @@ class _Writer:
     def add(self, values: dict[str, Any]) -> None:
         row = self.base.copy()
         for column, value in values.items():
-            row[self.slots[column]] = value
+            if column in self.slots:
+                row[self.slots[column]] = value
         self.rows.append(tuple(row))
 
     def flush(self, conn: Connection) -> None:

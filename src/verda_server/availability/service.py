@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import invalid
@@ -41,6 +41,30 @@ def capacity_usage(session: Session) -> Usage:
         .group_by(Instance.location, Instance.instance_type, Instance.is_spot)
     )
     return {UsageKey(loc, name, bool(spot)): count for loc, name, spot, count in rows}
+
+
+def usage_of(session: Session, catalog: Catalog, key: UsageKey) -> Usage:
+    """What `capacity_usage` says of one (location, type, spot), counted only as
+    far as the capacity there: off one index, so a deploy's check costs the same
+    whatever else the store holds, and `free_instance_units` answers the same."""
+    capacity = catalog.capacity.get(key.location)
+    units = capacity.instances.get(key.type_name) if capacity else None
+    total = 0 if units is None else int(units.spot if key.spot else units.on_demand)
+    if total <= 0:
+        return NO_USAGE
+    held = (
+        select(literal(1).label("held"))
+        .where(
+            Instance.location == key.location,
+            Instance.instance_type == key.type_name,
+            Instance.is_spot == key.spot,
+            Instance.deleted_at.is_(None),
+            Instance.status.not_in(_UNPLACED),
+        )
+        .limit(total)
+        .subquery()
+    )
+    return {key: session.scalar(select(func.count()).select_from(held)) or 0}
 
 
 class ClusterUsageKey(NamedTuple):

@@ -3,17 +3,22 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from verda_server.storage.base import Base, UTCDateTime
+from verda_server.storage.ip import ip_number
 from verda_server.storage.money import Money
 
 
 class Cluster(Base):
     __tablename__ = "clusters"
     # One jump-host address per live cluster per location; NULLs never clash.
-    __table_args__ = (UniqueConstraint("location", "ip", name="uq_clusters_location_ip"),)
+    __table_args__ = (
+        UniqueConstraint("location", "ip", name="uq_clusters_location_ip"),
+        # The pool's used addresses in order, for the lowest free one (migration 0018).
+        Index("ix_clusters_location_ip_number", "location", "ip_number", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(
@@ -28,6 +33,8 @@ class Cluster(Base):
     os_name: Mapped[str] = mapped_column(String(128))
     # The jump host's public address, from the location's pool shared with instances.
     ip: Mapped[str | None] = mapped_column(String(45))
+    # `ip` as an integer (storage/ip.py), set with it.
+    ip_number: Mapped[int | None] = mapped_column(BigInteger())
     contract: Mapped[str] = mapped_column(String(32))
     extension_settings: Mapped[str | None] = mapped_column(String(32))
     auto_rental_extension: Mapped[bool | None]
@@ -46,6 +53,11 @@ class Cluster(Base):
     ssh_keys: Mapped[list[ClusterSshKey]] = relationship(
         cascade="all, delete-orphan", order_by="ClusterSshKey.position"
     )
+
+    @validates("ip")
+    def _keep_ip_number(self, _key: str, ip: str | None) -> str | None:
+        self.ip_number = ip_number(ip)
+        return ip
 
 
 class ClusterSshKey(Base):

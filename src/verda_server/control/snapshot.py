@@ -30,6 +30,7 @@ from verda_server.lifecycle.timings import MAX_SECONDS
 from verda_server.projects.models import Project
 from verda_server.storage.database import Database
 from verda_server.storage.generation import StoreGeneration
+from verda_server.storage.ip import ip_number
 from verda_server.storage.models import Base
 
 FORMAT = "verda-server-snapshot"
@@ -138,6 +139,11 @@ def _validate(document: Mapping[str, Any], store_revision: str | None) -> dict[s
             ]
     except rows.BadRow as exc:
         raise invalid(str(exc)) from None
+    # The address as an integer follows its text, whatever the document says:
+    # the lowest free address is found by the integer (instances/addresses.py).
+    for name in ("instances", "clusters"):
+        for row in decoded[name]:
+            row["ip_number"] = ip_number(row["ip"])
     defaults = sum(1 for project in decoded["projects"] if project["is_default"])
     if defaults != 1:
         raise invalid(f"tables.projects: exactly one default project, not {defaults}")

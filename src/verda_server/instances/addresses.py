@@ -3,49 +3,59 @@ jump hosts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, and_, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
 from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 
-# Pools up to this size keep their addresses as text (a /16: about 4 MB).
-_KEPT_UP_TO = 1 << 16
+_HOLDERS = (Instance, Cluster)
 
 
-@cache
-def _kept_hosts(pool: IPv4Network) -> tuple[str, ...]:
-    return tuple(str(address) for address in pool.hosts())
-
-
-def _hosts(pool: IPv4Network) -> Iterable[str]:
-    """A pool's host addresses as text, lowest first: made once per pool, not
-    once per deploy (a /20 has 4094)."""
-    if pool.num_addresses > _KEPT_UP_TO:
-        return (str(address) for address in pool.hosts())
-    return _kept_hosts(pool)
+def _first_and_last(pool: IPv4Network) -> tuple[int, int]:
+    """The pool's lowest and highest host addresses (`IPv4Network.hosts`)."""
+    first, last = int(pool.network_address), int(pool.broadcast_address)
+    return (first, last) if pool.prefixlen >= 31 else (first + 1, last - 1)
 
 
 def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
     """The lowest free host address of the pool; unique per location and table by
     constraint, and across the two by the writers' turn-taking (two deploys never
-    pick at once)."""
-    used = {
-        ip
-        for model in (Instance, Cluster)
-        for ip in session.scalars(
-            select(model.ip).where(model.location == location, model.ip.is_not(None))
+    pick at once).
+
+    One statement, off the (location, ip_number) indexes: the lowest free address
+    is the pool's first, or one just after a used one; the candidates are read in
+    address order and the first one free is the answer, so the work is the used
+    addresses of the pool below it, whatever the store or the location hold."""
+    first, last = _first_and_last(pool)
+    candidate = union_all(
+        select(literal(first - 1, BigInteger()).label("after")),
+        *(
+            select(model.ip_number.label("after")).where(
+                model.location == location,
+                model.ip_number >= first,
+                model.ip_number < last,
+            )
+            for model in _HOLDERS
+        ),
+    ).subquery("candidate")
+    free = and_(
+        *(
+            ~select(model.ip_number)
+            .where(model.location == location, model.ip_number == candidate.c.after + 1)
+            .exists()
+            for model in _HOLDERS
         )
-    }
-    for address in _hosts(pool):
-        if address not in used:
-            return address
-    raise ApiError(
-        "service_unavailable",
-        f"No public address available in {location} at the moment (insufficient capacity)",
     )
+    found = session.scalar(
+        select(candidate.c.after + 1).where(free).order_by(candidate.c.after).limit(1)
+    )
+    if found is None:
+        raise ApiError(
+            "service_unavailable",
+            f"No public address available in {location} at the moment (insufficient capacity)",
+        )
+    return str(IPv4Address(found))

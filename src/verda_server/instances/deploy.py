@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
-from verda_server.availability.service import capacity_usage, free_instance_units
+from verda_server.availability.service import UsageKey, free_instance_units, usage_of
 from verda_server.billing import pricing
 from verda_server.billing.billable import volume_hourly
 from verda_server.billing.funds import require_funds
@@ -25,7 +25,6 @@ from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.states import Status
 from verda_server.lifecycle.timings import Timings
 from verda_server.projects import quotas
-from verda_server.projects.models import Project
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
 from verda_server.storage.owned import canonical_id, is_uuid
@@ -130,9 +129,12 @@ def deploy(
     if body.os_volume is not None and os_source.volume is None:
         volumes.check_spec(catalog, "NVMe", body.os_volume.size, field="os_volume.size")
     new_volume_count = (os_source.volume is None) + len(body.volumes or [])
-    quotas.require(session, project_id, quotas.Kind.INSTANCES)
-    quotas.require(session, project_id, quotas.Kind.VOLUMES, new_volume_count)
-    usage = capacity_usage(session)
+    project = quotas.require_all(
+        session,
+        project_id,
+        {quotas.Kind.INSTANCES: 1, quotas.Kind.VOLUMES: new_volume_count},
+    )
+    usage = usage_of(session, catalog, UsageKey(location, spec.instance_type, body.is_spot))
     if free_instance_units(catalog, location, spec.instance_type, body.is_spot, usage) <= 0:
         kind = "spot " if body.is_spot else ""
         raise ApiError(
@@ -141,8 +143,6 @@ def deploy(
             "unavailable at the moment, try another location or type later",
         )
 
-    project = session.get(Project, project_id)
-    assert project is not None
     listed = Decimal(
         (spec.spot_price if body.is_spot else spec.price_per_hour).of(project.currency)
     )  # type: ignore[arg-type]

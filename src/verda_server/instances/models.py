@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from verda_server.storage.base import Base, UTCDateTime
+from verda_server.storage.ip import ip_number
 from verda_server.storage.money import Money
 
 
@@ -19,6 +20,12 @@ class Instance(Base):
         Index("ix_instances_project_list", "project_id", "deleted_at", "created_at", "id"),
         # Evictions due: live instances by eviction time (migration 0014).
         Index("ix_instances_live_evictions", "deleted_at", "evict_at"),
+        # The pool's used addresses in order, for the lowest free one (migration 0018).
+        Index("ix_instances_location_ip_number", "location", "ip_number", unique=True),
+        # The units one (location, type, spot) holds, counted off the index (0018).
+        Index(
+            "ix_instances_capacity", "location", "instance_type", "is_spot", "deleted_at", "status"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -31,6 +38,8 @@ class Instance(Base):
     image: Mapped[str] = mapped_column(String(128))
     os_name: Mapped[str] = mapped_column(String(128))
     ip: Mapped[str | None] = mapped_column(String(45))
+    # `ip` as an integer (storage/ip.py), set with it.
+    ip_number: Mapped[int | None] = mapped_column(BigInteger())
     jupyter_token: Mapped[str] = mapped_column(String(64))
     is_spot: Mapped[bool]
     contract: Mapped[str] = mapped_column(String(32))
@@ -60,6 +69,11 @@ class Instance(Base):
     ssh_keys: Mapped[list[InstanceSshKey]] = relationship(
         cascade="all, delete-orphan", order_by="InstanceSshKey.position"
     )
+
+    @validates("ip")
+    def _keep_ip_number(self, _key: str, ip: str | None) -> str | None:
+        self.ip_number = ip_number(ip)
+        return ip
 
 
 class InstanceSshKey(Base):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
@@ -54,6 +54,9 @@ QUOTAS: Mapping[Kind, Quota] = {
 }
 
 
+_HELD_VOLUME_STATUSES = [s.value for s in VolumeStatus if s is not VolumeStatus.CANCELED]
+
+
 def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]:
     if kind is Kind.INSTANCES:
         return Instance, [Instance.project_id == project_id, Instance.deleted_at.is_(None)]
@@ -62,15 +65,21 @@ def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]
     if kind is Kind.VOLUMES:
         return Volume, [
             Volume.project_id == project_id,
+            # Every status but canceled, named: a seek per status on the
+            # project's index, past neither the canceled nor the long gone.
+            Volume.status.in_(_HELD_VOLUME_STATUSES),
             Volume.is_permanently_deleted.is_(False),
-            Volume.status != VolumeStatus.CANCELED.value,
         ]
     return StartupScript, [StartupScript.project_id == project_id]
 
 
-def usage(session: Session, project_id: str, kind: Kind) -> int:
+def _count(kind: Kind, project_id: str) -> Select[int]:
     model, where = _held(kind, project_id)
-    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    return select(func.count()).select_from(model).where(*where)
+
+
+def usage(session: Session, project_id: str, kind: Kind) -> int:
+    return session.scalar(_count(kind, project_id)) or 0
 
 
 def usages(session: Session, project_id: str) -> dict[Kind, int]:
@@ -87,19 +96,30 @@ def require(session: Session, project_id: str, kind: Kind, adding: int = 1) -> N
     so that concurrent creations cannot both slip under it."""
     if adding <= 0:
         return
-    limit = session.scalar(
-        select(QUOTAS[kind].column).where(Project.id == project_id).with_for_update()
-    )
-    assert limit is not None
-    held = usage(session, project_id, kind)
-    if held + adding > limit:
-        quota = QUOTAS[kind]
-        needs = "" if adding == 1 else f"; this needs {adding} more"
-        raise ApiError(
-            "forbidden_action",
-            f"{quota.noun.capitalize()} limit exceeded: the project's {quota.noun} quota is "
-            f"{limit} and it holds {held} {quota.plural}{needs}",
-        )
+    require_all(session, project_id, {kind: adding})
+
+
+def require_all(session: Session, project_id: str, adding: Mapping[Kind, int]) -> Project:
+    """`require` for several kinds at once, in their order, and the project: one
+    statement reads the project (locked) and what it holds of each kind."""
+    kinds = [kind for kind, n in adding.items() if n > 0]
+    row = session.execute(
+        select(Project, *(_count(kind, project_id).scalar_subquery() for kind in kinds))
+        .where(Project.id == project_id)
+        .with_for_update()
+    ).one()
+    project = row[0]
+    for kind, held in zip(kinds, row[1:], strict=True):
+        quota, n = QUOTAS[kind], adding[kind]
+        limit = int(getattr(project, quota.column.key))
+        if held + n > limit:
+            needs = "" if n == 1 else f"; this needs {n} more"
+            raise ApiError(
+                "forbidden_action",
+                f"{quota.noun.capitalize()} limit exceeded: the project's {quota.noun} quota is "
+                f"{limit} and it holds {held} {quota.plural}{needs}",
+            )
+    return project
 
 
 def check(kind: Kind, value: object) -> int:
