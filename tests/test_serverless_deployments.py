@@ -573,9 +573,7 @@ def test_reads_follow_the_clock(authed: httpx.Client, live: LiveServer) -> None:
     assert [r["status"] for r in replicas(authed)] == ["running"]
 
 
-def test_more_replicas_bring_the_money_out_instant_forward(
-    live: LiveServer, lasting: Any
-) -> None:
+def test_more_replicas_bring_the_money_out_instant_forward(live: LiveServer, lasting: Any) -> None:
     """A scaling patch alone (no explicit flush in its unit) re-rates the meter:
     the instant the money runs out follows the new rate, not the old one."""
     client = lasting(live.new_project(balance="2"))
