@@ -583,3 +583,16 @@ def test_more_replicas_bring_the_money_out_instant_forward(live: LiveServer, las
     live.clock.advance(3600)  # 3.5 an hour: out after about 34 minutes
     assert status(client) == "paused"
     assert abs(Decimal(str(client.get("/v1/balance").json()["amount"]))) < Decimal("1e-6")
+
+
+def test_resuming_without_the_money_is_refused(live: LiveServer, lasting: Any) -> None:
+    """Paused when the money ran out: a resume is a 402 (as a create is), not a
+    deployment that runs on while the balance sinks."""
+    client = lasting(live.new_project(balance="2"))
+    create(client, sl.deployment())
+    live.clock.advance(2 * 3600)
+    assert status(client) == "paused"
+    refused(client.post(f"{PATH}/web/resume"), 402, "Insufficient funds")
+    assert status(client) == "paused" and replicas(client) == []
+    # Paused by the client and resumed again: nothing to start, nothing to pay first.
+    assert client.post(f"{PATH}/web/pause").status_code == 200

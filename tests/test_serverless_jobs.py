@@ -179,3 +179,19 @@ def test_unknown_and_foreign_jobs_are_not_found(
 def test_an_empty_balance_creates_no_job(live: LiveServer, client_of: Any) -> None:
     client = client_of(live.new_project(balance="0"))
     assert client.post(PATH, json=sl.job()).status_code == 402
+
+
+def test_resuming_a_job_with_an_empty_balance_is_refused(
+    live: LiveServer, client_of: Any, admin: httpx.Client
+) -> None:
+    credentials = live.new_project(balance="1")
+    client = client_of(credentials)
+    assert client.post(PATH, json=sl.job()).status_code == 201
+    assert client.post(f"{PATH}/batch/pause").status_code == 200
+    emptied = admin.post(
+        f"/_admin/v1/projects/{credentials.project_id}/balance", json={"amount": "0"}
+    )
+    assert emptied.status_code == 200, emptied.text
+    response = client.post(f"{PATH}/batch/resume")
+    assert response.status_code == 402, response.text
+    assert client.get(f"{PATH}/batch/status").json() == {"status": "paused"}

@@ -97,6 +97,9 @@ def act(work: Work, name: str, action: JobAction) -> None:
     """Idempotent: an action with nothing to do from the status changes nothing."""
     row = _live(work, name)
     if job_legal(action, JobStatus(row.status)):
+        if action is JobAction.RESUME:
+            # As a create: only an empty balance refuses.
+            service.require_funds(work, Decimal(0), f"the job {name}")
         row.status = JOB_RULES[action].to.value
         row.updated_at = work.now
 
