@@ -289,3 +289,23 @@ def test_a_terminating_job_refuses_requests(authed: httpx.Client) -> None:
     assert gone.status_code in (200, 204)
     refused = authed.post(endpoint(made), json={}, headers=ASYNC)
     assert refused.status_code == 503 and "terminating" in refused.json()["message"]
+
+
+def test_nul_characters_in_a_call_are_echoed_as_replacement_characters(
+    authed: httpx.Client, live: LiveServer
+) -> None:
+    """A NUL in the path or a non-JSON body is text PostgreSQL can't store: kept as
+    U+FFFD, as bytes that are not UTF-8 are (a 500 there before)."""
+    made = deploy(authed, scale_up_policy={"delay_seconds": 0})
+    response = authed.post(
+        endpoint(made) + "/a%00b",
+        content=b"x\x00y\xff",
+        headers={**ASYNC, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 202, response.text
+    request_id = response.json()["Id"]
+    live.clock.advance(WORK)
+    result = authed.get("/serverless/result/web", headers={"X-Inference-Id": request_id})
+    assert result.status_code == 200, result.text
+    echoed = result.json()
+    assert echoed["path"] == "/a\ufffdb" and echoed["body"] == "x\ufffdy\ufffd"

@@ -78,15 +78,21 @@ CALL_RESPONSES: Responses = {
 }
 
 
+def _as_text(text: str) -> str:
+    # Stored as text, which PostgreSQL can't hold with a NUL in it: U+FFFD, as
+    # for bytes that are not UTF-8.
+    return text.replace("\x00", "\ufffd")
+
+
 async def _incoming(request: Request, path: str) -> Incoming:
     prefer = request.headers.get("prefer", "").lower()
     body = await request.body()
     return Incoming(
         method=request.method,
-        path="/" + path,
+        path=_as_text("/" + path),
         query=request.url.query,
         headers=echo.kept_headers(request.headers.raw),
-        body=body.decode("utf-8", errors="replace"),
+        body=_as_text(body.decode("utf-8", errors="replace")),
         is_async="respond-async" in prefer,
     )
 
