@@ -90,6 +90,8 @@ def patch(work: Work, name: str, body: PatchJobDto) -> ServerlessDeployment:
             _scaling(json.loads(row.scaling), body.scaling), separators=(",", ":")
         )
     row.updated_at = work.now
+    # Its queue's policy may have changed: replayed before anyone reads it.
+    service.settle(row, work.now)
     return row
 
 
@@ -102,6 +104,8 @@ def act(work: Work, name: str, action: JobAction) -> None:
             service.require_funds(work, Decimal(0), f"the job {name}")
         row.status = JOB_RULES[action].to.value
         row.updated_at = work.now
+        # Its queue's policy changed: replayed before anyone reads it (as a deployment's).
+        service.settle(row, work.now)
 
 
 def timeout_ms(timeout: float | None) -> float:
