@@ -309,3 +309,15 @@ def test_nul_characters_in_a_call_are_echoed_as_replacement_characters(
     assert result.status_code == 200, result.text
     echoed = result.json()
     assert echoed["path"] == "/a\ufffdb" and echoed["body"] == "x\ufffdy\ufffd"
+
+
+def test_a_trailing_slash_is_the_endpoint_itself(authed: httpx.Client, live: LiveServer) -> None:
+    """Python's InferenceClient calls `<endpoint_base_url>/` when given no path
+    (run and run_sync default to ''): answered, and in the document."""
+    made = deploy(authed)
+    response = authed.post(endpoint(made) + "/", json={"x": 1}, headers=ASYNC)
+    assert response.status_code == 202, response.text
+    live.clock.advance(WORK)
+    request_id = response.json()["Id"]
+    result = authed.get("/serverless/result/web", headers={"X-Inference-Id": request_id})
+    assert result.status_code == 200 and result.json()["path"] == "/"

@@ -215,6 +215,13 @@ async def call_endpoint(
     return await _call(request, context, principal.project_id, name, "")
 
 
+async def call_endpoint_slash(
+    request: Request, context: Context, principal: CurrentPrincipal, name: Name
+) -> Response:
+    # Python's InferenceClient with no path calls `<endpoint_base_url>/`.
+    return await _call(request, context, principal.project_id, name, "")
+
+
 async def call_endpoint_path(
     request: Request,
     context: Context,
@@ -229,6 +236,7 @@ async def call_endpoint_path(
 for _method in METHODS:
     for _path, _call_route, _below in (
         (PREFIX + "/{name}", call_endpoint, ""),
+        (PREFIX + "/{name}/", call_endpoint_slash, " (with a trailing slash)"),
         (PREFIX + "/{name}/{path}", call_endpoint_path, " (a path below it)"),
     ):
         router.add_api_route(
