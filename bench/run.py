@@ -123,12 +123,23 @@ def _footer(s: Settings, backends: list[Backend], elapsed: float) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         f"{s.rounds} rounds x {s.duration} s per target (medians), wrk -t1, {pinned}; "
-        "reads 32 connections, deploys 8; PostgreSQL on loopback, not pinned.",
+        "reads 32 connections, deploys 8; PostgreSQL on loopback, not pinned; "
+        "servers keep compiled bytecode between starts.",
         f"Ran {elapsed / 60:.1f} min; load average at the end {load}.",
     ]
     for backend in backends:
         lines += [f"{backend.label}: {note}" for note in backend.notes]
     return "\n".join(lines)
+
+
+def _keep_bytecode(cache: Path) -> None:
+    """The servers measured keep their compiled bytecode between starts, as an
+    installed package does (pip compiles it when installing): with
+    PYTHONDONTWRITEBYTECODE set, a checkout's sources were compiled again on
+    every start, a tenth of the time to start. Kept in the bench's own
+    directory, not in the checkout."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     top = header(started, args.label)
     with tempfile.TemporaryDirectory(prefix="verda-bench-") as tmp:
         directory = Path(tmp)
+        _keep_bytecode(directory / "pycache")
         try:
             s = _settings(args, directory)
             rate_limits, redis_flag = _serve_knows()

@@ -49,10 +49,15 @@ def free_port() -> int:
 
 def base_env() -> dict[str, str]:
     """Ours, without any server setting of the caller's shell; PYTHONPATH kept
-    (it chooses the checkout under test)."""
+    (it chooses the checkout under test), made absolute: the servers run in
+    this directory, where a relative `src` named nothing, and so measured the
+    installed checkout instead."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("VERDA_SERVER_", "VERDA_CLIENT"))
     }
+    if env.get("PYTHONPATH"):
+        entries = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(e).resolve()) for e in entries if e)
     env.update(
         VERDA_CLIENT_ID=CLIENT_ID,
         VERDA_CLIENT_SECRET=CLIENT_SECRET,

@@ -15,7 +15,7 @@ import jwt
 import pytest
 import yaml
 
-from tests.support import cli
+from tests.support import cli, serverless
 from tests.support.clusters import cluster_body
 from tests.support.live import TLS, LiveServer
 from tests.test_errors import assert_error
@@ -99,6 +99,33 @@ def provisions_realistically(server: LiveServer, _tmp: Path) -> None:
         assert _status(client, f"/v1/instances/{instance_id}") == "provisioning"
         server.clock.advance(TICK)
         assert _status(client, f"/v1/instances/{instance_id}") == "running"
+
+
+def replicas_get_ready_in_20_seconds(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        body = serverless.deployment()
+        assert client.post("/v1/container-deployments", json=body).status_code == 201
+        server.clock.advance(20 - TICK)
+        assert client.get("/v1/container-deployments/web/status").json()["status"] == "initializing"
+        server.clock.advance(TICK)
+        assert client.get("/v1/container-deployments/web/status").json()["status"] == "healthy"
+
+
+def replicas_work_20_seconds_on_a_request(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        assert client.post("/v1/container-deployments", json=serverless.deployment()).status_code
+        sent = client.post("/serverless/web", json={}, headers={"Prefer": "respond-async"})
+        look = {"X-Inference-Id": sent.json()["Id"]}
+        server.clock.advance(20 - TICK)
+        assert client.get("/serverless/status/web", headers=look).json()["Status"] == "Inference"
+        server.clock.advance(TICK)
+        assert client.get("/serverless/status/web", headers=look).json()["Status"] == "Completed"
+
+
+def puts_endpoints_under_the_base(server: LiveServer, _tmp: Path) -> None:
+    with _client(server) as client:
+        made = client.post("/v1/container-deployments", json=serverless.deployment())
+    assert made.json()["endpoint_base_url"] == "https://containers.example.com/base/web"
 
 
 def trash_lasts_60_seconds(server: LiveServer, _tmp: Path) -> None:
@@ -210,6 +237,18 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     ),
     "VERDA_SERVER_CLONE_SECONDS": (lambda _: "20", clones_take_20_seconds),
     "VERDA_SERVER_TRASH_SECONDS": (lambda _: "60", trash_lasts_60_seconds),
+    "VERDA_SERVER_SERVERLESS_READY_SECONDS": (
+        lambda _: "20",
+        replicas_get_ready_in_20_seconds,
+    ),
+    "VERDA_SERVER_SERVERLESS_INFERENCE_SECONDS": (
+        lambda _: "20",
+        replicas_work_20_seconds_on_a_request,
+    ),
+    "VERDA_SERVER_SERVERLESS_BASE_URL": (
+        lambda _: "https://containers.example.com/base/",
+        puts_endpoints_under_the_base,
+    ),
     "VERDA_SERVER_LIFECYCLE_PROFILE": (lambda _: "realistic", provisions_realistically),
     "VERDA_SERVER_SPOT_SEED": (lambda _: "42", seeds_spot_evictions_with_42),
     "VERDA_SERVER_CATALOG": (_one_location_catalog, serves_the_catalog_file),
@@ -256,6 +295,12 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         (["--cluster-provisioning-seconds", "30"], clusters_provision_for_30_seconds),
         (["--clone-seconds", "20"], clones_take_20_seconds),
         (["--trash-seconds", "60"], trash_lasts_60_seconds),
+        (["--serverless-ready-seconds", "20"], replicas_get_ready_in_20_seconds),
+        (["--serverless-inference-seconds", "20"], replicas_work_20_seconds_on_a_request),
+        (
+            ["--serverless-base-url", "https://containers.example.com/base"],
+            puts_endpoints_under_the_base,
+        ),
         (["--lifecycle-profile", "realistic"], provisions_realistically),
         (
             ["--lifecycle-profile", "realistic", "--provisioning-seconds", "10"],
@@ -270,6 +315,9 @@ def test_each_environment_variable_takes_effect(variable, tmp_path, monkeypatch)
         "cluster-provisioning-seconds",
         "clone-seconds",
         "trash-seconds",
+        "serverless-ready-seconds",
+        "serverless-inference-seconds",
+        "serverless-base-url",
         "lifecycle-profile",
         "lifecycle-profile-and-override",
         "spot-seed",

@@ -257,6 +257,36 @@ def test_a_job_scales_out_per_message_and_back_to_none(
     assert {status_of(authed, "batch", i)["Outcome"] for i in ids} == {"completed"}
 
 
+def test_a_deployment_read_through_the_sdk_runs_on_its_endpoint(
+    live: LiveServer, project: Any, token: str, authed: httpx.Client
+) -> None:
+    """`VerdaClient(..., inference_key=...)` builds an inference client on each
+    deployment it reads; `deployment.run_sync`/`run` call the endpoint."""
+    from verda import VerdaClient
+
+    deploy(authed)
+    client = VerdaClient(
+        project.client_id, project.client_secret, base_url=live.api_url, inference_key=token
+    )
+    deployment = client.containers.get_deployment_by_name("web")
+    execution = deployment.run({"prompt": "async"}, path="v1/generate")
+    live.clock.advance(WORK)
+    assert execution.status_json()["Status"] == "Completed"
+    assert execution.result()["json"] == {"prompt": "async"}
+    answers: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(deployment.run_sync({"prompt": "sync"}, path="v1/generate"))
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        live.clock.advance(0.5)
+    worker.join(1)
+    assert answers and answers[0].status_code == 200
+    assert answers[0].output()["json"] == {"prompt": "sync"}
+
+
 def test_the_python_sdk_inference_client_round_trip(
     sdk: Any, token: str, authed: httpx.Client, live: LiveServer
 ) -> None:
@@ -321,3 +351,33 @@ def test_a_trailing_slash_is_the_endpoint_itself(authed: httpx.Client, live: Liv
     request_id = response.json()["Id"]
     result = authed.get("/serverless/result/web", headers={"X-Inference-Id": request_id})
     assert result.status_code == 200 and result.json()["path"] == "/"
+
+
+def test_a_call_waiting_for_the_writers_turn_leaves_the_server_answering(
+    authed: httpx.Client, http: httpx.Client, live: LiveServer
+) -> None:
+    """The call writes in a worker thread: waiting for its turn never stalls the loop."""
+    made = deploy(authed)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with live.context.db.write():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    answers: list[httpx.Response] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(authed.post(endpoint(made), json={}, headers=ASYNC))
+    )
+    caller.start()
+    try:
+        time.sleep(0.2)  # the call now waits for the writers' turn
+        assert http.get("/healthz", timeout=3).status_code == 200
+    finally:
+        release.set()
+        holder.join(5)
+        caller.join(5)
+    assert answers and answers[0].status_code == 202

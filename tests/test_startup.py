@@ -3,9 +3,11 @@ known head, and serving imports none of the other commands' modules."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 from alembic import command
@@ -21,10 +23,13 @@ from verda_server.storage.migrate import (
     upgrade,
 )
 
-# Modules `serve` must not load on a store that needs no migration.
+# Modules `serve` must not load on a store that needs no migration (with the
+# default settings: rate limits on, in memory).
 NOT_FOR_SERVING = (
     "alembic",
     "redis",
+    # PyJWT without it (auth/hs256.py).
+    "cryptography",
     "verda_server.admin",
     "verda_server.control.cli",
     "verda_server.ratelimits.redis_counters",
@@ -32,15 +37,22 @@ NOT_FOR_SERVING = (
 
 _SERVE_AND_LIST_MODULES = textwrap.dedent(
     """
+    import json
     import sys
     from verda_server import cli
-    cli.GracefulServer.run = lambda self, sockets=None: None
+    apps = []
+    cli.GracefulServer.run = lambda self, sockets=None: apps.append(self.config.app)
     sys.argv = ["verda-server", "serve", "--database-url", sys.argv[1], "--port", "1"]
     try:
         cli.main()
     except SystemExit as exc:
         assert not exc.code, exc.code
-    print(" ".join(sorted(sys.modules)))
+    from fastapi.openapi.models import OpenAPI
+    print(json.dumps({
+        "modules": sorted(sys.modules),
+        "openapi": OpenAPI.__pydantic_complete__,
+        "route_kinds": sorted({type(route).__name__ for route in apps[0].routes}),
+    }))
     """
 )
 
@@ -75,7 +87,9 @@ def test_a_store_behind_the_head_is_migrated_on_start(empty_database_url):
         db.dispose()
 
 
-def _modules_loaded_by_serve(database_url: str) -> set[str]:
+def _serve(database_url: str) -> dict[str, Any]:
+    """`serve` up to the point it would listen: the modules it loaded, and
+    whether FastAPI's OpenAPI models were built."""
     done = subprocess.run(
         [sys.executable, "-c", _SERVE_AND_LIST_MODULES, database_url],
         capture_output=True,
@@ -84,14 +98,24 @@ def _modules_loaded_by_serve(database_url: str) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.splitlines()[-1].split())
+    loaded: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
 
 
 def test_serving_a_current_store_loads_only_what_serving_needs(empty_database_url):
-    first = _modules_loaded_by_serve(empty_database_url)
+    first = _serve(empty_database_url)["modules"]
     assert "alembic" in first  # the new store was migrated
-    again = _modules_loaded_by_serve(empty_database_url)
+    again = _serve(empty_database_url)["modules"]
     assert [name for name in NOT_FOR_SERVING if name in again] == []
+
+
+def test_serving_builds_routes_once_and_leaves_openapi_models_unbuilt(empty_database_url):
+    served = _serve(empty_database_url)
+    # Built with the documents, on their first request (api/fastapi_import.py).
+    assert served["openapi"] is False
+    # Routes as built, no included router to build them all again on the first
+    # request (api/routing.py).
+    assert served["route_kinds"] == ["APIRoute", "Route"]  # Route: the document's
 
 
 @pytest.mark.parametrize("group", ["projects", "admin"])

@@ -12,6 +12,7 @@ from verda_server.api.context import AppContext
 from verda_server.api.errors import install_error_handlers
 from verda_server.api.guard import BodyGuardMiddleware
 from verda_server.api.openapi import install_openapi
+from verda_server.api.routing import add_routes
 from verda_server.auth import views as auth_views
 from verda_server.auth.service import TokenService
 from verda_server.auth.signing import KeyRing
@@ -190,7 +191,7 @@ def create_app(context: AppContext) -> FastAPI:
         # Outermost: even a 500 after authentication carries the headers.
         app.add_middleware(RateLimitHeadersMiddleware)
     for router in ROUTERS:
-        app.include_router(router)
+        add_routes(app, router)
     server_url = context.settings.base_url.removesuffix("/v1")
     install_openapi(app, server_url)
     control.install(app, server_url)

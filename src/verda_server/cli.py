@@ -330,6 +330,9 @@ def serve(
     # Here, not at the top: `--help` and the other commands need none of them.
     from sqlalchemy.exc import SQLAlchemyError
 
+    from verda_server.api.fastapi_import import import_fastapi
+
+    import_fastapi()  # before anything else loads FastAPI
     from verda_server.app import build
     from verda_server.catalog.source import CatalogError
     from verda_server.ratelimits.counters import RedisUnavailable

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jwt
-
 from verda_server.api.errors import unauthorized
+from verda_server.auth.hs256 import jwt
 from verda_server.auth.signing import KeyRing
 
 SCOPE = "cloud-api-v1"

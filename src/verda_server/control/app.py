@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from verda_server.api.routing import add_routes
 from verda_server.control import (
     capacity_views,
     clock_views,
@@ -41,7 +42,7 @@ ROUTERS = (
 
 def install(app: FastAPI, server_url: str) -> None:
     for router in ROUTERS:
-        app.include_router(router, include_in_schema=False)
+        add_routes(app, router, include_in_schema=False)
     document: dict[str, Any] = {}
 
     async def openapi() -> JSONResponse:

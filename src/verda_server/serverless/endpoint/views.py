@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
@@ -111,13 +112,18 @@ async def _call(
     request: Request, context: AppContext, project_id: str, name: str, path: str
 ) -> Response:
     incoming = await _incoming(request, path)
-    with context.work(project_id) as (session, now):
-        message = service.enqueue(
-            session, context.catalog, context.lifecycle.current, project_id, name, incoming, now
-        )
-        request_id = message.id
+
+    def enqueue() -> tuple[str, bool]:
+        with context.work(project_id) as (session, now):
+            message = service.enqueue(
+                session, context.catalog, context.lifecycle.current, project_id, name, incoming, now
+            )
+            return message.id, message.started_at is not None
+
+    # A write: in a worker thread, like every other, never on the event loop.
+    request_id, started = await run_in_threadpool(enqueue)
     if incoming.is_async:
-        body = {"Id": request_id, "Status": "Queue"}
+        body = {"Id": request_id, "Status": "Inference" if started else "Queue"}
         return json_bytes(to_json(body), 202)
     # Synchronous: wait (by the server clock) until a replica has worked on it.
     give_up = time.monotonic() + SYNC_WAIT_SECONDS
