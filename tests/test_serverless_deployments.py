@@ -571,3 +571,28 @@ def test_reads_follow_the_clock(authed: httpx.Client, live: LiveServer) -> None:
     live.clock.advance(READY)
     assert status(authed) == "healthy"
     assert [r["status"] for r in replicas(authed)] == ["running"]
+
+
+def test_more_replicas_bring_the_money_out_instant_forward(live: LiveServer, lasting: Any) -> None:
+    """A scaling patch alone (no explicit flush in its unit) re-rates the meter:
+    the instant the money runs out follows the new rate, not the old one."""
+    client = lasting(live.new_project(balance="2"))
+    create(client, sl.deployment())  # 1.75 an hour: 2 last about 69 minutes
+    two = {"min_replica_count": 2, "max_replica_count": 2}
+    assert client.patch(f"{PATH}/web/scaling", json=two).status_code == 200
+    live.clock.advance(3600)  # 3.5 an hour: out after about 34 minutes
+    assert status(client) == "paused"
+    assert abs(Decimal(str(client.get("/v1/balance").json()["amount"]))) < Decimal("1e-6")
+
+
+def test_resuming_without_the_money_is_refused(live: LiveServer, lasting: Any) -> None:
+    """Paused when the money ran out: a resume is a 402 (as a create is), not a
+    deployment that runs on while the balance sinks."""
+    client = lasting(live.new_project(balance="2"))
+    create(client, sl.deployment())
+    live.clock.advance(2 * 3600)
+    assert status(client) == "paused"
+    refused(client.post(f"{PATH}/web/resume"), 402, "Insufficient funds")
+    assert status(client) == "paused" and replicas(client) == []
+    # Paused by the client and resumed again: nothing to start, nothing to pay first.
+    assert client.post(f"{PATH}/web/pause").status_code == 200

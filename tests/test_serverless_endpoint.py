@@ -321,6 +321,38 @@ def test_a_terminating_job_refuses_requests(authed: httpx.Client) -> None:
     assert refused.status_code == 503 and "terminating" in refused.json()["message"]
 
 
+def test_nul_characters_in_a_call_are_echoed_as_replacement_characters(
+    authed: httpx.Client, live: LiveServer
+) -> None:
+    """A NUL in the path or a non-JSON body is text PostgreSQL can't store: kept as
+    U+FFFD, as bytes that are not UTF-8 are (a 500 there before)."""
+    made = deploy(authed, scale_up_policy={"delay_seconds": 0})
+    response = authed.post(
+        endpoint(made) + "/a%00b",
+        content=b"x\x00y\xff",
+        headers={**ASYNC, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 202, response.text
+    request_id = response.json()["Id"]
+    live.clock.advance(WORK)
+    result = authed.get("/serverless/result/web", headers={"X-Inference-Id": request_id})
+    assert result.status_code == 200, result.text
+    echoed = result.json()
+    assert echoed["path"] == "/a\ufffdb" and echoed["body"] == "x\ufffdy\ufffd"
+
+
+def test_a_trailing_slash_is_the_endpoint_itself(authed: httpx.Client, live: LiveServer) -> None:
+    """Python's InferenceClient calls `<endpoint_base_url>/` when given no path
+    (run and run_sync default to ''): answered, and in the document."""
+    made = deploy(authed)
+    response = authed.post(endpoint(made) + "/", json={"x": 1}, headers=ASYNC)
+    assert response.status_code == 202, response.text
+    live.clock.advance(WORK)
+    request_id = response.json()["Id"]
+    result = authed.get("/serverless/result/web", headers={"X-Inference-Id": request_id})
+    assert result.status_code == 200 and result.json()["path"] == "/"
+
+
 def test_a_call_waiting_for_the_writers_turn_leaves_the_server_answering(
     authed: httpx.Client, http: httpx.Client, live: LiveServer
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -179,3 +180,60 @@ def test_unknown_and_foreign_jobs_are_not_found(
 def test_an_empty_balance_creates_no_job(live: LiveServer, client_of: Any) -> None:
     client = client_of(live.new_project(balance="0"))
     assert client.post(PATH, json=sl.job()).status_code == 402
+
+
+def test_resuming_a_job_with_an_empty_balance_is_refused(
+    live: LiveServer, client_of: Any, admin: httpx.Client
+) -> None:
+    credentials = live.new_project(balance="1")
+    client = client_of(credentials)
+    assert client.post(PATH, json=sl.job()).status_code == 201
+    assert client.post(f"{PATH}/batch/pause").status_code == 200
+    emptied = admin.post(
+        f"/_admin/v1/projects/{credentials.project_id}/balance", json={"amount": "0"}
+    )
+    assert emptied.status_code == 200, emptied.text
+    response = client.post(f"{PATH}/batch/resume")
+    assert response.status_code == 402, response.text
+    assert client.get(f"{PATH}/batch/status").json() == {"status": "paused"}
+
+
+def test_a_resumed_job_works_its_queue_at_once(authed: httpx.Client, live: LiveServer) -> None:
+    """Pause and resume change what the job's queue does: its replicas stop at the
+    pause and start again at the resume, charged then (not when the queue next
+    fell due by itself, the waiting request's TTL five minutes on)."""
+
+    def balance() -> Decimal:
+        return Decimal(str(authed.get("/v1/balance").json()["amount"]))
+
+    create(authed, sl.job())  # one replica at most: H100 x1, 1.75 an hour
+    start = balance()
+    for _ in range(2):
+        sent = authed.post("/serverless/batch/run", json={}, headers={"Prefer": "respond-async"})
+        assert sent.status_code == 202, sent.text
+    live.clock.advance(0.5)
+    assert authed.post(f"{PATH}/batch/pause").status_code == 200
+    live.clock.advance(1.5)
+    assert authed.post(f"{PATH}/batch/resume").status_code == 200
+    live.clock.advance(0.5)
+    # 0.5 s before the pause and 0.5 s since the resume, one replica each.
+    assert abs(start - balance() - Decimal("1.75") / 3600) < Decimal("1e-11")
+
+
+def test_more_replicas_for_a_job_work_its_queue_at_once(
+    authed: httpx.Client, live: LiveServer
+) -> None:
+    def balance() -> Decimal:
+        return Decimal(str(authed.get("/v1/balance").json()["amount"]))
+
+    create(authed, sl.job())
+    start = balance()
+    for _ in range(2):
+        sent = authed.post("/serverless/batch/run", json={}, headers={"Prefer": "respond-async"})
+        assert sent.status_code == 202, sent.text
+    live.clock.advance(0.5)
+    wider = authed.patch(f"{PATH}/batch", json={"scaling": {"max_replica_count": 2}})
+    assert wider.status_code == 200, wider.text
+    live.clock.advance(0.25)
+    # One replica for 0.75 s, the second (for the waiting request) since the patch.
+    assert abs(start - balance() - Decimal("1.75") / 3600) < Decimal("1e-11")

@@ -174,9 +174,13 @@ def _before_commit(session: Session) -> None:
     """Projects whose meters changed get their next billing instant anew."""
     scope = scope_of(session)
     # A savepoint (one id of a bulk action) leaves this to the whole transaction.
-    if scope is None or not scope.touched or session.in_nested_transaction():
+    if scope is None or session.in_nested_transaction():
         return
+    # Before the check: SQLAlchemy fires this before its own final flush, and a
+    # unit that never flushed has its meters' changes still pending.
     session.flush()
+    if not scope.touched:
+        return
     for project_id in sorted(scope.touched):
         project = session.get(Project, project_id)
         if project is not None:

@@ -70,6 +70,13 @@ def _act(work: Work, row: ServerlessDeployment, action: Action) -> None:
     count = wanted_replicas(work.session, row)
     if count > row.replica_count:
         require_units(work, row, row.compute_name, row.units_per_replica, count, on_create=False)
+    if action is Action.RESUME:
+        # As a create: paused when the money ran out, it can't run on without it.
+        require_funds(
+            work,
+            row.price_per_replica_hour * count,
+            f"{count} replica(s) of {row.compute_name} x{row.compute_size}",
+        )
     if rule.replaces_replicas:
         replicas.replace_all(row, count, work.now, work.ready_seconds)
     else:

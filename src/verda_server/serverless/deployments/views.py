@@ -220,7 +220,10 @@ def _action(name: str, action: Action, summary: str, description: str) -> None:
 
 
 extra: dict[str, Responses] = {
-    "resume": {503: {"description": "Not enough capacity for the minimum of replicas"}}
+    "resume": {
+        402: {"description": "The balance can't pay one hour of the replicas it would start"},
+        503: {"description": "Not enough capacity for the minimum of replicas"},
+    }
 }
 _action(
     "restart",
@@ -239,7 +242,8 @@ _action(
     "resume",
     Action.RESUME,
     "Resume a container deployment",
-    "Back to `min_replica_count` replicas: `initializing`, then `healthy`.",
+    "Back to `min_replica_count` replicas: `initializing`, then `healthy`. Like a create, "
+    "refused (402) when the balance can't pay one hour of them (or is empty).",
 )
 
 

@@ -79,15 +79,21 @@ CALL_RESPONSES: Responses = {
 }
 
 
+def _as_text(text: str) -> str:
+    # Stored as text, which PostgreSQL can't hold with a NUL in it: U+FFFD, as
+    # for bytes that are not UTF-8.
+    return text.replace("\x00", "\ufffd")
+
+
 async def _incoming(request: Request, path: str) -> Incoming:
     prefer = request.headers.get("prefer", "").lower()
     body = await request.body()
     return Incoming(
         method=request.method,
-        path="/" + path,
+        path=_as_text("/" + path),
         query=request.url.query,
         headers=echo.kept_headers(request.headers.raw),
-        body=body.decode("utf-8", errors="replace"),
+        body=_as_text(body.decode("utf-8", errors="replace")),
         is_async="respond-async" in prefer,
     )
 
@@ -215,6 +221,13 @@ async def call_endpoint(
     return await _call(request, context, principal.project_id, name, "")
 
 
+async def call_endpoint_slash(
+    request: Request, context: Context, principal: CurrentPrincipal, name: Name
+) -> Response:
+    # Python's InferenceClient with no path calls `<endpoint_base_url>/`.
+    return await _call(request, context, principal.project_id, name, "")
+
+
 async def call_endpoint_path(
     request: Request,
     context: Context,
@@ -229,6 +242,7 @@ async def call_endpoint_path(
 for _method in METHODS:
     for _path, _call_route, _below in (
         (PREFIX + "/{name}", call_endpoint, ""),
+        (PREFIX + "/{name}/", call_endpoint_slash, " (with a trailing slash)"),
         (PREFIX + "/{name}/{path}", call_endpoint_path, " (a path below it)"),
     ):
         router.add_api_route(

@@ -90,6 +90,8 @@ def patch(work: Work, name: str, body: PatchJobDto) -> ServerlessDeployment:
             _scaling(json.loads(row.scaling), body.scaling), separators=(",", ":")
         )
     row.updated_at = work.now
+    # Its queue's policy may have changed: replayed before anyone reads it.
+    service.settle(row, work.now)
     return row
 
 
@@ -97,8 +99,13 @@ def act(work: Work, name: str, action: JobAction) -> None:
     """Idempotent: an action with nothing to do from the status changes nothing."""
     row = _live(work, name)
     if job_legal(action, JobStatus(row.status)):
+        if action is JobAction.RESUME:
+            # As a create: only an empty balance refuses.
+            service.require_funds(work, Decimal(0), f"the job {name}")
         row.status = JOB_RULES[action].to.value
         row.updated_at = work.now
+        # Its queue's policy changed: replayed before anyone reads it (as a deployment's).
+        service.settle(row, work.now)
 
 
 def timeout_ms(timeout: float | None) -> float:

@@ -171,13 +171,19 @@ def _action(name: str, action: JobAction | None, summary: str, description: str)
         summary=summary,
         description=description + " Idempotent; no body; answers an empty body.",
         response_class=Response,
-        responses={**EMPTY_OK, **NOT_FOUND},
+        responses={**EMPTY_OK, **NOT_FOUND, **extra.get(name, {})},
         operation_id=f"{name.replace('-', '_')}_job_deployment",
     )
 
 
+extra: dict[str, Responses] = {"resume": {402: {"description": "The balance is empty"}}}
 _action("pause", JobAction.PAUSE, "Pause a job deployment", "`paused`.")
-_action("resume", JobAction.RESUME, "Resume a job deployment", "`running` again.")
+_action(
+    "resume",
+    JobAction.RESUME,
+    "Resume a job deployment",
+    "`running` again (402 with an empty balance).",
+)
 _action(
     "purge-queue",
     None,
