@@ -307,8 +307,24 @@ def test_requests_of_a_deleted_deployment_are_dropped(authed: httpx.Client) -> N
     made = deploy(authed, min_replica_count=0, scale_up_policy={"delay_seconds": 300})
     request_id = send(authed, made)
     assert authed.delete(f"{DEPLOYMENTS}/web").status_code in (200, 204)
-    assert status_of(authed, "web", request_id)["Outcome"] == "purged"
+    looked = authed.get("/serverless/status/web", headers={"X-Inference-Id": request_id})
+    assert looked.status_code == 404
     assert authed.post(endpoint(made), json={}, headers=ASYNC).status_code == 404
+
+
+def test_a_finished_request_is_kept_a_day_then_dropped(
+    authed: httpx.Client, live: LiveServer, client_of: Any, project: Any
+) -> None:
+    made = deploy(authed)
+    request_id = send(authed, made)
+    live.clock.advance(WORK + 24 * 3600 - 0.001)
+    fresh = client_of(project)  # the first token has expired meanwhile
+    look = {"X-Inference-Id": request_id}
+    send(fresh, made)
+    assert fresh.get("/serverless/result/web", headers=look).status_code == 200
+    live.clock.advance(0.002)
+    send(fresh, made)
+    assert fresh.get("/serverless/result/web", headers=look).status_code == 404
 
 
 def test_a_terminating_job_refuses_requests(authed: httpx.Client) -> None:

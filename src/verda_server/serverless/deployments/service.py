@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.billing.funds import balance_now
@@ -24,7 +24,7 @@ from verda_server.serverless.deployments import references, replicas
 from verda_server.serverless.deployments.models import DEPLOYMENT, JOB, ServerlessDeployment
 from verda_server.serverless.deployments.schemas import ComputeDto, RegistrySettingsDto
 from verda_server.serverless.deployments.states import JobStatus
-from verda_server.serverless.endpoint import fleet
+from verda_server.serverless.endpoint import fleet, retention
 
 KIND_NAMES = {DEPLOYMENT: "Deployment", JOB: "Job deployment"}
 
@@ -178,13 +178,19 @@ def wanted_replicas(session: Session, row: ServerlessDeployment) -> int:
 
 def remove(row: ServerlessDeployment, at: datetime) -> None:
     """Gone: out of every answer, its replicas and capacity released; the meter
-    closes at `at` (billing/follow.py). Secrets, credentials and volumes stay."""
+    closes at `at` (billing/follow.py); what was sent to its endpoint goes.
+    Secrets, credentials and volumes stay."""
     replicas.resize(row, 0, at, 0)
     row.deleted_at = at
+    row.queue_due_at = None
     row.status_until = None
     row.due_at = None
     row.scale_target = None
     row.scale_since = None
+    session = object_session(row)
+    if session is not None:
+        # Last: its statement flushes the row, which billing must see gone.
+        retention.forget(session, row.id)
 
 
 def settle(row: ServerlessDeployment, now: datetime) -> None:

@@ -15,7 +15,7 @@ from verda_server.lifecycle.timings import Timings
 from verda_server.serverless.autoscale import Message, Outcome
 from verda_server.serverless.deployments import containers as stored
 from verda_server.serverless.deployments.models import ServerlessDeployment
-from verda_server.serverless.endpoint import echo, fleet
+from verda_server.serverless.endpoint import echo, fleet, retention
 from verda_server.serverless.endpoint.models import InferenceRequest
 
 
@@ -55,6 +55,7 @@ def enqueue(
     row = target(session, project_id, name)
     if row.status in fleet.STOPPED:
         raise ApiError("service_unavailable", f"{name!r} is {row.status}: resume it first")
+    retention.prune(session, row.id, now)
     # Up to now under the rules before this request, then with it in the queue.
     fleet.play(session, catalog, row, now, timings)
     message = InferenceRequest(
