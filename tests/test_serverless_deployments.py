@@ -596,3 +596,15 @@ def test_resuming_without_the_money_is_refused(live: LiveServer, lasting: Any) -
     assert status(client) == "paused" and replicas(client) == []
     # Paused by the client and resumed again: nothing to start, nothing to pay first.
     assert client.post(f"{PATH}/web/pause").status_code == 200
+
+
+def test_an_empty_patch_changes_nothing(authed: httpx.Client) -> None:
+    """BEYOND.md §0: a PATCH may come with an empty body, with or without a type."""
+    made = create(authed, sl.deployment())
+    for headers in ({}, {"Content-Type": "application/json"}):
+        answered = authed.patch(f"{PATH}/web", content=b"", headers=headers)
+        assert answered.status_code == 200, answered.text
+        assert answered.json() == made
+        scaling = authed.patch(f"{PATH}/web/scaling", content=b"", headers=headers)
+        assert scaling.status_code == 200 and scaling.json() == made["scaling"]
+    assert status(authed) == "initializing"

@@ -237,3 +237,12 @@ def test_more_replicas_for_a_job_work_its_queue_at_once(
     live.clock.advance(0.25)
     # One replica for 0.75 s, the second (for the waiting request) since the patch.
     assert abs(start - balance() - Decimal("1.75") / 3600) < Decimal("1e-11")
+
+
+def test_an_empty_patch_changes_nothing(authed: httpx.Client) -> None:
+    made = authed.post(PATH, json=sl.job())
+    assert made.status_code == 201, made.text
+    for headers in ({}, {"Content-Type": "application/json"}):
+        answered = authed.patch(f"{PATH}/batch", content=b"", headers=headers)
+        assert answered.status_code == 200, answered.text
+        assert answered.json() == made.json()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -154,10 +154,11 @@ def update_deployment(
     context: Context,
     principal: CurrentPrincipal,
     deployment_name: DeploymentName,
-    body: PatchDeploymentDto,
+    body: Annotated[PatchDeploymentDto | None, Body()] = None,
 ) -> Response:
+    # An empty body changes nothing (BEYOND.md §0: empty bodies are accepted).
     with working(context, principal.project_id) as work:
-        row = operations.patch(work, deployment_name, body)
+        row = operations.patch(work, deployment_name, body or PatchDeploymentDto())
         rendered = service.render(row, context.settings.serverless_url)
     return answer(rendered)
 
@@ -298,11 +299,11 @@ def update_deployment_scaling(
     context: Context,
     principal: CurrentPrincipal,
     deployment_name: DeploymentName,
-    body: ScalingDto,
+    body: Annotated[ScalingDto | None, Body()] = None,
 ) -> Response:
     with working(context, principal.project_id) as work:
         row = service.get(work.session, work.project_id, DEPLOYMENT, deployment_name)
-        operations.patch_scaling(work, row, body, "body")
+        operations.patch_scaling(work, row, body or ScalingDto(), "body")
         scaling = service.render(row, "")["scaling"]
     return answer(scaling)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -96,10 +96,14 @@ async def get_job(context: Context, principal: SettledPrincipal, job_name: JobNa
     },
 )
 def update_job(
-    context: Context, principal: CurrentPrincipal, job_name: JobName, body: PatchJobDto
+    context: Context,
+    principal: CurrentPrincipal,
+    job_name: JobName,
+    body: Annotated[PatchJobDto | None, Body()] = None,
 ) -> Response:
+    # An empty body changes nothing (BEYOND.md §0: empty bodies are accepted).
     with working(context, principal.project_id) as work:
-        row = operations.patch(work, job_name, body)
+        row = operations.patch(work, job_name, body or PatchJobDto())
         rendered = operations.render(row, context.settings.serverless_url)
     return answer(rendered)
 
