@@ -169,7 +169,8 @@ def test_a_taken_name_is_a_conflict(authed: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "image, status_code",
     [("nginx:1.29.1", 201), ("nginx:latest", 400), ("nginx", 400), ("registry:5000/nginx", 400),
-     ("nginx@sha256:0123", 201), ("registry:5000/nginx:v2", 201)],
+     ("nginx@sha256:0123", 201), ("registry:5000/nginx:v2", 201), (":v1", 400),
+     ("/:v1", 400), ("registry:5000/:v1", 400), ("@sha256:0123", 400)],
 )  # fmt: skip
 def test_images_need_a_fixed_tag(authed: httpx.Client, image: str, status_code: int) -> None:
     body = sl.deployment(containers=[sl.container(image=image)])

@@ -31,8 +31,9 @@ MAX_NAME = 63
 # A tag in the last path segment, or a digest; `:latest` is refused (the Go SDK
 # states the API refuses it and untagged images).
 TAGGED = explained(
-    "(@[^@/]+|:[^:/@]+)$",
-    "must name a tag (`repository:tag`) or a digest (`repository@sha256:...`)",
+    "(^|/)[^/:@]+(@[^@/]+|:[^:/@]+)$",
+    "must name a repository and a tag (`repository:tag`) or a digest "
+    "(`repository@sha256:...`)",
 )
 LATEST = ":latest$"
 MAX_CONTAINERS = 10
