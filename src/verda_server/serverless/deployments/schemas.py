@@ -32,8 +32,7 @@ MAX_NAME = 63
 # states the API refuses it and untagged images).
 TAGGED = explained(
     "(^|/)[^/:@]+(@[^@/]+|:[^:/@]+)$",
-    "must name a repository and a tag (`repository:tag`) or a digest "
-    "(`repository@sha256:...`)",
+    "must name a repository and a tag (`repository:tag`) or a digest (`repository@sha256:...`)",
 )
 LATEST = ":latest$"
 MAX_CONTAINERS = 10
