@@ -246,3 +246,21 @@ def test_an_empty_patch_changes_nothing(authed: httpx.Client) -> None:
         answered = authed.patch(f"{PATH}/batch", content=b"", headers=headers)
         assert answered.status_code == 200, answered.text
         assert answered.json() == made.json()
+
+
+def test_a_compute_change_needs_room_for_the_replicas_at_work(
+    authed: httpx.Client, live: LiveServer
+) -> None:
+    from verda_server.serverless.compute.service import capacity_of
+
+    whole = capacity_of(live.context.catalog, "B300") // 8
+    scaling = {"max_replica_count": whole, "queue_message_ttl_seconds": 300, "deadline_seconds": 60}
+    made = authed.post(PATH, json=sl.job(compute={"name": "H100", "size": 8}, scaling=scaling))
+    assert made.status_code == 201, made.text
+    for _ in range(whole):
+        sent = authed.post("/serverless/batch", json={}, headers={"Prefer": "respond-async"})
+        assert sent.status_code == 202
+    taken = sl.deployment("taker", compute={"name": "B300", "size": 1})
+    assert authed.post("/v1/container-deployments", json=taken).status_code == 201
+    moved = authed.patch(f"{PATH}/batch", json={"compute": {"name": "B300", "size": 8}})
+    assert moved.status_code == 400 and "capacity" in moved.json()["message"]

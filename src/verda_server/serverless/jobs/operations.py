@@ -84,7 +84,13 @@ def patch(work: Work, name: str, body: PatchJobDto) -> ServerlessDeployment:
         stored.check_registry(work.session, work.project_id, body.container_registry_settings)
         service.set_registry(row, body.container_registry_settings)
     if body.compute is not None:
-        service.set_compute(row, service.offer_for(work, body.compute))
+        offer = service.offer_for(work, body.compute)
+        if (offer.name, offer.size) != (row.compute_name, row.compute_size):
+            # The replicas working now move to the new compute: room for them there.
+            service.require_units(
+                work, row, offer.name, offer.units, row.replica_count, on_create=True
+            )
+        service.set_compute(row, offer)
     if body.scaling is not None:
         row.scaling = json.dumps(
             _scaling(json.loads(row.scaling), body.scaling), separators=(",", ":")
