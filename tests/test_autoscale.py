@@ -55,6 +55,9 @@ def arrivals(*seconds: float) -> list[Message]:
         (3, 0, 5, 1.5, 2),
         (4, 0, 5, 1.5, 3),
         (5, 0, 0, 1.0, 0),
+        (1, 0, 1, 2.0, 1),
+        (2, 0, 3, 2.0, 1),
+        (4, 0, 3, 2.0, 2),
     ],
 )
 def test_wanted_is_ceil_of_load_over_threshold_clamped(
@@ -159,3 +162,27 @@ def test_paused_policy_runs_nothing() -> None:
 
 def test_nothing_is_due_for_an_idle_fleet_at_its_count() -> None:
     assert next_event(Fleet(0, T0), [], policy()) is None
+
+
+def test_advance_stands_at_the_instant_asked() -> None:
+    fleet = Fleet(1, T0)
+    advance(fleet, [], policy(min_replicas=1), s(42))
+    assert fleet.as_of == s(42)
+    advance(fleet, [], policy(min_replicas=1), s(41))
+    assert fleet.as_of == s(42)
+
+
+def test_with_no_work_time_a_replica_answers_everything_at_once() -> None:
+    p = policy(min_replicas=1, max_replicas=1, work=timedelta(0))
+    fleet, msgs = Fleet(1, T0), arrivals(0, 0, 0)
+    advance(fleet, msgs, p, s(0))
+    assert [(m.outcome, m.finished_at) for m in msgs] == [(Outcome.COMPLETED, s(0))] * 3
+    assert next_event(fleet, msgs, p) is None
+
+
+def test_the_count_wanted_is_messages_over_threshold_rounded_up() -> None:
+    # Three messages at threshold 2 want two replicas, not three.
+    p = policy(min_replicas=1, max_replicas=3, work=timedelta(seconds=100))
+    fleet, msgs = Fleet(1, T0), arrivals(0, 0, 0)
+    advance(fleet, msgs, p, s(10))
+    assert fleet.changes == [(s(10), 2)]

@@ -68,9 +68,7 @@ class Fleet:
 
 
 def wanted(policy: Policy, in_system: int) -> int:
-    if policy.max_replicas <= 0:
-        return 0
-    need = math.ceil(in_system / policy.queue_threshold) if in_system else 0
+    need = math.ceil(in_system / policy.queue_threshold)
     return max(policy.min_replicas, min(policy.max_replicas, need))
 
 
@@ -93,18 +91,26 @@ def next_event(fleet: Fleet, messages: list[Message], policy: Policy) -> datetim
     return _next_event(fleet, messages, policy, fleet.as_of)
 
 
+def _work(fleet: Fleet, messages: list[Message], policy: Policy, at: datetime) -> None:
+    """Finish and expire what is due by `at`, then fill the free slots; with no
+    work time, what starts finishes at once and frees its slot for the next."""
+    while True:
+        for message in messages:
+            if message.outcome is not None:
+                continue
+            if message.started_at is not None and message.started_at + policy.work <= at:
+                # Finishing wins over expiry at the same instant: the answer was there.
+                message.finished_at = message.started_at + policy.work
+                message.outcome = Outcome.COMPLETED
+            elif message.arrived_at + policy.message_ttl <= at:
+                message.finished_at = message.arrived_at + policy.message_ttl
+                message.outcome = Outcome.EXPIRED
+        if not _start_waiting(fleet, messages, policy, at) or policy.work:
+            return
+
+
 def _settle(fleet: Fleet, messages: list[Message], policy: Policy, at: datetime) -> None:
-    for message in messages:
-        if message.outcome is not None:
-            continue
-        if message.started_at is not None and message.started_at + policy.work <= at:
-            # Finishing wins over expiry at the same instant: the answer was there.
-            message.finished_at = message.started_at + policy.work
-            message.outcome = Outcome.COMPLETED
-        elif message.arrived_at + policy.message_ttl <= at:
-            message.finished_at = message.arrived_at + policy.message_ttl
-            message.outcome = Outcome.EXPIRED
-    _start_waiting(fleet, messages, policy, at)
+    _work(fleet, messages, policy, at)
     want = wanted(policy, _in_system(messages, at))
     if want == fleet.replicas:
         fleet.wish_since = None
@@ -116,22 +122,25 @@ def _settle(fleet: Fleet, messages: list[Message], policy: Policy, at: datetime)
         fleet.replicas = want
         fleet.changes.append((at, want))
         fleet.wish_since = None
-        _start_waiting(fleet, messages, policy, at)
+        _work(fleet, messages, policy, at)
 
 
 def _delay(policy: Policy, up: bool) -> timedelta:
     return policy.scale_up_delay if up else policy.scale_down_delay
 
 
-def _start_waiting(fleet: Fleet, messages: list[Message], policy: Policy, at: datetime) -> None:
+def _start_waiting(fleet: Fleet, messages: list[Message], policy: Policy, at: datetime) -> int:
+    """Start what waits, first come first served, in the free slots; how many."""
     busy = sum(1 for m in messages if m.open and m.started_at is not None)
     free = fleet.replicas * policy.concurrency - busy
+    started = 0
     for message in messages:
-        if free <= 0 or message.arrived_at > at:
+        if started >= free or message.arrived_at > at:
             break
         if message.open and message.started_at is None:
             message.started_at = at
-            free -= 1
+            started += 1
+    return started
 
 
 def _in_system(messages: list[Message], at: datetime) -> int:
