@@ -29,7 +29,7 @@ from verda_server.serverless.deployments.models import JOB, ServerlessDeployment
 from verda_server.serverless.deployments.states import JobStatus, Status
 from verda_server.serverless.endpoint.models import InferenceRequest
 
-# Statuses in which a deployment or job takes requests (and runs replicas).
+# Statuses in which a deployment or job takes no requests and runs no replicas.
 STOPPED = frozenset(
     {
         Status.PAUSED.value,
