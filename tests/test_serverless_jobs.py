@@ -255,12 +255,22 @@ def test_a_compute_change_needs_room_for_the_replicas_at_work(
 
     whole = capacity_of(live.context.catalog, "B300") // 8
     scaling = {"max_replica_count": whole, "queue_message_ttl_seconds": 300, "deadline_seconds": 60}
-    made = authed.post(PATH, json=sl.job(compute={"name": "H100", "size": 8}, scaling=scaling))
+    # CPUNode: plenty of room, whatever other tests of the session hold.
+    made = authed.post(PATH, json=sl.job(compute={"name": "CPUNode", "size": 8}, scaling=scaling))
     assert made.status_code == 201, made.text
+    look = []
     for _ in range(whole):
         sent = authed.post("/serverless/batch", json={}, headers={"Prefer": "respond-async"})
         assert sent.status_code == 202
+        look.append({"X-Inference-Id": sent.json()["Id"]})
+    # Each is at work on a replica of its own.
+    for headers in look:
+        assert authed.get("/serverless/status/batch", headers=headers).json()["Status"] == (
+            "Inference"
+        )
+    # B300 had room for exactly these replicas; one unit taken leaves too little
+    # (what other tests of the session hold only leaves less).
     taken = sl.deployment("taker", compute={"name": "B300", "size": 1})
-    assert authed.post("/v1/container-deployments", json=taken).status_code == 201
+    assert authed.post("/v1/container-deployments", json=taken).status_code in (201, 400)
     moved = authed.patch(f"{PATH}/batch", json={"compute": {"name": "B300", "size": 8}})
     assert moved.status_code == 400 and "capacity" in moved.json()["message"]
