@@ -31,7 +31,8 @@ def credential_users(session: Session, project_id: str, name: str) -> list[str]:
     return sorted(references.credential_users(session, project_id, name))
 
 
-def units_in_use(session: Session) -> dict[str, int]:
+def units_in_use(session: Session, excluding: str | None = None) -> dict[str, int]:
     """Units of each serverless compute resource held now, across every project:
-    a live replica of size N holds N units of its resource."""
-    return references.units_in_use(session)
+    a live replica of size N holds N units of its resource (without the
+    deployment or job `excluding`)."""
+    return references.units_in_use(session, excluding)

@@ -89,6 +89,12 @@ def capacity_of(catalog: Catalog, name: str) -> int:
     return resource.capacity if resource is not None else 0
 
 
+def units_left(session: Session, catalog: Catalog, name: str, excluding: str | None = None) -> int:
+    """Units of `name` no replica holds, counting the deployment `excluding`'s
+    as free (below 0 when more is held than there is)."""
+    return capacity_of(catalog, name) - usage.units_in_use(session, excluding).get(name, 0)
+
+
 def free_units(session: Session, catalog: Catalog) -> dict[str, int]:
     """Units of each compute resource not held by any project's replicas (never below 0)."""
     held = usage.units_in_use(session)

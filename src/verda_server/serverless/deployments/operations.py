@@ -25,9 +25,9 @@ from verda_server.serverless.deployments.service import (
     set_compute,
     set_registry,
     settle,
-    wanted_replicas,
 )
 from verda_server.serverless.deployments.states import RULES, Action, Status, legal
+from verda_server.serverless.endpoint import fleet
 
 
 def create(work: Work, body: CreateDeploymentDto, created_by: str) -> ServerlessDeployment:
@@ -67,7 +67,8 @@ def _act(work: Work, row: ServerlessDeployment, action: Action) -> None:
     rule = RULES[action]
     if rule.to is not None:
         replicas.begin(row, rule.to, work.now, work.ready_seconds)
-    count = wanted_replicas(work.session, row)
+    # None while paused, else what its queue asks for within min..max.
+    count = fleet.wanted_now(work.session, row)
     if count > row.replica_count:
         require_units(work, row, row.compute_name, row.units_per_replica, count, on_create=False)
     if action is Action.RESUME:

@@ -20,11 +20,11 @@ from verda_server.clock import isoformat
 from verda_server.projects.models import Project
 from verda_server.serverless.compute import service as compute
 from verda_server.serverless.deployments import containers as stored
-from verda_server.serverless.deployments import references, replicas
+from verda_server.serverless.deployments import replicas
 from verda_server.serverless.deployments.models import DEPLOYMENT, JOB, ServerlessDeployment
 from verda_server.serverless.deployments.schemas import ComputeDto, RegistrySettingsDto
 from verda_server.serverless.deployments.states import JobStatus
-from verda_server.serverless.endpoint import fleet, retention
+from verda_server.serverless.endpoint import retention
 
 KIND_NAMES = {DEPLOYMENT: "Deployment", JOB: "Job deployment"}
 
@@ -95,18 +95,13 @@ def offer_for(work: Work, body: ComputeDto) -> compute.ComputeOffer:
     return compute.project_offer(work.session, work.catalog, work.project_id, body.name, body.size)
 
 
-def free_units(work: Work, name: str, excluding: str | None = None) -> int:
-    used = references.units_in_use(work.session, excluding).get(name, 0)
-    return compute.capacity_of(work.catalog, name) - used
-
-
 def require_units(
     work: Work, row: ServerlessDeployment, name: str, units: int, count: int, *, on_create: bool
 ) -> None:
     """Room for `count` replicas of `units` each, beside everything else held.
     Unavailable compute on a create or a compute change is a 400 (the Go tests
     skip on it); more replicas for a deployment that exists, a 503."""
-    if count * units <= free_units(work, name, excluding=row.id):
+    if count * units <= compute.units_left(work.session, work.catalog, name, excluding=row.id):
         return
     message = (
         f"Not enough capacity for {count} replica(s) of compute {name}: unavailable at the "
@@ -168,12 +163,6 @@ def new_row(
         status_until=None,
         due_at=None,
     )
-
-
-def wanted_replicas(session: Session, row: ServerlessDeployment) -> int:
-    """How many replicas it runs after an action: none while paused, else what
-    its queue asks for between min and max (its minimum when idle)."""
-    return fleet.wanted_now(session, row)
 
 
 def remove(row: ServerlessDeployment, at: datetime) -> None:

@@ -23,7 +23,7 @@ from verda_server.lifecycle.timings import Timings
 from verda_server.serverless.autoscale import Fleet, Message, Policy, advance, next_event
 from verda_server.serverless.autoscale import wanted as wanted_count
 from verda_server.serverless.compute import service as compute
-from verda_server.serverless.deployments import references, replicas
+from verda_server.serverless.deployments import replicas
 from verda_server.serverless.deployments import scaling as scalings
 from verda_server.serverless.deployments.models import JOB, ServerlessDeployment
 from verda_server.serverless.deployments.states import JobStatus, Status
@@ -97,8 +97,7 @@ def _messages(rows: Sequence[InferenceRequest]) -> list[Message]:
 def room(session: Session, catalog: Catalog, row: ServerlessDeployment) -> int:
     if row.units_per_replica <= 0:
         return 0
-    used = references.units_in_use(session, None).get(row.compute_name, 0)
-    free = compute.capacity_of(catalog, row.compute_name) - used
+    free = compute.units_left(session, catalog, row.compute_name)
     return max(0, free // row.units_per_replica)
 
 
