@@ -15,6 +15,7 @@ from verda_server.api.responses import EMPTY_OK, Responses, json_bytes, to_json
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.readmodel.marks import cached_read
 from verda_server.serverless.deployments import operations, service
+from verda_server.serverless.deployments import scaling as scalings
 from verda_server.serverless.deployments.models import DEPLOYMENT
 from verda_server.serverless.deployments.schemas import (
     ContainerEnvDto,
@@ -277,7 +278,7 @@ async def get_deployment_scaling(
 ) -> Response:
     def read(session: Session) -> Any:
         row = service.get(session, principal.project_id, DEPLOYMENT, deployment_name)
-        return service.render(row, "")["scaling"]
+        return scalings.load(row.scaling)
 
     return answer(await reading(context, read))
 
@@ -304,7 +305,7 @@ def update_deployment_scaling(
     with working(context, principal.project_id) as work:
         row = service.get(work.session, work.project_id, DEPLOYMENT, deployment_name)
         operations.patch_scaling(work, row, body or ScalingDto(), "body")
-        scaling = service.render(row, "")["scaling"]
+        scaling = scalings.load(row.scaling)
     return answer(scaling)
 
 
