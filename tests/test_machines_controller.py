@@ -334,3 +334,29 @@ def test_unwanted_files_and_purged_volumes_data_are_collected(
     # The OS volume went to the trash: its data stays until it is purged.
     os_volume = api.get(f"/v1/instances/{instance_id}").json()["os_volume_id"]
     assert (machines / "volumes" / os_volume).is_dir()
+
+
+def test_mounts_changed_between_two_passes_still_make_the_machine_anew(
+    server, api, ctrl, engine, answering
+):
+    """Shut down, given a volume and started again before the controller saw
+    it stopped: the running container has the old mounts."""
+    instance_id = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
+    api.post(
+        "/v1/volumes",
+        json={"type": "NVMe", "name": "late", "size": 10, "location_code": "FIN-01",
+              "instance_id": instance_id},
+    )  # fmt: skip
+    api.put("/v1/instances", json={"action": "start", "id": instance_id})
+    ctrl.reconcile()
+    assert engine.calls[-2:] == [
+        ("remove", f"verda-{instance_id}"),
+        ("run", f"verda-{instance_id}"),
+    ]
+    assert any(path == "/mnt/volume" for _h, path, _ro in engine.runs[-1].mounts)
+    ctrl.reconcile()
+    assert status(api, instance_id) == "running"

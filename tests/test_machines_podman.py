@@ -52,7 +52,10 @@ def podman_server(data_dir: Path, **env: str) -> Iterator[ServerProcess]:
             **env,
         },
     ) as server:  # fmt: skip
-        yield server
+        try:
+            yield server
+        finally:
+            print(server.text)  # the server's log, shown when a test fails
 
 
 def client_of(server: ServerProcess) -> Any:
@@ -85,12 +88,11 @@ def sdk(server: ServerProcess) -> Any:
 
 def deploy(sdk: Any, key: KeyPair, hostname: str, **more: Any) -> Any:
     key_id = sdk.ssh_keys.create(f"key-{hostname}", key.public).id
-    # The SDK waits while it is provisioning: its machine answering ends that.
     instance = sdk.instances.create(
         TYPE, IMAGE, hostname, "real", ssh_key_ids=[key_id], location=LOCATION, **more
     )
-    assert instance.status == "running"
-    return instance
+    # Its machine answering is what ends provisioning.
+    return wait_status(sdk, instance.id, "running")
 
 
 def wait_status(sdk: Any, instance_id: str, status: str) -> Any:

@@ -192,8 +192,11 @@ class MachineController:
         if machine.os_volume_id is None or machine.ip is None:
             return  # nothing to boot from (the state table refuses such a start)
         if container is not None and container.labels.get(SPEC) != machine.fingerprint():
-            if container.running:
-                return  # only a stopped machine changes its mounts or size
+            # Mounts change only while shut down: a machine still running then
+            # was shut down and started again between two passes. One running
+            # on (another --instance-scale) keeps its size until it stops.
+            if container.running and machine.status is not Status.PROVISIONING:
+                return
             self._podman.remove(machine.name)
             container = None
         if container is None:
@@ -218,6 +221,7 @@ class MachineController:
             self._ensure_network(machine.location)
             self._mount_root(machine)
             self._podman.run(self._run_spec(machine))
+            logger.info("machine of instance %s made at %s", machine.instance_id, machine.ip)
         except (EngineError, mounts.MountError):
             attempts = self._failures.get(machine.instance_id, 0) + 1
             self._failures[machine.instance_id] = attempts
@@ -310,8 +314,9 @@ class MachineController:
         with self._work(machine.project_id) as (session, _now):
             instance = session.get(Instance, machine.instance_id)
             # The store may have moved on since this pass read it.
-            if instance is not None and instance.status == machine.status.value:
-                event(instance)
+            current = instance is not None and instance.status == machine.status.value
+            if current and event(instance):
+                logger.info("instance %s is %s", machine.instance_id, instance.status)
 
 
 def _installation_failed(instance: Instance) -> bool:

@@ -19,6 +19,14 @@ SPEC = "io.verda.spec"
 ULIMITS = ("--ulimit", "nofile=16384:16384", "--ulimit", "nproc=32768:32768")
 
 
+def mac_of(ip: str) -> str:
+    """A locally administered MAC made of the address: an address handed out
+    again comes with the same MAC, so the host's neighbour cache (which keeps
+    the old one for tens of seconds) never points it at a container gone."""
+    octets = [int(part) for part in ip.split(".")]
+    return ":".join(f"{byte:02x}" for byte in [0x02, 0x42, *octets])
+
+
 class EngineError(RuntimeError):
     """A podman command failed; the message is its own, on one line."""
 
@@ -105,6 +113,7 @@ class Podman:
         args = [
             "run", "--detach", "--init", "--name", spec.name, *ULIMITS,
             "--hostname", spec.hostname, "--network", spec.network, "--ip", spec.ip,
+            "--mac-address", mac_of(spec.ip),
             "--pids-limit", str(spec.pids_limit),
         ]  # fmt: skip
         for key, value in sorted(spec.labels.items()):
