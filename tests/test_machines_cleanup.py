@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.support.machines import base_rootfs, overlay, wait_for_ssh
 from verda_server import cli
 from verda_server.machines.cleanup import cleanup, mounts_under
 from verda_server.machines.errors import MachineSetupError
-from verda_server.machines.podman import INSTANCE, MANAGED, Podman, RunSpec
+from verda_server.machines.podman import INSTANCE, MANAGED, EngineError, Podman, RunSpec
 
 
 class FakeEngine:
@@ -103,6 +104,12 @@ def _network_chains() -> set[str]:
     return set(re.findall(r"^-N (NETAVARK-[0-9A-F]+)$", _iptables(), re.MULTILINE))
 
 
+def _cleanup(*args: str):
+    # Only what the test names: a developer's shell may hold VERDA_SERVER_MACHINES_DIR.
+    env = {"VERDA_SERVER_MACHINES_DIR": None, "VERDA_SERVER_DATA_DIR": None}
+    return CliRunner().invoke(cli.cli, ["instances", "cleanup", *args], env=env)
+
+
 def test_the_command_leaves_nothing_of_the_driver(tmp_path):
     base = base_rootfs()
     engine = Podman()
@@ -115,32 +122,38 @@ def test_the_command_leaves_nothing_of_the_driver(tmp_path):
     root = machines / "instances/i1/root"
     chains_before = _network_chains()
     engine.create_network(network, subnet, f"{prefix}.254")
-    with overlay(base, machines / "volumes/os1", root):
-        engine.run(
-            RunSpec(
-                name="verda-cleanup-i1",
-                rootfs=str(root),
-                command=["/usr/local/sbin/instance-init"],
-                hostname="cleanup-i1",
-                network=network,
-                ip=f"{prefix}.2",
-                labels={MANAGED: "1", INSTANCE: "i1"},
-                mounts=[(str(config), "/etc/verda", True)],
+    try:
+        with overlay(base, machines / "volumes/os1", root):
+            engine.run(
+                RunSpec(
+                    name="verda-cleanup-i1",
+                    rootfs=str(root),
+                    command=["/usr/local/sbin/instance-init"],
+                    hostname="cleanup-i1",
+                    network=network,
+                    ip=f"{prefix}.2",
+                    labels={MANAGED: "1", INSTANCE: "i1"},
+                    mounts=[(str(config), "/etc/verda", True)],
+                )
             )
-        )
-        wait_for_ssh(f"{prefix}.2")
-        engine.exec("verda-cleanup-i1", "sh", "-c", "echo kept > /root/data")
-        assert subnet in _iptables()
-        assert _network_chains() - chains_before
+            wait_for_ssh(f"{prefix}.2")
+            engine.exec("verda-cleanup-i1", "sh", "-c", "echo kept > /root/data")
+            assert subnet in _iptables()
+            assert _network_chains() - chains_before
 
-        result = CliRunner().invoke(cli.cli, ["instances", "cleanup", "--data-dir", str(data_dir)])
+            result = _cleanup("--data-dir", str(data_dir))
 
-        assert result.exit_code == 0, result.output
-        lines = result.output.splitlines()
-        assert "removed container verda-cleanup-i1" in lines
-        assert f"removed network {network}" in lines
-        assert f"removed mount {root}" in lines
-        assert f"removed directory {machines / 'instances' / 'i1'}" in lines
+            assert result.exit_code == 0, result.output
+            lines = result.output.splitlines()
+            assert "removed container verda-cleanup-i1" in lines
+            assert f"removed network {network}" in lines
+            assert f"removed mount {root}" in lines
+            assert f"removed directory {machines / 'instances' / 'i1'}" in lines
+    finally:  # whatever the command left, for the next run
+        with suppress(EngineError):
+            engine.remove("verda-cleanup-i1")
+        with suppress(EngineError):
+            engine.remove_network(network)
     assert "verda-cleanup-i1" not in [c.name for c in engine.containers()]
     assert network not in engine.networks()
     assert mounts_under(machines) == []
@@ -151,10 +164,8 @@ def test_the_command_leaves_nothing_of_the_driver(tmp_path):
     assert (machines / "volumes/os1/upper/root/data").read_text() == "kept\n"
     assert (base / "usr/sbin/sshd").exists()
 
-    again = CliRunner().invoke(cli.cli, ["instances", "cleanup", "--data-dir", str(data_dir)])
+    again = _cleanup("--data-dir", str(data_dir))
     assert (again.exit_code, again.output) == (0, "nothing to remove\n")
-    everything = CliRunner().invoke(
-        cli.cli, ["instances", "cleanup", "--all", "--data-dir", str(data_dir)]
-    )
+    everything = _cleanup("--all", "--machines-dir", str(machines))
     assert (everything.exit_code, everything.output) == (0, f"removed directory {machines}\n")
     assert not machines.exists()

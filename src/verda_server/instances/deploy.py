@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -189,7 +189,7 @@ def deploy(
         payg_price=term.payg_price if term else None,
         startup_script_id=body.startup_script_id,
         created_at=now,
-        due_at=now + timedelta(seconds=lifecycle.provisioning_seconds),
+        due_at=lifecycle.provisioning_ends(now),
     )
     service.set_ssh_keys(instance, key_ids)
     eviction.schedule(instance, catalog, lifecycle, now)

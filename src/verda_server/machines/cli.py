@@ -22,6 +22,13 @@ def cleanup(
         Path,
         typer.Option(envvar="VERDA_SERVER_DATA_DIR", help="The data directory of the server."),
     ] = DEFAULT_DATA_DIR,
+    machines_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_MACHINES_DIR",
+            help="The machines directory, when serve was given one (default: <data-dir>/machines).",
+        ),
+    ] = None,
     everything: Annotated[
         bool,
         typer.Option("--all", help="Also remove the base images and the volumes' data."),
@@ -31,7 +38,7 @@ def cleanup(
 
     The base images and the volumes' data stay, unless --all."""
     try:
-        removed = clean_up(data_dir / "machines", everything=everything)
+        removed = clean_up(machines_dir or data_dir / "machines", everything=everything)
     except (MachineSetupError, EngineError) as exc:
         fail(str(exc))
     for line in removed:

@@ -1,5 +1,5 @@
-"""The error the driver's set-up reports: the host or the image is not fit."""
+"""The one error start-up reports when the host can't run real instances."""
 
 
 class MachineSetupError(RuntimeError):
-    """Podman instances cannot be run as asked; the message is one line for the operator."""
+    """The message is one line saying what is missing or failed."""

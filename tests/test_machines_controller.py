@@ -1,0 +1,336 @@
+"""The Podman driver's controller against an engine that only records (no
+root, no podman): what each lifecycle action asks of the engine, and what the
+engine's reports do to the instance, through the real HTTP stack and store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.keys import ed25519_key
+from tests.support.live import TLS, LiveServer, start_live_server
+from verda_server.config import Machines
+from verda_server.machines import controller as controller_module
+from verda_server.machines import driver, mounts
+from verda_server.machines.controller import MachineController
+from verda_server.machines.layout import Layout
+from verda_server.machines.podman import INSTANCE, SPEC, Container, RunSpec
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.containers_: dict[str, Container] = {}
+        self.runs: list[RunSpec] = []
+        self.calls: list[tuple[str, str]] = []
+        self.networks_: dict[str, tuple[str, str]] = {}
+
+    def containers(self) -> list[Container]:
+        return list(self.containers_.values())
+
+    def networks(self) -> list[str]:
+        return list(self.networks_)
+
+    def create_network(self, name: str, subnet: str, gateway: str) -> None:
+        self.networks_[name] = (subnet, gateway)
+
+    def run(self, spec: RunSpec) -> None:
+        self.runs.append(spec)
+        self.calls.append(("run", spec.name))
+        self.containers_[spec.name] = Container(spec.name, "running", dict(spec.labels))
+
+    def _set(self, name: str, state: str) -> None:
+        self.containers_[name] = replace(self.containers_[name], state=state)
+
+    def start(self, name: str) -> None:
+        self.calls.append(("start", name))
+        self._set(name, "running")
+
+    def stop(self, name: str, timeout: int = 5) -> None:
+        self.calls.append(("stop", name))
+        self._set(name, "exited")
+
+    def kill(self, name: str) -> None:
+        self.calls.append(("kill", name))
+        self._set(name, "exited")
+
+    def remove(self, name: str) -> None:
+        self.calls.append(("remove", name))
+        del self.containers_[name]
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def answering(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Addresses whose sshd answers."""
+    up: set[str] = set()
+    monkeypatch.setattr(controller_module, "answers_ssh", lambda ip: ip in up)
+    return up
+
+
+@pytest.fixture
+def server(
+    tmp_path: Path, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
+    base = tmp_path / "base"
+    base.mkdir()
+    monkeypatch.setattr(driver, "prepare", lambda config: (Layout(config.root), base))
+    monkeypatch.setattr(driver, "Podman", lambda: engine)
+    monkeypatch.setattr(
+        mounts,
+        "mount_overlay",
+        lambda lower, os_volume, target: os_volume.mkdir(parents=True, exist_ok=True),
+    )
+    machines = Machines(driver="podman", root=tmp_path / "machines")
+    with start_live_server(f"sqlite:///{tmp_path / 'store.db'}", machines=machines) as live:
+        # Passes are driven by hand here, not by the thread.
+        ctrl = live.context.machines
+        assert ctrl is not None
+        ctrl.stop()
+        yield live
+
+
+@pytest.fixture
+def ctrl(server: LiveServer) -> MachineController:
+    assert server.context.machines is not None
+    return server.context.machines
+
+
+@pytest.fixture
+def api(server: LiveServer) -> Iterator[httpx.Client]:
+    creds = server.new_project()
+    with httpx.Client(base_url=server.base_url, verify=TLS) as bare:
+        token = creds.access_token(bare)
+    with httpx.Client(
+        base_url=server.base_url, verify=TLS, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
+
+
+def deploy(api: httpx.Client, **more: Any) -> str:
+    key = api.post("/v1/ssh-keys", json={"name": "k", "key": ed25519_key()}).text
+    body = {
+        "instance_type": "CPU.4V.16G",
+        "image": "ubuntu-24.04",
+        "hostname": "fake-host",
+        "description": "d",
+        "ssh_key_ids": [key],
+        "location_code": "FIN-01",
+        **more,
+    }
+    response = api.post("/v1/instances", json=body)
+    assert response.status_code == 202, response.text
+    return response.text
+
+
+def status(api: httpx.Client, instance_id: str) -> str:
+    return str(api.get(f"/v1/instances/{instance_id}").json()["status"])
+
+
+def stored_ip(server: LiveServer, instance_id: str) -> str:
+    from verda_server.instances.models import Instance
+
+    with server.context.db.read() as session:
+        instance = session.get(Instance, instance_id)
+        assert instance is not None and instance.ip is not None
+        return instance.ip
+
+
+def test_provisioning_lasts_until_the_machine_answers_whatever_the_clock(
+    server, api, ctrl, engine, answering
+):
+    instance_id = deploy(api)
+    server.clock.advance(3000)  # no duration ends it (tokens live 3600 s)
+    assert status(api, instance_id) == "provisioning"
+    ctrl.reconcile()
+    (run,) = engine.runs
+    assert run.name == f"verda-{instance_id}" and run.labels[INSTANCE] == instance_id
+    assert (run.hostname, run.network, run.ip) == (
+        "fake-host",
+        "verda-fin-01",
+        stored_ip(server, instance_id),
+    )
+    assert engine.networks_ == {"verda-fin-01": ("100.64.0.0/20", "100.64.15.254")}
+    ctrl.reconcile()
+    assert status(api, instance_id) == "provisioning"  # sshd not answering yet
+    answering.add(run.ip)
+    ctrl.reconcile()
+    assert status(api, instance_id) == "running"
+    assert len(engine.runs) == 1
+
+
+def test_the_config_carries_keys_and_startup_script(server, api, ctrl, engine, answering, tmp_path):
+    key = ed25519_key()
+    key_id = api.post("/v1/ssh-keys", json={"name": "mine", "key": key}).text
+    script_id = api.post("/v1/scripts", json={"name": "s", "script": "echo hi"}).text
+    instance_id = deploy(api, ssh_key_ids=[key_id], startup_script_id=script_id)
+    ctrl.reconcile()
+    config = tmp_path / "machines" / "instances" / instance_id / "config"
+    assert (config / "authorized_keys").read_text() == key.strip() + "\n"
+    assert (config / "startup-script").read_text() == "echo hi"
+    (run,) = engine.runs
+    assert (str(config), "/etc/verda", True) in run.mounts
+
+
+def test_data_volumes_mount_at_their_pseudo_path_the_first_also_at_mnt_volume(
+    server, api, ctrl, engine, tmp_path
+):
+    instance_id = deploy(
+        api,
+        volumes=[
+            {"name": "a", "size": 10, "type": "NVMe"},
+            {"name": "b", "size": 10, "type": "NVMe"},
+        ],
+    )
+    ctrl.reconcile()
+    volumes = {v["name"]: v for v in api.get("/v1/volumes").json()}
+    a, b = volumes["a"], volumes["b"]
+    (run,) = engine.runs
+    inside = {(Path(host).name, path) for host, path, read_only in run.mounts if not read_only}
+    assert inside == {
+        (a["id"], f"/mnt/{a['pseudo_path']}"),
+        (a["id"], "/mnt/volume"),
+        (b["id"], f"/mnt/{b['pseudo_path']}"),
+    }
+    assert (tmp_path / "machines" / "volumes" / a["id"]).is_dir()
+    assert status(api, instance_id) == "provisioning"
+
+
+def test_shutdown_stops_start_starts_delete_removes(server, api, ctrl, engine, answering):
+    instance_id = deploy(api)
+    name = f"verda-{instance_id}"
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    assert (
+        api.put("/v1/instances", json={"action": "shutdown", "id": instance_id}).status_code == 202
+    )
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("stop", name)
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("stop", name)  # nothing more to do
+    assert status(api, instance_id) == "offline"
+    api.put("/v1/instances", json={"action": "start", "id": instance_id})
+    assert status(api, instance_id) == "provisioning"
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("start", name)
+    ctrl.reconcile()
+    assert status(api, instance_id) == "running"
+    api.put("/v1/instances", json={"action": "delete", "id": instance_id})
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("remove", name) and not engine.containers_
+
+
+def test_a_machine_that_stopped_by_itself_is_an_error_and_stays_stopped(
+    server, api, ctrl, engine, answering
+):
+    instance_id = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    engine._set(f"verda-{instance_id}", "exited")
+    ctrl.reconcile()
+    assert status(api, instance_id) == "error"
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("run", f"verda-{instance_id}")  # not started again
+
+
+def test_error_forced_by_the_operator_kills_the_machine(server, api, ctrl, engine, answering):
+    instance_id = deploy(api)
+    ctrl.reconcile()
+    response = server_admin(server).post(
+        f"/_admin/v1/instances/{instance_id}/force", json={"status": "error"}
+    )
+    assert response.status_code == 200, response.text
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("kill", f"verda-{instance_id}")
+
+
+def server_admin(server: LiveServer) -> httpx.Client:
+    from tests.support.live import ADMIN_TOKEN
+
+    return httpx.Client(
+        base_url=server.base_url, verify=TLS, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+
+
+def test_a_missing_machine_is_made_again_on_its_os_volume(server, api, ctrl, engine, answering):
+    instance_id = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    engine.containers_.clear()  # removed behind the driver's back (or a cleanup)
+    ctrl.reconcile()
+    assert [r.name for r in engine.runs] == [f"verda-{instance_id}"] * 2
+    assert status(api, instance_id) == "running"
+
+
+def test_a_stopped_machine_whose_mounts_changed_is_made_anew(server, api, ctrl, engine, answering):
+    instance_id = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
+    ctrl.reconcile()
+    volume = api.post(
+        "/v1/volumes",
+        json={"type": "NVMe", "name": "late", "size": 10, "location_code": "FIN-01",
+              "instance_id": instance_id},
+    )  # fmt: skip
+    assert volume.status_code == 202, volume.text
+    first_spec = engine.runs[0].labels[SPEC]
+    api.put("/v1/instances", json={"action": "start", "id": instance_id})
+    ctrl.reconcile()
+    assert engine.calls[-2:] == [
+        ("remove", f"verda-{instance_id}"),
+        ("run", f"verda-{instance_id}"),
+    ]
+    assert engine.runs[-1].labels[SPEC] != first_spec
+    assert any(path == "/mnt/volume" for _h, path, _ro in engine.runs[-1].mounts)
+
+
+def test_a_machine_that_cannot_be_made_fails_the_install(server, api, ctrl, engine, monkeypatch):
+    from verda_server.machines.podman import EngineError
+
+    def refuse(spec: RunSpec) -> None:
+        raise EngineError("podman run: no space left")
+
+    monkeypatch.setattr(engine, "run", refuse)
+    instance_id = deploy(api)
+    for _ in range(controller_module.CREATE_ATTEMPTS - 1):
+        ctrl.reconcile()
+        assert status(api, instance_id) == "provisioning"
+    ctrl.reconcile()
+    assert status(api, instance_id) == "installation_failed"
+
+
+def test_unwanted_files_and_purged_volumes_data_are_collected(
+    server, api, ctrl, engine, answering, tmp_path
+):
+    instance_id = deploy(api, volumes=[{"name": "gone", "size": 10, "type": "NVMe"}])
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    volume_id = next(v["id"] for v in api.get("/v1/volumes").json() if v["name"] == "gone")
+    machines = tmp_path / "machines"
+    assert (machines / "instances" / instance_id).is_dir()
+    deleted = api.put(
+        "/v1/instances",
+        json={"action": "delete", "id": instance_id, "volume_ids": [volume_id],
+              "delete_permanently": True},
+    )  # fmt: skip
+    assert deleted.status_code == 202, deleted.text
+    ctrl.reconcile()
+    assert not (machines / "instances" / instance_id).exists()
+    assert not (machines / "volumes" / volume_id).exists()
+    # The OS volume went to the trash: its data stays until it is purged.
+    os_volume = api.get(f"/v1/instances/{instance_id}").json()["os_volume_id"]
+    assert (machines / "volumes" / os_volume).is_dir()
