@@ -104,14 +104,32 @@ def _network_chains() -> set[str]:
     return set(re.findall(r"^-N (NETAVARK-[0-9A-F]+)$", _iptables(), re.MULTILINE))
 
 
+def _own_podman(directory: Path, monkeypatch) -> None:
+    """A podman of the test's own (its containers and networks in `directory`): the command
+    removes every managed container of the host's podman, and a server may be running."""
+    directory.mkdir()
+    (directory / "containers.conf").write_text(
+        f'[engine]\ntmp_dir = "{directory}/tmp"\nstatic_dir = "{directory}/static"\n'
+        f'volume_path = "{directory}/volumes"\n'
+        f'[network]\nnetwork_config_dir = "{directory}/networks"\n'
+    )
+    (directory / "storage.conf").write_text(
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{directory}/graph"\n'
+        f'runroot = "{directory}/run"\n'
+    )
+    monkeypatch.setenv("CONTAINERS_CONF", str(directory / "containers.conf"))
+    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", str(directory / "storage.conf"))
+
+
 def _cleanup(*args: str):
     # Only what the test names: a developer's shell may hold VERDA_SERVER_MACHINES_DIR.
     env = {"VERDA_SERVER_MACHINES_DIR": None, "VERDA_SERVER_DATA_DIR": None}
     return CliRunner().invoke(cli.cli, ["instances", "cleanup", *args], env=env)
 
 
-def test_the_command_leaves_nothing_of_the_driver(tmp_path):
+def test_the_command_leaves_nothing_of_the_driver(tmp_path, monkeypatch):
     base = base_rootfs()
+    _own_podman(tmp_path / "podman", monkeypatch)
     engine = Podman()
     data_dir = tmp_path / "data"
     machines = data_dir / "machines"
