@@ -17,7 +17,8 @@ import pytest
 from tests.support.machines import base_rootfs
 from verda_server.machines import image
 from verda_server.machines.errors import MachineSetupError
-from verda_server.machines.image import READY, apt_mirror, ensure_base
+from verda_server.machines.image import READY, ensure_base
+from verda_server.machines.mirror import DEFAULT_MIRROR, apt_mirror
 
 ROOT = os.geteuid() == 0
 
@@ -41,19 +42,19 @@ def test_the_mirror_is_the_one_apt_fetches_the_suite_from(tmp_path):
         "Suites: bookworm bookworm-updates\n"
         "Components: main\n"
     )
-    assert apt_mirror(tmp_path) == "http://mirror.example/debian"
+    assert apt_mirror("bookworm", tmp_path) == "http://mirror.example/debian"
 
     (tmp_path / "sources.list").write_text(
         "# deb http://commented.example/debian bookworm main\n"
         "deb-src http://src.example/debian bookworm main\n"
         "deb [arch=amd64 signed-by=/k.gpg] http://one-line.example/debian bookworm main\n"
     )
-    assert apt_mirror(tmp_path) == "http://one-line.example/debian"
+    assert apt_mirror("bookworm", tmp_path) == "http://one-line.example/debian"
 
 
 def test_without_a_source_for_the_suite_the_mirror_is_debians(tmp_path):
     (tmp_path / "sources.list").write_text("deb http://old.example/debian bullseye main\n")
-    assert apt_mirror(tmp_path) == image.DEFAULT_MIRROR
+    assert apt_mirror("bookworm", tmp_path) == DEFAULT_MIRROR
 
 
 def _tar(path: Path, entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]], mode="w"):

@@ -9,28 +9,26 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from verda_server.machines import archive as archive_files
 from verda_server.machines.errors import MachineSetupError
+from verda_server.machines.mirror import apt_mirror
 
 SUITE = "bookworm"
 BASE_NAME = f"debian-{SUITE}"
 PACKAGES = (
     "openssh-server", "sudo", "python3", "python3-pip", "iproute2", "ca-certificates", "procps",
 )  # fmt: skip
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_USER = "ubuntu"
 INIT = "usr/local/sbin/instance-init"
 READY = "READY"
@@ -44,9 +42,9 @@ def ensure_base(machines_dir: Path, archive: Path | None = None, mirror: str | N
     images = machines_dir.absolute() / "images"  # useradd --root takes no relative path
     if archive is None:
         name = BASE_NAME
-        build: Callable[[Path], None] = partial(_debootstrap, mirror=mirror or apt_mirror())
+        build: Callable[[Path], None] = partial(_debootstrap, mirror=mirror or apt_mirror(SUITE))
     else:
-        name = f"custom-{_sha256(archive)[:16]}"
+        name = f"custom-{archive_files.sha256(archive)[:16]}"
         build = partial(_unpack, archive=archive)
     image_dir = _build_once(images / name, build)
     rootfs = image_dir / "rootfs"
@@ -64,73 +62,6 @@ def built(machines_dir: Path) -> bool:
 
 def which(name: str) -> str | None:
     return shutil.which(name, path=f"{os.environ.get('PATH', '')}:{SBIN_PATH}")
-
-
-def apt_mirror(apt_dir: Path = Path("/etc/apt"), suite: str = SUITE) -> str:
-    """The Debian mirror this host's apt fetches `suite` from (it may be the only one reachable)."""
-    one_line = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*.list"))]
-    for path in one_line:
-        for uri, suites in _one_line_entries(_read(path)):
-            if suite in suites:
-                return uri
-    for path in sorted((apt_dir / "sources.list.d").glob("*.sources")):
-        for uri, suites in _deb822_entries(_read(path)):
-            if suite in suites:
-                return uri
-    return DEFAULT_MIRROR
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def _one_line_entries(text: str) -> Iterator[tuple[str, list[str]]]:
-    for raw in text.splitlines():
-        words = raw.split("#", 1)[0].split()
-        if not words or words[0] != "deb":
-            continue
-        words = words[1:]
-        if words and words[0].startswith("["):
-            while words and not words[0].endswith("]"):
-                words = words[1:]
-            words = words[1:]
-        if len(words) >= 2:
-            yield words[0], [words[1]]
-
-
-def _deb822_entries(text: str) -> Iterator[tuple[str, list[str]]]:
-    for stanza in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        key = ""
-        for line in stanza.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            if line[0] in " \t" and key:
-                fields[key] += " " + line.strip()
-            elif ":" in line:
-                key, value = line.split(":", 1)
-                key = key.strip().lower()
-                fields[key] = value.strip()
-        if fields.get("enabled", "yes").lower() == "no":
-            continue
-        if "deb" not in fields.get("types", "").split():
-            continue
-        for uri in fields.get("uris", "").split():
-            yield uri, fields.get("suites", "").split()
-
-
-def _sha256(archive: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with archive.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-    except OSError as exc:
-        raise MachineSetupError(f"--instance-image {archive}: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
 
 
 @contextmanager
@@ -226,7 +157,7 @@ def install_init(rootfs: Path) -> None:
     decides what its directories are)."""
     target = rootfs / INIT
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not _inside(rootfs, target.parent):
+    if not archive_files.inside(rootfs, target.parent):
         raise MachineSetupError(f"/{INIT.rsplit('/', 1)[0]} of the image leads out of it")
     fresh = target.with_name(f".{target.name}.new")
     if fresh.is_symlink() or fresh.exists():
@@ -256,65 +187,9 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NOFOLLOW)
 
 
-def _inside(root: Path, path: Path) -> bool:
-    """Whether path, its links followed on this host, stays within root."""
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
-
-
 def _unpack(rootfs: Path, archive: Path) -> None:
-    rootfs.mkdir(mode=0o755)
-    try:
-        tar = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed below, once its errors differ)
-    except tarfile.ReadError as exc:
-        raise MachineSetupError(
-            f"--instance-image {archive}: cannot unpack it: not a tar archive "
-            "(plain or compressed with gzip, bzip2 or xz)"
-        ) from exc
-    try:
-        with tar:
-            for member in tar:
-                _extract(tar, member, rootfs, archive)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MachineSetupError(f"--instance-image {archive}: cannot unpack it: {reason}") from exc
-    sshd = rootfs / "usr/sbin/sshd"
-    if not (_inside(rootfs, sshd.parent) and os.path.lexists(sshd)):
-        raise MachineSetupError(
-            f"--instance-image {archive} has no /usr/sbin/sshd: install openssh-server in it"
-        )
+    archive_files.unpack(rootfs, archive)
     install_init(rootfs)
-
-
-def _member_path(name: str, archive: Path) -> str:
-    parts = [part for part in PurePosixPath(name.lstrip("/")).parts if part != "."]
-    if ".." in parts:
-        raise MachineSetupError(f"--instance-image {archive}: {name!r} points out of the root")
-    return "/".join(parts)
-
-
-def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, archive: Path) -> None:
-    name = _member_path(member.name, archive)
-    # podman gives each container its own /dev: device files have no use, and some harm.
-    if not name or member.ischr() or member.isblk():
-        return
-    target = root / name
-    if not _inside(root, target.parent):
-        raise MachineSetupError(f"--instance-image {archive}: {member.name!r} goes through a link")
-    if member.islnk():
-        member.linkname = _member_path(member.linkname, archive)
-        if not _inside(root, root / member.linkname):
-            raise MachineSetupError(
-                f"--instance-image {archive}: hard link {member.name!r} leads out of the root"
-            )
-    # Replace what an earlier member put there: writing a file through a link would
-    # follow it; only a directory over a directory merges.
-    if target.is_symlink() or (target.exists() and not (member.isdir() and target.is_dir())):
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-    member.name = name
-    tar.extract(member, root, numeric_owner=True, filter="fully_trusted")
 
 
 def main(argv: list[str] | None = None) -> int:
