@@ -256,6 +256,16 @@ def test_without_debootstrap_the_base_cannot_be_built(tmp_path, monkeypatch):
         ensure_base(tmp_path / "machines", mirror="http://mirror.invalid/debian")
 
 
+def test_a_build_that_fails_on_the_disk_says_so_in_one_line(tmp_path):
+    def build(rootfs: Path) -> None:
+        rootfs.mkdir()
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(MachineSetupError, match=r"^building .*/images/x: .*No space left"):
+        image._build_once(tmp_path / "images" / "x", build)
+    assert [p.name for p in (tmp_path / "images").iterdir()] == [".x.lock"]
+
+
 # The real base, built once into VERDA_TEST_MACHINES_DIR.
 
 
@@ -279,3 +289,4 @@ def test_the_base_has_sshd_the_default_user_and_no_host_keys():
     sudoers = rootfs / "etc/sudoers.d/90-verda-ubuntu"
     assert sudoers.read_text() == "ubuntu ALL=(ALL:ALL) NOPASSWD:ALL\n"
     assert sudoers.stat().st_mode & 0o777 == 0o440
+

@@ -98,8 +98,10 @@ def _build_once(image_dir: Path, build: Callable[[Path], None]) -> Path:
             os.sync()  # READY must not outlive the files it vouches for
             (staging / READY).write_text(f"{image_dir.name}\n")
             staging.rename(image_dir)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):  # the disk full, say: still one line
+                raise MachineSetupError(f"building {image_dir}: {exc}") from exc
             raise
     return image_dir
 
