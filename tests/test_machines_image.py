@@ -289,4 +289,3 @@ def test_the_base_has_sshd_the_default_user_and_no_host_keys():
     sudoers = rootfs / "etc/sudoers.d/90-verda-ubuntu"
     assert sudoers.read_text() == "ubuntu ALL=(ALL:ALL) NOPASSWD:ALL\n"
     assert sudoers.stat().st_mode & 0o777 == 0o440
-
