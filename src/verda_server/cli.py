@@ -67,6 +67,7 @@ class LogLevel(StrEnum):
 LAZY_GROUPS = {
     "projects": "verda_server.admin",
     "admin": "verda_server.control.cli",
+    "instances": "verda_server.machines.cli",
 }
 
 

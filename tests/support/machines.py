@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from verda_server.machines.image import ensure_base
+from verda_server.machines.requirements import missing
 
 # `.ci/run` sets both: the tests of real instances then must run, not skip.
 WANTED = os.environ.get("VERDA_TEST_PODMAN") == "1"
@@ -19,6 +26,52 @@ MACHINES_DIR = Path(os.environ.get("VERDA_TEST_MACHINES_DIR", "/tmp/verda-test-m
 needs_podman = pytest.mark.skipif(
     not WANTED, reason="real instances: set VERDA_TEST_PODMAN=1 (root, podman, runc)"
 )
+
+
+def require_podman() -> None:
+    """Skip without VERDA_TEST_PODMAN=1; with it, a host that can't run instances fails."""
+    if not WANTED:
+        pytest.skip("real instances: set VERDA_TEST_PODMAN=1 (root, podman, runc)")
+    problem = missing(need_debootstrap=False)
+    if problem:
+        pytest.fail(f"VERDA_TEST_PODMAN=1 but {problem}")
+
+
+@cache
+def base_rootfs() -> Path:
+    """The base in MACHINES_DIR: built by the first caller of the run (or by `.ci/run`
+    before it), which other processes wait for rather than build again."""
+    require_podman()
+    return ensure_base(MACHINES_DIR)
+
+
+@contextmanager
+def overlay(lower: Path, volume: Path, mount_point: Path) -> Iterator[Path]:
+    """An instance's root as the driver makes it: the volume's upper/ over the base."""
+    for directory in (volume / "upper", volume / "work", mount_point):
+        directory.mkdir(parents=True, exist_ok=True)
+    options = f"lowerdir={lower},upperdir={volume / 'upper'},workdir={volume / 'work'}"
+    subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, str(mount_point)], check=True
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False, capture_output=True)
+
+
+def wait_for_ssh(ip: str, timeout: float = 30) -> str:
+    """sshd's banner once it answers (a stopped address hangs: each try has a timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((ip, 22), timeout=0.5) as conn:
+                conn.settimeout(2)
+                return conn.recv(64).decode(errors="replace")
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:

@@ -84,6 +84,10 @@ class Podman:
             raise EngineError(f"podman {args[0]}: {lines[-1] if lines else done.returncode}")
         return done.stdout
 
+    def info(self) -> None:
+        """Fails unless podman can work with this runtime on this host."""
+        self._run("info", "--format", "{{.Host.OCIRuntime.Name}}")
+
     def containers(self) -> list[Container]:
         out = self._run("ps", "--all", "--filter", f"label={MANAGED}=1", "--format", "json")
         return [
@@ -139,3 +143,6 @@ class Podman:
 
     def remove(self, name: str) -> None:
         self._run("rm", "--force", "--time", "1", name)
+
+    def exec(self, name: str, *command: str) -> str:
+        return self._run("exec", name, *command)
