@@ -360,3 +360,15 @@ def test_mounts_changed_between_two_passes_still_make_the_machine_anew(
     assert any(path == "/mnt/volume" for _h, path, _ro in engine.runs[-1].mounts)
     ctrl.reconcile()
     assert status(api, instance_id) == "running"
+
+
+def test_containers_of_another_machines_directory_are_left_alone(server, api, ctrl, engine):
+    from verda_server.machines.podman import MANAGED, ROOT
+
+    foreign = {MANAGED: "1", INSTANCE: "not-in-this-store", ROOT: "/elsewhere/machines"}
+    engine.containers_["verda-not-in-this-store"] = Container(
+        "verda-not-in-this-store", "running", foreign
+    )
+    ctrl.reconcile()
+    assert "verda-not-in-this-store" in engine.containers_
+    assert ("remove", "verda-not-in-this-store") not in engine.calls

@@ -38,6 +38,7 @@ from verda_server.machines.layout import Layout
 from verda_server.machines.podman import (
     INSTANCE,
     MANAGED,
+    ROOT,
     SPEC,
     Container,
     EngineError,
@@ -166,7 +167,9 @@ class MachineController:
         with self._read() as session:
             wanted = desired.machines(session, self._catalog, self._scale)
         existing = {
-            c.labels[INSTANCE]: c for c in self._podman.containers() if INSTANCE in c.labels
+            c.labels[INSTANCE]: c
+            for c in self._podman.containers()
+            if INSTANCE in c.labels and c.labels.get(ROOT) == str(self._layout.root)
         }
         for instance_id, container in existing.items():
             if instance_id not in wanted:
@@ -252,6 +255,7 @@ class MachineController:
             ip=machine.ip,
             labels={
                 MANAGED: "1",
+                ROOT: str(self._layout.root),
                 INSTANCE: machine.instance_id,
                 SPEC: machine.fingerprint(),
             },
@@ -314,9 +318,8 @@ class MachineController:
         with self._work(machine.project_id) as (session, _now):
             instance = session.get(Instance, machine.instance_id)
             # The store may have moved on since this pass read it.
-            current = instance is not None and instance.status == machine.status.value
-            if current and event(instance):
-                logger.info("instance %s is %s", machine.instance_id, instance.status)
+            if instance is not None and instance.status == machine.status.value and event(instance):
+                logger.info("instance %s is %s", instance.id, instance.status)
 
 
 def _installation_failed(instance: Instance) -> bool:

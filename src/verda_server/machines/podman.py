@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 MANAGED = "io.verda.managed"
 INSTANCE = "io.verda.instance"
 SPEC = "io.verda.spec"
+# The machines directory whose driver made it: a driver leaves others' alone.
+ROOT = "io.verda.root"
 # Setting one of these limits makes podman raise the other to a default the
 # process may not be allowed: both are always named.
 ULIMITS = ("--ulimit", "nofile=16384:16384", "--ulimit", "nproc=32768:32768")
