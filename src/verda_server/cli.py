@@ -330,10 +330,9 @@ def serve(
     # Here, not at the top: `--help` and the other commands need none of them.
     from sqlalchemy.exc import SQLAlchemyError
 
-    from verda_server.api.fastapi_import import import_fastapi
+    from verda_server.api.fastapi_import import import_app
 
-    import_fastapi()  # before anything else loads FastAPI
-    from verda_server.app import build
+    build = import_app().build  # before anything else loads FastAPI or our models
     from verda_server.catalog.source import CatalogError
     from verda_server.ratelimits.counters import RedisUnavailable
     from verda_server.ratelimits.policies import PolicyError
