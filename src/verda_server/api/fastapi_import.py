@@ -33,7 +33,7 @@ APP = "verda_server.app"
 
 @contextmanager
 def models_built_on_first_use() -> Iterator[None]:
-    defaults: dict[str, Any] | None
+    defaults: Any
     try:
         from pydantic._internal._config import config_defaults as defaults
     except ImportError:  # pragma: no cover - a pydantic without it
