@@ -394,6 +394,9 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # An HTTP API: no WebSocket implementation to load while starting (an
+        # upgrade request is answered as the plain request it also is).
+        ws="none",
     )
     GracefulServer(config).run()
 
