@@ -371,10 +371,9 @@ def serve(
     # Here, not at the top: `--help` and the other commands need none of them.
     from sqlalchemy.exc import SQLAlchemyError
 
-    from verda_server.api.fastapi_import import import_fastapi
+    from verda_server.api.fastapi_import import import_app
 
-    import_fastapi()  # before anything else loads FastAPI
-    from verda_server.app import build
+    build = import_app().build  # before anything else loads FastAPI or our models
     from verda_server.catalog.source import CatalogError
     from verda_server.machines.errors import MachineSetupError
     from verda_server.ratelimits.counters import RedisUnavailable
@@ -443,6 +442,9 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # An HTTP API: no WebSocket implementation to load while starting (an
+        # upgrade request is answered as the plain request it also is).
+        ws="none",
     )
     GracefulServer(config).run()
 
