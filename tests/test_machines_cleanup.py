@@ -17,7 +17,7 @@ from tests.support.machines import base_rootfs, overlay, wait_for_ssh
 from verda_server import cli
 from verda_server.machines.cleanup import cleanup, mounts_under
 from verda_server.machines.errors import MachineSetupError
-from verda_server.machines.podman import INSTANCE, MANAGED, EngineError, Podman, RunSpec
+from verda_server.machines.podman import MACHINE, MANAGED, EngineError, Podman, RunSpec
 
 
 class FakeEngine:
@@ -148,9 +148,8 @@ def test_the_command_leaves_nothing_of_the_driver(tmp_path, monkeypatch):
                     rootfs=str(root),
                     command=["/usr/local/sbin/instance-init"],
                     hostname="cleanup-i1",
-                    network=network,
-                    ip=f"{prefix}.2",
-                    labels={MANAGED: "1", INSTANCE: "i1"},
+                    networks=[(network, f"{prefix}.2")],
+                    labels={MANAGED: "1", MACHINE: "i1"},
                     mounts=[(str(config), "/etc/verda", True)],
                 )
             )

@@ -16,10 +16,10 @@ from tests.support.keys import ed25519_key
 from tests.support.live import TLS, LiveServer, start_live_server
 from verda_server.config import Machines
 from verda_server.machines import controller as controller_module
-from verda_server.machines import driver, mounts
+from verda_server.machines import driver, mounts, probes
 from verda_server.machines.controller import MachineController
 from verda_server.machines.layout import Layout
-from verda_server.machines.podman import INSTANCE, SPEC, Container, RunSpec
+from verda_server.machines.podman import MACHINE, SPEC, Container, RunSpec
 
 
 class FakeEngine:
@@ -28,15 +28,28 @@ class FakeEngine:
         self.runs: list[RunSpec] = []
         self.calls: list[tuple[str, str]] = []
         self.networks_: dict[str, tuple[str, str]] = {}
+        self.private_networks: list[str] = []
+        self.removed_networks: list[str] = []
 
     def containers(self) -> list[Container]:
         return list(self.containers_.values())
 
     def networks(self) -> list[str]:
-        return list(self.networks_)
+        return [*self.networks_, *self.private_networks]
 
     def create_network(self, name: str, subnet: str, gateway: str) -> None:
         self.networks_[name] = (subnet, gateway)
+
+    def pid(self, name: str) -> int:
+        return 0  # not running on this host: no address is set
+
+    def create_private_network(self, name: str) -> None:
+        self.private_networks.append(name)
+
+    def remove_network(self, name: str) -> None:
+        self.removed_networks.append(name)
+        if name in self.private_networks:
+            self.private_networks.remove(name)
 
     def run(self, spec: RunSpec) -> None:
         self.runs.append(spec)
@@ -60,7 +73,7 @@ class FakeEngine:
 
     def remove(self, name: str) -> None:
         self.calls.append(("remove", name))
-        del self.containers_[name]
+        self.containers_.pop(name, None)
 
 
 @pytest.fixture
@@ -72,7 +85,7 @@ def engine() -> FakeEngine:
 def answering(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Addresses whose sshd answers."""
     up: set[str] = set()
-    monkeypatch.setattr(controller_module, "answers_ssh", lambda ip: ip in up)
+    monkeypatch.setattr(probes, "answers_ssh", lambda ip: ip in up)
     return up
 
 
@@ -152,16 +165,13 @@ def test_provisioning_lasts_until_the_machine_answers_whatever_the_clock(
     assert status(api, instance_id) == "provisioning"
     ctrl.reconcile()
     (run,) = engine.runs
-    assert run.name == f"verda-{instance_id}" and run.labels[INSTANCE] == instance_id
-    assert (run.hostname, run.network, run.ip) == (
-        "fake-host",
-        "verda-fin-01",
-        stored_ip(server, instance_id),
-    )
+    assert run.name == f"verda-{instance_id}" and run.labels[MACHINE] == instance_id
+    assert run.hostname == "fake-host"
+    assert run.networks == [("verda-fin-01", stored_ip(server, instance_id))]
     assert engine.networks_ == {"verda-fin-01": ("100.64.0.0/20", "100.64.15.254")}
     ctrl.reconcile()
     assert status(api, instance_id) == "provisioning"  # sshd not answering yet
-    answering.add(run.ip)
+    answering.add(stored_ip(server, instance_id))
     ctrl.reconcile()
     assert status(api, instance_id) == "running"
     assert len(engine.runs) == 1
@@ -304,10 +314,18 @@ def test_a_machine_that_cannot_be_made_fails_the_install(server, api, ctrl, engi
         raise EngineError("podman run: no space left")
 
     monkeypatch.setattr(engine, "run", refuse)
+    now = [1000.0]
+    monkeypatch.setattr(controller_module.time, "monotonic", lambda: now[0])
     instance_id = deploy(api)
-    for _ in range(controller_module.CREATE_ATTEMPTS - 1):
+    for attempt in range(1, controller_module.CREATE_ATTEMPTS):
         ctrl.reconcile()
         assert status(api, instance_id) == "provisioning"
+        assert engine.calls[-1] == ("remove", f"verda-{instance_id}")  # the half-made one
+        calls = len(engine.calls)
+        now[0] += 2.0**attempt - 0.01
+        ctrl.reconcile()
+        assert len(engine.calls) == calls  # backing off: not tried again yet
+        now[0] += 0.01
     ctrl.reconcile()
     assert status(api, instance_id) == "installation_failed"
 
@@ -365,10 +383,87 @@ def test_mounts_changed_between_two_passes_still_make_the_machine_anew(
 def test_containers_of_another_machines_directory_are_left_alone(server, api, ctrl, engine):
     from verda_server.machines.podman import MANAGED, ROOT
 
-    foreign = {MANAGED: "1", INSTANCE: "not-in-this-store", ROOT: "/elsewhere/machines"}
+    foreign = {MANAGED: "1", MACHINE: "not-in-this-store", ROOT: "/elsewhere/machines"}
     engine.containers_["verda-not-in-this-store"] = Container(
         "verda-not-in-this-store", "running", foreign
     )
     ctrl.reconcile()
     assert "verda-not-in-this-store" in engine.containers_
     assert ("remove", "verda-not-in-this-store") not in engine.calls
+
+
+# ---- clusters ----------------------------------------------------------------
+
+
+@pytest.fixture
+def nodes_up(monkeypatch: pytest.MonkeyPatch, engine: FakeEngine) -> set[str]:
+    """Containers whose sshd listens (worker nodes: seen from the host by pid)."""
+    up: set[str] = set()
+    names: list[str] = []
+
+    def pid(name: str) -> int:
+        if name not in names:
+            names.append(name)
+        return 1000 + names.index(name)
+
+    monkeypatch.setattr(engine, "pid", pid)
+    monkeypatch.setattr(probes, "listens_ssh", lambda p: names[p - 1000] in up)
+    monkeypatch.setattr(probes, "set_address", lambda p, interface, address: None)
+    return up
+
+
+def test_a_cluster_is_a_jump_host_and_its_workers_on_a_private_network(
+    server, api, ctrl, engine, answering, nodes_up
+):
+    from tests.support.clusters import cluster_body
+
+    created = api.post("/v1/clusters", json=cluster_body(hostname="gpu"))
+    assert created.status_code == 201, created.text
+    cluster_id = created.json()["id"]
+    server.clock.advance(3000)
+    ctrl.reconcile()
+    runs = {r.name: r for r in engine.runs}
+    jump, workers = runs.pop(f"verda-{cluster_id}-jump"), runs
+    assert sorted(workers) == [f"verda-{cluster_id}-1", f"verda-{cluster_id}-2"]  # 16 GPUs: 2 nodes
+    network = f"verda-c-{cluster_id}"
+    assert engine.private_networks == [network]
+    assert jump.networks == [("verda-fin-03", jump.networks[0][1]), (network, None)]
+    assert all(w.networks == [(network, None)] for w in workers.values())
+    assert sorted(jump.hosts) == [("gpu-1", "10.0.0.2"), ("gpu-2", "10.0.0.3")]
+    assert ("gpu", "10.0.0.1") in workers[f"verda-{cluster_id}-1"].hosts
+    home = [m for w in workers.values() for m in w.mounts if m[1] == "/home"]
+    assert len(home) == 2 and home[0][0] == home[1][0]  # one shared volume, on every node
+    shown = api.get(f"/v1/clusters/{cluster_id}").json()
+    assert shown["status"] == "provisioning"
+    assert [(n["hostname"], n["private_ip"]) for n in shown["worker_nodes"]] == [
+        ("gpu-1", "10.0.0.2"),
+        ("gpu-2", "10.0.0.3"),
+    ]
+    answering.add(jump.networks[0][1])
+    nodes_up.add(f"verda-{cluster_id}-1")
+    ctrl.reconcile()
+    assert api.get(f"/v1/clusters/{cluster_id}").json()["status"] == "provisioning"
+    nodes_up.add(f"verda-{cluster_id}-2")
+    ctrl.reconcile()
+    assert api.get(f"/v1/clusters/{cluster_id}").json()["status"] == "running"
+    gone = api.put("/v1/clusters", json={"action": "discontinue", "id": cluster_id})
+    assert gone.status_code == 202, gone.text
+    ctrl.reconcile()
+    assert not engine.containers_ and engine.removed_networks == [network]
+
+
+def test_the_jump_host_holds_the_cluster_key_that_every_node_accepts(
+    server, api, ctrl, engine, tmp_path
+):
+    from tests.support.clusters import cluster_body
+
+    cluster_id = api.post("/v1/clusters", json=cluster_body(hostname="keyed")).json()["id"]
+    ctrl.reconcile()
+    instances = tmp_path / "machines" / "instances"
+    private = (instances / f"{cluster_id}-jump" / "config" / "id_ed25519").read_text()
+    assert private.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert not (instances / f"{cluster_id}-1" / "config" / "id_ed25519").exists()
+    public = (tmp_path / "machines" / "clusters" / cluster_id / "id_ed25519.pub").read_text()
+    for node in ("jump", "1", "2"):
+        keys = (instances / f"{cluster_id}-{node}" / "config" / "authorized_keys").read_text()
+        assert public.strip() in keys.splitlines()

@@ -190,3 +190,35 @@ def test_a_machine_that_dies_puts_its_instance_in_error(sdk, key):
     instance = deploy(sdk, key, "fragile")
     subprocess.run(["podman", "kill", f"verda-{instance.id}"], check=True, capture_output=True)
     wait_status(sdk, instance.id, "error")
+
+
+def test_a_cluster_is_a_jump_host_and_its_worker_nodes_sharing_home(sdk, key):
+    key_id = sdk.ssh_keys.create("cluster-key", key.public).id
+    created = sdk.clusters.create(
+        "16B200", "ubuntu-22.04-cuda-12.9-cluster", "gpu", ssh_key_ids=[key_id]
+    )
+    cluster = wait_for(
+        lambda: (c := sdk.clusters.get_by_id(created.id)).status == "running" and c,
+        what="cluster running",
+    )
+    assert [n.hostname for n in cluster.worker_nodes] == ["gpu-1", "gpu-2"]
+    jump = cluster.ip
+    assert ssh(jump, key, "hostname").strip() == "gpu"
+    ssh(jump, key, "echo shared > /home/from-jump")
+    for node in cluster.worker_nodes:
+        # From the jump host, by name, with the cluster's own key.
+        assert ssh(jump, key, f"ssh {node.hostname} hostname").strip() == node.hostname
+        assert ssh(jump, key, f"ssh {node.private_ip} cat /home/from-jump") == "shared\n"
+    sdk.clusters.delete(cluster.id)
+    wait_for(
+        lambda: not {n for n in podman_names() if n.startswith(f"verda-{cluster.id}")},
+        what="the cluster's containers removed",
+    )
+    wait_for(lambda: f"verda-c-{cluster.id}" not in podman_networks(), what="network removed")
+
+
+def podman_networks() -> set[str]:
+    out = subprocess.run(
+        ["podman", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True
+    ).stdout
+    return set(out.split())

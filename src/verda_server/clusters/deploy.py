@@ -5,7 +5,7 @@ creates nothing."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -146,7 +146,7 @@ def deploy(
         currency=project.currency,
         startup_script_id=body.startup_script_id,
         created_at=now,
-        due_at=now + timedelta(seconds=lifecycle.cluster_provisioning_seconds),
+        due_at=lifecycle.cluster_provisioning_ends(now),
     )
     service.set_ssh_keys(cluster, key_ids)
     session.add(cluster)

@@ -81,6 +81,12 @@ class Timings:
         None: its machine ends it (machines/controller.py)."""
         return None if self.machines else now + timedelta(seconds=self.provisioning_seconds)
 
+    def cluster_provisioning_ends(self, now: datetime) -> datetime | None:
+        """The same for a new cluster: None when its machines end it."""
+        if self.machines:
+            return None
+        return now + timedelta(seconds=self.cluster_provisioning_seconds)
+
 
 @dataclass(frozen=True)
 class Active:

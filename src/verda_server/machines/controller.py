@@ -1,8 +1,8 @@
 """Makes the engine match the store, Kubernetes-controller style: every pass
 reads the machines the store wants (desired.py) and the containers that
 exist, and does what closes the gap; what the machines report back (sshd
-answering, a container that died) goes into the store through the instance
-state table (instances/machine.py).
+answering, a container that died) goes into the store through the state
+tables (instances/machine.py, clusters/machine.py).
 
 Passes run on a thread of their own, often (the store's generation tells
 whether anything changed) and fully every few seconds; nothing is driven from
@@ -12,10 +12,10 @@ the same host stand by and take over if it goes."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,20 +23,22 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verda_server.catalog.service import Catalog
+from verda_server.clusters import machine as cluster_reports
+from verda_server.clusters.models import Cluster
 from verda_server.instances import forced
-from verda_server.instances import machine as reports
+from verda_server.instances import machine as instance_reports
 from verda_server.instances.models import Instance
 from verda_server.instances.states import Status
-from verda_server.machines import desired, mounts
+from verda_server.machines import desired, files, mounts, probes
 from verda_server.machines.layout import Layout
 from verda_server.machines.podman import (
-    INSTANCE,
+    MACHINE,
     MANAGED,
     ROOT,
     SPEC,
@@ -45,7 +47,7 @@ from verda_server.machines.podman import (
     Podman,
     RunSpec,
 )
-from verda_server.machines.spec import Machine, Scale, Want
+from verda_server.machines.spec import Kind, Machine, Scale, Want
 from verda_server.storage.generation import StoreGeneration
 
 logger = logging.getLogger("verda_server.machines")
@@ -54,13 +56,10 @@ Work = Callable[[str], AbstractContextManager[tuple[Session, datetime]]]
 Read = Callable[[], AbstractContextManager[Session]]
 
 INIT = "/usr/local/sbin/instance-init"
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# Instances trust what the host trusts (its egress may re-sign TLS).
-CA_ENVIRONMENT = "".join(
-    f"{name}={CA_BUNDLE}\n" for name in ("REQUESTS_CA_BUNDLE", "PIP_CERT", "SSL_CERT_FILE")
-)
 # A container that could not be made this many passes in a row: the deploy failed.
 CREATE_ATTEMPTS = 3
+# What each kind of machine reports into.
+_OWNERS: dict[Kind, type[Any]] = {Kind.INSTANCE: Instance, Kind.CLUSTER: Cluster}
 
 
 def network_name(location: str) -> str:
@@ -70,15 +69,6 @@ def network_name(location: str) -> str:
 def gateway_of(pool: IPv4Network) -> str:
     """The pool's last host address: addresses are handed out from the lowest."""
     return str(pool.broadcast_address - 1)
-
-
-def answers_ssh(ip: str, timeout: float = 0.3) -> bool:
-    try:
-        with socket.create_connection((ip, 22), timeout=timeout) as conn:
-            conn.settimeout(timeout)
-            return conn.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
 
 
 class MachineController:
@@ -105,7 +95,8 @@ class MachineController:
         self._interval = interval
         self._full_every = full_every
         self._networks: set[str] | None = None
-        self._failures: dict[str, int] = {}
+        # Machines that could not be made: attempts so far, and when to try again.
+        self._failures: dict[str, tuple[int, float]] = {}
         self._seen_generation: int | None = None
         self._last_full = 0.0
         self._pending = False  # a machine is provisioning: look again soon
@@ -166,147 +157,210 @@ class MachineController:
         self._last_full = time.monotonic()
         with self._read() as session:
             wanted = desired.machines(session, self._catalog, self._scale)
+        root = str(self._layout.root)
         existing = {
-            c.labels[INSTANCE]: c
+            c.labels[MACHINE]: c
             for c in self._podman.containers()
-            if INSTANCE in c.labels and c.labels.get(ROOT) == str(self._layout.root)
+            if MACHINE in c.labels and c.labels.get(ROOT) == root
         }
-        for instance_id, container in existing.items():
-            if instance_id not in wanted:
-                self._remove(instance_id, container)
+        for key, container in existing.items():
+            if key not in wanted:
+                self._remove(container)
         self._pending = False
-        for instance_id, machine in wanted.items():
+        # Whether every node of each provisioning cluster answers.
+        clusters_ready: dict[str, bool] = {}
+        for key, machine in wanted.items():
             try:
-                self._converge(machine, existing.get(instance_id))
+                ready = self._converge(machine, existing.get(key))
             except (EngineError, mounts.MountError, OSError) as exc:
-                logger.warning("machine of instance %s: %s", instance_id, exc)
-                self._pending = True
-        self._collect(set(wanted))
+                logger.warning("machine %s: %s", key, exc)
+                self._pending, ready = True, False
+            if machine.kind is Kind.CLUSTER and machine.status == Status.PROVISIONING:
+                clusters_ready[machine.owner_id] = (
+                    clusters_ready.get(machine.owner_id, True) and ready
+                )
+        for machine in wanted.values():
+            if clusters_ready.pop(machine.owner_id, False):
+                self._report(machine, cluster_reports.answered)
+        self._collect(wanted)
 
-    def _converge(self, machine: Machine, container: Container | None) -> None:
-        self._write_config(machine)
+    def _converge(self, machine: Machine, container: Container | None) -> bool:
+        """Close the gap for one machine; whether it runs and answers."""
+        files.write_config(self._layout, machine)
         if machine.want is Want.STOP:
             if container is not None and container.running:
-                if machine.status is Status.ERROR:
+                if machine.status == Status.ERROR:
                     self._podman.kill(machine.name)
                 else:
                     self._podman.stop(machine.name)
-            return
-        if machine.os_volume_id is None or machine.ip is None:
-            return  # nothing to boot from (the state table refuses such a start)
+            return False
+        if machine.kind is Kind.INSTANCE and (machine.os_volume_id is None or machine.ip is None):
+            return False  # nothing to boot from (the state table refuses such a start)
         if container is not None and container.labels.get(SPEC) != machine.fingerprint():
             # Mounts change only while shut down: a machine still running then
             # was shut down and started again between two passes. One running
             # on (another --instance-scale) keeps its size until it stops.
-            if container.running and machine.status is not Status.PROVISIONING:
-                return
+            if container.running and machine.status != Status.PROVISIONING:
+                return True
             self._podman.remove(machine.name)
             container = None
         if container is None:
             self._create(machine)
-            self._pending = True
         elif not container.running:
-            if machine.status is Status.RUNNING:
+            if machine.status == Status.RUNNING and machine.kind is Kind.INSTANCE:
                 # It stopped without being asked to: the machine broke.
-                self._report(machine, reports.died)
-                return
+                self._report(machine, instance_reports.died)
+                return False
+            # A cluster node is simply started again (clusters have no error).
             self._mount_root(machine)
             self._podman.start(machine.name)
+        elif machine.status != Status.PROVISIONING:
+            if machine.private is not None:
+                self._set_private_address(machine)  # a restart made its interface anew
+            return True
+        else:
+            return self._answering(machine)
+        self._pending = True
+        if machine.private is not None:
+            self._set_private_address(machine)
+        return False
+
+    def _answering(self, machine: Machine) -> bool:
+        """A provisioning machine that runs: an instance's provisioning ends
+        here; a cluster's once all its nodes answer (reconcile)."""
+        if machine.private is not None:
+            self._set_private_address(machine)
+        if machine.ip is not None:
+            ready = probes.answers_ssh(machine.ip)
+        else:
+            ready = probes.listens_ssh(self._podman.pid(machine.name))
+        if not ready:
             self._pending = True
-        elif machine.status is Status.PROVISIONING:
-            if answers_ssh(machine.ip):
-                self._report(machine, reports.answered)
-            else:
-                self._pending = True
+        elif machine.kind is Kind.INSTANCE:
+            self._report(machine, instance_reports.answered)
+        return ready
 
     def _create(self, machine: Machine) -> None:
+        attempts, retry_at = self._failures.get(machine.key, (0, 0.0))
+        if time.monotonic() < retry_at:
+            return  # backing off after a failure
         try:
-            self._ensure_network(machine.location)
+            if machine.ip is not None:
+                self._ensure_network(machine.location)
+            if machine.private is not None:
+                self._ensure_private_network(machine.private.network)
             self._mount_root(machine)
             self._podman.run(self._run_spec(machine))
-            logger.info("machine of instance %s made at %s", machine.instance_id, machine.ip)
+            logger.info("machine %s made (%s)", machine.key, machine.ip or machine.private)
         except (EngineError, mounts.MountError):
-            attempts = self._failures.get(machine.instance_id, 0) + 1
-            self._failures[machine.instance_id] = attempts
-            if attempts >= CREATE_ATTEMPTS and machine.status is Status.PROVISIONING:
+            self._networks = None  # removed behind our back (a cleanup)? Look again.
+            with contextlib.suppress(EngineError):
+                self._podman.remove(machine.name)  # a half-made one would keep the name
+            attempts += 1
+            self._failures[machine.key] = (attempts, time.monotonic() + min(30.0, 2.0**attempts))
+            if (
+                attempts >= CREATE_ATTEMPTS
+                and machine.kind is Kind.INSTANCE
+                and machine.status == Status.PROVISIONING
+            ):
                 self._report(machine, _installation_failed)
             raise
-        self._failures.pop(machine.instance_id, None)
+        self._failures.pop(machine.key, None)
 
     def _run_spec(self, machine: Machine) -> RunSpec:
-        assert machine.ip is not None
         volume_mounts: list[tuple[str, str, bool]] = [
-            (str(self._layout.config(machine.instance_id)), "/etc/verda", True)
+            (str(self._layout.config(machine.key)), "/etc/verda", True)
         ]
-        if CA_BUNDLE.is_file():
-            volume_mounts.append((str(CA_BUNDLE), str(CA_BUNDLE), True))
+        if files.CA_BUNDLE.is_file():
+            volume_mounts.append((str(files.CA_BUNDLE), str(files.CA_BUNDLE), True))
         for volume in machine.volumes:
             data = self._layout.volume(volume.volume_id)
             # An OS disk attached as data shows what its instance wrote.
             data = data / "upper" if volume.is_os_volume else data
             data.mkdir(parents=True, exist_ok=True)
             volume_mounts += [(str(data), path, False) for path in volume.paths]
+        networks: list[tuple[str, str | None]] = []
+        if machine.ip is not None:
+            networks.append((network_name(machine.location), machine.ip))
+        if machine.private is not None:
+            networks.append((machine.private.network, None))
         return RunSpec(
             name=machine.name,
-            rootfs=str(self._layout.rootfs(machine.instance_id)),
+            rootfs=str(self._layout.rootfs(machine.key)),
             command=[INIT],
             hostname=machine.hostname,
-            network=network_name(machine.location),
-            ip=machine.ip,
+            networks=networks,
             labels={
                 MANAGED: "1",
                 ROOT: str(self._layout.root),
-                INSTANCE: machine.instance_id,
+                MACHINE: machine.key,
                 SPEC: machine.fingerprint(),
             },
             mounts=volume_mounts,
+            hosts=[(name, ip) for name, ip in machine.hosts if name != machine.hostname],
             cpus=machine.cpus,
             memory_mb=machine.memory_mb,
         )
 
     def _mount_root(self, machine: Machine) -> None:
-        assert machine.os_volume_id is not None
-        mounts.mount_overlay(
-            self._base,
-            self._layout.volume(machine.os_volume_id),
-            self._layout.rootfs(machine.instance_id),
-        )
+        if machine.ephemeral:
+            upper = self._layout.ephemeral_os(machine.key)
+        else:
+            assert machine.os_volume_id is not None
+            upper = self._layout.volume(machine.os_volume_id)
+        mounts.mount_overlay(self._base, upper, self._layout.rootfs(machine.key))
+
+    def _set_private_address(self, machine: Machine) -> None:
+        assert machine.private is not None
+        pid = self._podman.pid(machine.name)
+        if pid:
+            probes.set_address(pid, machine.private.interface, machine.private.address)
 
     def _ensure_network(self, location: str) -> None:
-        if self._networks is None:
-            self._networks = set(self._podman.networks())
         name = network_name(location)
-        if name not in self._networks:
+        if name not in self._known_networks():
             pool = self._catalog.locations[location].public_ip_pool
             self._podman.create_network(name, str(pool), gateway_of(pool))
-            self._networks.add(name)
+            self._known_networks().add(name)
 
-    def _write_config(self, machine: Machine) -> None:
-        config = self._layout.config(machine.instance_id)
-        config.mkdir(parents=True, exist_ok=True)
-        keys = "".join(f"{key}\n" for key in machine.keys)
-        _write_if_changed(config / "authorized_keys", keys)
-        _write_if_changed(config / "environment", CA_ENVIRONMENT)
-        script = config / "startup-script"
-        if machine.startup_script is None:
-            script.unlink(missing_ok=True)
-        else:
-            _write_if_changed(script, machine.startup_script)
+    def _ensure_private_network(self, name: str) -> None:
+        if name not in self._known_networks():
+            self._podman.create_private_network(name)
+            self._known_networks().add(name)
 
-    def _remove(self, instance_id: str, container: Container) -> None:
+    def _known_networks(self) -> set[str]:
+        if self._networks is None:
+            self._networks = set(self._podman.networks())
+        return self._networks
+
+    def _remove(self, container: Container) -> None:
         try:
             self._podman.remove(container.name)
         except EngineError as exc:
-            logger.warning("removing the machine of instance %s: %s", instance_id, exc)
+            logger.warning("removing %s: %s", container.name, exc)
 
-    def _collect(self, wanted: set[str]) -> None:
-        """What belongs to no wanted machine: instance directories, and the
-        data of volumes purged from the store."""
+    def _collect(self, wanted: dict[str, Machine]) -> None:
+        """What belongs to no wanted machine: machines' directories, clusters'
+        networks and keys, and the data of volumes purged from the store."""
         if self._layout.instances.is_dir():
             for directory in self._layout.instances.iterdir():
                 if directory.name not in wanted:
                     mounts.unmount(directory / "root")
                     shutil.rmtree(directory, ignore_errors=True)
+        clusters = {m.owner_id for m in wanted.values() if m.kind is Kind.CLUSTER}
+        if self._layout.clusters.is_dir():
+            for directory in self._layout.clusters.iterdir():
+                if directory.name not in clusters:
+                    shutil.rmtree(directory, ignore_errors=True)
+        networks = {desired.cluster_network(cluster_id) for cluster_id in clusters}
+        for name in list(self._known_networks()):
+            if name.startswith(desired.CLUSTER_NETWORK_PREFIX) and name not in networks:
+                try:
+                    self._podman.remove_network(name)
+                except EngineError as exc:
+                    logger.warning("removing network %s: %s", name, exc)
+                    continue
+                self._known_networks().discard(name)
         if self._layout.volumes.is_dir():
             with self._read() as session:
                 kept = desired.kept_volumes(session)
@@ -314,18 +368,13 @@ class MachineController:
                 if directory.name not in kept:
                     shutil.rmtree(directory, ignore_errors=True)
 
-    def _report(self, machine: Machine, event: Callable[[Instance], bool]) -> None:
+    def _report(self, machine: Machine, event: Callable[[Any], bool]) -> None:
         with self._work(machine.project_id) as (session, _now):
-            instance = session.get(Instance, machine.instance_id)
+            owner = session.get(_OWNERS[machine.kind], machine.owner_id)
             # The store may have moved on since this pass read it.
-            if instance is not None and instance.status == machine.status.value and event(instance):
-                logger.info("instance %s is %s", instance.id, instance.status)
+            if owner is not None and owner.status == machine.status and event(owner):
+                logger.info("%s %s is %s", machine.kind, machine.owner_id, owner.status)
 
 
 def _installation_failed(instance: Instance) -> bool:
     return forced.force(instance, Status.INSTALLATION_FAILED)
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)

@@ -24,17 +24,30 @@ class Layout:
     def lock(self) -> Path:
         return self.root / "controller.lock"
 
+    @property
+    def clusters(self) -> Path:
+        return self.root / "clusters"
+
+    def cluster(self, cluster_id: str) -> Path:
+        """A cluster's own key pair."""
+        return self.clusters / cluster_id
+
     def volume(self, volume_id: str) -> Path:
         """A data volume's files; an OS volume's overlay `upper/` and `work/`."""
         return self.volumes / volume_id
 
-    def instance(self, instance_id: str) -> Path:
-        return self.instances / instance_id
+    def instance(self, key: str) -> Path:
+        """A machine's own files (an instance's, or a cluster node's)."""
+        return self.instances / key
 
-    def config(self, instance_id: str) -> Path:
-        """Mounted read-only at /etc/verda in the instance."""
-        return self.instance(instance_id) / "config"
+    def config(self, key: str) -> Path:
+        """Mounted read-only at /etc/verda in the machine."""
+        return self.instance(key) / "config"
 
-    def rootfs(self, instance_id: str) -> Path:
+    def rootfs(self, key: str) -> Path:
         """The overlay mount point the container runs on."""
-        return self.instance(instance_id) / "root"
+        return self.instance(key) / "root"
+
+    def ephemeral_os(self, key: str) -> Path:
+        """A cluster node's OS disk: the machine's own, gone with it."""
+        return self.instance(key) / "os"

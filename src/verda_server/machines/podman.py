@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MANAGED = "io.verda.managed"
-INSTANCE = "io.verda.instance"
+# Which machine of the store it is (machines/spec.py Machine.key).
+MACHINE = "io.verda.machine"
 SPEC = "io.verda.spec"
 # The machines directory whose driver made it: a driver leaves others' alone.
 ROOT = "io.verda.root"
@@ -53,11 +54,13 @@ class RunSpec:
     rootfs: str
     command: Sequence[str]
     hostname: str
-    network: str
-    ip: str
+    # (network, address): an address of ours, with its own MAC; None: none
+    # from podman (a cluster network, whose addresses the driver sets).
+    networks: Sequence[tuple[str, str | None]]
     labels: dict[str, str]
     # (host path, container path, read-only)
     mounts: Sequence[tuple[str, str, bool]] = ()
+    hosts: Sequence[tuple[str, str]] = ()
     cpus: float | None = None
     memory_mb: int | None = None
     pids_limit: int = 4096
@@ -112,16 +115,31 @@ class Podman:
             "--subnet", subnet, "--gateway", gateway, name,
         )  # fmt: skip
 
+    def create_private_network(self, name: str) -> None:
+        """A bridge of its own without addresses (so that every cluster may use
+        the same subnet), not routed to anything else."""
+        self._run(
+            "network", "create", "--label", f"{MANAGED}=1", "--internal", "--ipam-driver", "none",
+            name,
+        )  # fmt: skip
+
+    def pid(self, name: str) -> int:
+        """The container's first process on the host (0: not running)."""
+        return int(self._run("inspect", "--format", "{{.State.Pid}}", name).strip() or 0)
+
     def remove_network(self, name: str) -> None:
         self._run("network", "rm", "--force", name)
 
     def run(self, spec: RunSpec) -> None:
         args = [
             "run", "--detach", "--init", "--name", spec.name, *ULIMITS,
-            "--hostname", spec.hostname, "--network", spec.network, "--ip", spec.ip,
-            "--mac-address", mac_of(spec.ip),
-            "--pids-limit", str(spec.pids_limit),
+            "--hostname", spec.hostname, "--pids-limit", str(spec.pids_limit),
         ]  # fmt: skip
+        for network, ip in spec.networks:
+            options = f":ip={ip},mac={mac_of(ip)}" if ip else ""
+            args += ["--network", network + options]
+        for hostname, ip in spec.hosts:
+            args += ["--add-host", f"{hostname}:{ip}"]
         for key, value in sorted(spec.labels.items()):
             args += ["--label", f"{key}={value}"]
         for host, inside, read_only in spec.mounts:

@@ -1,5 +1,6 @@
-"""What one instance's machine should be, read off the store: the container
-to run (or keep stopped), its mounts, limits, keys and startup script."""
+"""What one machine should be, read off the store: an instance, or one node
+of a cluster (its jump host or a worker); the container to run (or keep
+stopped), its networks, mounts, limits, keys and startup script."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 
-from verda_server.instances.states import Status
-
 # The documented mount command puts a volume at /mnt/volume: the first data
 # volume is there too, besides its own /mnt/<pseudo_path>.
 DOCUMENTED_MOUNT_POINT = "/mnt/volume"
-RUNS = frozenset({Status.PROVISIONING, Status.RUNNING})
+# Statuses (instances' and clusters' share the words) whose machine runs.
+RUNS = frozenset({"provisioning", "running"})
 
 
 class Want(StrEnum):
@@ -22,28 +22,57 @@ class Want(StrEnum):
     STOP = "stop"
 
 
+class Kind(StrEnum):
+    INSTANCE = "instance"
+    CLUSTER = "cluster"
+
+
 @dataclass(frozen=True)
 class VolumeMount:
     volume_id: str
     is_os_volume: bool
-    # Inside the instance.
+    # Inside the machine.
     paths: tuple[str, ...]
 
 
 @dataclass(frozen=True)
+class Private:
+    """A cluster node's address on the cluster's own network (the same
+    10.0.0.0/24 in every cluster: each network is a bridge of its own, without
+    podman's address management, and the driver sets the address itself)."""
+
+    network: str
+    address: str
+    interface: str
+
+
+@dataclass(frozen=True)
 class Machine:
-    instance_id: str
+    # Its container is `verda-<key>`: an instance's id, `<cluster id>-jump`,
+    # `<cluster id>-<n>`.
+    key: str
+    kind: Kind
+    # The instance or cluster whose status it follows and reports into.
+    owner_id: str
     project_id: str
-    status: Status
+    status: str
     hostname: str
     location: str
+    # On the location's bridge; None: a worker node, reached from its jump host.
     ip: str | None
+    # Its root filesystem's upper layer; None: an instance without one can't
+    # boot, a cluster node's is its own (ephemeral, as the API says).
     os_volume_id: str | None
     volumes: tuple[VolumeMount, ...]
     cpus: float
     memory_mb: int
     keys: tuple[str, ...]
     startup_script: str | None
+    private: Private | None = None
+    # (hostname, address) of the other nodes of its cluster.
+    hosts: tuple[tuple[str, str], ...] = ()
+    # A jump host holds its cluster's key, which every node of it accepts.
+    holds_cluster_key: bool = False
 
     @property
     def want(self) -> Want:
@@ -51,7 +80,11 @@ class Machine:
 
     @property
     def name(self) -> str:
-        return container_name(self.instance_id)
+        return container_name(self.key)
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.kind is Kind.CLUSTER
 
     def fingerprint(self) -> str:
         """What a container cannot change once made: another one is made
@@ -59,12 +92,13 @@ class Machine:
         fixed = [
             self.hostname, self.location, self.ip, self.os_volume_id, self.cpus, self.memory_mb,
             [(v.volume_id, v.is_os_volume, v.paths) for v in self.volumes],
+            self.private and [self.private.network, self.private.address], self.hosts,
         ]  # fmt: skip
         return hashlib.sha256(json.dumps(fixed).encode()).hexdigest()[:16]
 
 
-def container_name(instance_id: str) -> str:
-    return f"verda-{instance_id}"
+def container_name(key: str) -> str:
+    return f"verda-{key}"
 
 
 def mount_paths(attached: list[tuple[str, str, bool]]) -> list[VolumeMount]:
@@ -88,10 +122,10 @@ class Scale:
     host_cpus: int = os.cpu_count() or 1
     host_memory_mb: int = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
-    def cpus(self, cores: int) -> float:
+    def cpus(self, cores: float) -> float:
         wanted = max(cores, 1) * (self.factor or 1.0)
         return round(min(float(self.host_cpus), max(0.1, wanted)), 2)
 
-    def memory_mb(self, gigabytes: int) -> int:
+    def memory_mb(self, gigabytes: float) -> int:
         wanted = max(gigabytes, 1) * 1024 * (self.factor or 1.0)
         return int(min(self.host_memory_mb, max(256.0, wanted)))
