@@ -467,3 +467,79 @@ def test_the_jump_host_holds_the_cluster_key_that_every_node_accepts(
     for node in ("jump", "1", "2"):
         keys = (instances / f"{cluster_id}-{node}" / "config" / "authorized_keys").read_text()
         assert public.strip() in keys.splitlines()
+
+
+# ---- review: failures, ordering, paths ---------------------------------------
+
+
+def test_a_machine_that_fails_unexpectedly_holds_back_no_other(
+    server, api, ctrl, engine, answering
+):
+    """A machine whose making raises something no one foresaw (here: its
+    location gone from the catalog) is logged and retried; the others of the
+    pass are still made."""
+    from sqlalchemy import update
+
+    from verda_server.instances.models import Instance
+
+    broken = deploy(api)
+    with server.context.db.write() as session:
+        session.execute(update(Instance).where(Instance.id == broken).values(location="GONE-01"))
+    fine = deploy(api)
+    ctrl.reconcile()
+    assert [r.name for r in engine.runs] == [f"verda-{fine}"]
+    answering.add(stored_ip(server, fine))
+    ctrl.reconcile()
+    assert status(api, fine) == "running"
+
+
+def test_an_os_volume_deployed_again_leaves_its_old_root_before_its_new_one_mounts(
+    server, api, ctrl, engine, answering, monkeypatch, tmp_path
+):
+    """Hibernated and deployed from in one pass: the old instance's overlay on
+    that OS volume goes before the new one mounts it (two overlays sharing an
+    upper directory are undefined behaviour)."""
+    events: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        mounts,
+        "mount_overlay",
+        lambda lower, os_volume, target: events.append(("mount", target.parent.name)),
+    )
+    monkeypatch.setattr(
+        mounts, "unmount", lambda target: events.append(("unmount", target.parent.name))
+    )
+    first = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, first))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "shutdown", "id": first})
+    ctrl.reconcile()
+    hibernated = api.put("/v1/instances", json={"action": "hibernate", "id": first})
+    assert hibernated.status_code == 202, hibernated.text
+    os_volume = api.get(f"/v1/instances/{first}").json()["os_volume_id"]
+    second = deploy(api, image=os_volume)
+    events.clear()
+    ctrl.reconcile()
+    assert events.index(("unmount", first)) < events.index(("mount", second))
+
+
+def test_a_root_that_will_not_unmount_is_kept_and_holds_back_nothing(
+    server, api, ctrl, engine, answering, monkeypatch, tmp_path
+):
+    """Its directory stays (removing it would go into the mount and delete the
+    OS volume's files through it), and the pass goes on."""
+
+    def stuck(target: Path) -> None:
+        raise mounts.MountError("umount: target is busy")
+
+    gone = deploy(api)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, gone))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "delete", "id": gone})
+    monkeypatch.setattr(mounts, "unmount", stuck)
+    monkeypatch.setattr(mounts, "mounts_under", lambda directory: [str(directory / "root")])
+    fresh = deploy(api)
+    ctrl.reconcile()
+    assert engine.runs[-1].name == f"verda-{fresh}"
+    assert (tmp_path / "machines" / "instances" / gone).is_dir()

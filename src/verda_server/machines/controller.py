@@ -166,6 +166,10 @@ class MachineController:
         for key, container in existing.items():
             if key not in wanted:
                 self._remove(container)
+        # Before any machine mounts: an OS volume deployed from again must be
+        # off its old instance's root (two overlays on one upper directory are
+        # undefined behaviour).
+        self._collect_machines(wanted)
         self._pending = False
         # Whether every node of each provisioning cluster answers.
         clusters_ready: dict[str, bool] = {}
@@ -174,6 +178,9 @@ class MachineController:
                 ready = self._converge(machine, existing.get(key))
             except (EngineError, mounts.MountError, OSError) as exc:
                 logger.warning("machine %s: %s", key, exc)
+                self._pending, ready = True, False
+            except Exception:  # one machine's surprise must not hold back the others
+                logger.exception("machine %s", key)
                 self._pending, ready = True, False
             if machine.kind is Kind.CLUSTER and machine.status == Status.PROVISIONING:
                 clusters_ready[machine.owner_id] = (
@@ -252,7 +259,7 @@ class MachineController:
             self._mount_root(machine)
             self._podman.run(self._run_spec(machine))
             logger.info("machine %s made (%s)", machine.key, machine.ip or machine.private)
-        except (EngineError, mounts.MountError):
+        except Exception:  # whatever stops it being made counts as a failed attempt
             self._networks = None  # removed behind our back (a cleanup)? Look again.
             with contextlib.suppress(EngineError):
                 self._podman.remove(machine.name)  # a half-made one would keep the name
@@ -339,14 +346,25 @@ class MachineController:
         except EngineError as exc:
             logger.warning("removing %s: %s", container.name, exc)
 
+    def _collect_machines(self, wanted: dict[str, Machine]) -> None:
+        """The directories (and root mounts) of machines no longer wanted."""
+        if not self._layout.instances.is_dir():
+            return
+        for directory in self._layout.instances.iterdir():
+            if directory.name in wanted:
+                continue
+            try:
+                mounts.unmount(directory / "root")
+            except mounts.MountError as exc:
+                logger.warning("unmounting %s: %s", directory / "root", exc)
+            # rmtree goes into mounts: through a root still mounted it would
+            # delete the OS volume's files. Kept for a later pass.
+            if not mounts.mounts_under(directory):
+                shutil.rmtree(directory, ignore_errors=True)
+
     def _collect(self, wanted: dict[str, Machine]) -> None:
-        """What belongs to no wanted machine: machines' directories, clusters'
-        networks and keys, and the data of volumes purged from the store."""
-        if self._layout.instances.is_dir():
-            for directory in self._layout.instances.iterdir():
-                if directory.name not in wanted:
-                    mounts.unmount(directory / "root")
-                    shutil.rmtree(directory, ignore_errors=True)
+        """What else belongs to no wanted machine: clusters' networks and keys,
+        and the data of volumes purged from the store."""
         clusters = {m.owner_id for m in wanted.values() if m.kind is Kind.CLUSTER}
         if self._layout.clusters.is_dir():
             for directory in self._layout.clusters.iterdir():
