@@ -543,3 +543,24 @@ def test_a_root_that_will_not_unmount_is_kept_and_holds_back_nothing(
     ctrl.reconcile()
     assert engine.runs[-1].name == f"verda-{fresh}"
     assert (tmp_path / "machines" / "instances" / gone).is_dir()
+
+
+def test_a_stored_mount_point_that_is_no_clean_path_is_mounted_at_one(server, api, ctrl, engine):
+    """A cluster's mount points as an older server stored them (from the
+    volume's name): the driver never hands podman a `:` or a `..`."""
+    from sqlalchemy import update
+
+    from tests.support.clusters import cluster_body
+    from verda_server.clusters.models import ClusterVolume
+
+    cluster_id = api.post("/v1/clusters", json=cluster_body(hostname="odd")).json()["id"]
+    with server.context.db.write() as session:
+        session.execute(
+            update(ClusterVolume)
+            .where(ClusterVolume.cluster_id == cluster_id)
+            .values(mount_point="/mnt/../x:ro")
+        )
+    ctrl.reconcile()
+    inside = {path for run in engine.runs for _host, path, _ro in run.mounts}
+    assert "/mnt/x-ro" in inside
+    assert not any(":" in path or ".." in path for path in inside)
