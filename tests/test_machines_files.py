@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
 from pathlib import Path
 
@@ -23,10 +24,8 @@ def test_a_cluster_private_key_is_never_on_disk_readable_by_others(
 
     monkeypatch.setattr(Path, "chmod", refuse)
     layout = Layout(tmp_path)
-    try:
+    with contextlib.suppress(PermissionError):
         files.cluster_key(layout, "c1")
-    except PermissionError:
-        pass
     private = layout.cluster("c1") / files.CLUSTER_KEY
     if private.exists():
         assert stat.S_IMODE(private.stat().st_mode) & 0o077 == 0
