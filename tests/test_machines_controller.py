@@ -328,6 +328,8 @@ def test_a_machine_that_cannot_be_made_fails_the_install(server, api, ctrl, engi
         now[0] += 0.01
     ctrl.reconcile()
     assert status(api, instance_id) == "installation_failed"
+    ctrl.reconcile()
+    assert not ctrl._failures  # no longer wanted: its count is not kept for ever
 
 
 def test_unwanted_files_and_purged_volumes_data_are_collected(
@@ -564,3 +566,36 @@ def test_a_stored_mount_point_that_is_no_clean_path_is_mounted_at_one(server, ap
     inside = {path for run in engine.runs for _host, path, _ro in run.mounts}
     assert "/mnt/x-ro" in inside
     assert not any(":" in path or ".." in path for path in inside)
+
+
+def test_a_node_backing_off_is_not_asked_after_while_it_does_not_exist(
+    server, api, ctrl, engine, monkeypatch
+):
+    """A node that could not be made waits for its next try; meanwhile no pass
+    asks podman about it (each such question failed, and was logged, 4 times
+    a second)."""
+    from tests.support.clusters import cluster_body
+    from verda_server.machines.podman import EngineError
+
+    asked: list[str] = []
+    made = engine.run
+
+    def run(spec: RunSpec) -> None:
+        if spec.name.endswith("-1"):
+            raise EngineError("podman run: no space left")
+        made(spec)
+
+    def pid(name: str) -> int:
+        asked.append(name)
+        if name not in engine.containers_:
+            raise EngineError(f"podman inspect: no such container {name}")
+        return 0
+
+    monkeypatch.setattr(engine, "run", run)
+    monkeypatch.setattr(engine, "pid", pid)
+    monkeypatch.setattr(controller_module.time, "monotonic", lambda: 1000.0)
+    cluster_id = api.post("/v1/clusters", json=cluster_body(hostname="late")).json()["id"]
+    ctrl.reconcile()
+    asked.clear()
+    ctrl.reconcile()  # still backing off
+    assert f"verda-{cluster_id}-1" not in asked

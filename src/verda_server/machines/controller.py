@@ -170,6 +170,8 @@ class MachineController:
         # off its old instance's root (two overlays on one upper directory are
         # undefined behaviour).
         self._collect_machines(wanted)
+        for key in self._failures.keys() - wanted.keys():
+            del self._failures[key]
         self._pending = False
         # Whether every node of each provisioning cluster answers.
         clusters_ready: dict[str, bool] = {}
@@ -212,7 +214,9 @@ class MachineController:
             self._podman.remove(machine.name)
             container = None
         if container is None:
-            self._create(machine)
+            if not self._create(machine):
+                self._pending = True  # backing off: there is nothing to ask yet
+                return False
         elif not container.running:
             if machine.status == Status.RUNNING and machine.kind is Kind.INSTANCE:
                 # It stopped without being asked to: the machine broke.
@@ -247,10 +251,11 @@ class MachineController:
             self._report(machine, instance_reports.answered)
         return ready
 
-    def _create(self, machine: Machine) -> None:
+    def _create(self, machine: Machine) -> bool:
+        """Make the machine's container; False while backing off after a failure."""
         attempts, retry_at = self._failures.get(machine.key, (0, 0.0))
         if time.monotonic() < retry_at:
-            return  # backing off after a failure
+            return False
         try:
             if machine.ip is not None:
                 self._ensure_network(machine.location)
@@ -273,6 +278,7 @@ class MachineController:
                 self._report(machine, _installation_failed)
             raise
         self._failures.pop(machine.key, None)
+        return True
 
     def _run_spec(self, machine: Machine) -> RunSpec:
         volume_mounts: list[tuple[str, str, bool]] = [
