@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from tests.support.machines import base_rootfs, overlay, wait_for_ssh
 from verda_server import cli
-from verda_server.machines.cleanup import cleanup, mounts_under
+from verda_server.machines.cleanup import cleanup
 from verda_server.machines.errors import MachineSetupError
+from verda_server.machines.mounts import mounts_under
 from verda_server.machines.podman import MACHINE, MANAGED, EngineError, Podman, RunSpec
 
 

@@ -66,11 +66,12 @@ def _existing_volumes(
 
 
 def _mount_points(home: Volume, existing: list[Volume]) -> list[tuple[Volume, str]]:
-    """/home first, then /mnt/<name>, numbered when two names would share one."""
+    """/home first, then /mnt/<name> (the name made a directory name),
+    numbered when two names would share one."""
     mounts = [(home, service.HOME)]
     taken = {service.HOME}
     for volume in existing:
-        base = f"/mnt/{volume.name}"
+        base = f"/mnt/{service.path_name(volume.name)}"
         point, n = base, 1
         while point in taken:
             n += 1

@@ -7,7 +7,6 @@ store still describes (an OS volume is its overlay's upper directory)."""
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from verda_server.machines.errors import MachineSetupError
 from verda_server.machines.image import which
+from verda_server.machines.mounts import mounts_under
 from verda_server.machines.podman import Podman
 
 CONTROLLER_LOCK = "controller.lock"
@@ -76,23 +76,6 @@ def _controller_stopped(machines_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def mounts_under(directory: Path) -> list[str]:
-    """The mount points at or below directory, from this process's mount table."""
-    root = os.path.realpath(directory)
-    found = []
-    with open("/proc/self/mountinfo") as table:
-        for line in table:
-            point = _unescape(line.split()[4])
-            if point == root or point.startswith(root + "/"):
-                found.append(point)
-    return found
-
-
-def _unescape(field: str) -> str:
-    # mountinfo writes space, tab, newline and backslash as \ooo.
-    return field.encode().decode("unicode_escape").encode("latin-1").decode()
 
 
 def _unmount(point: str) -> None:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,18 +33,10 @@ from verda_server.instances import forced
 from verda_server.instances import machine as instance_reports
 from verda_server.instances.models import Instance
 from verda_server.instances.states import Status
-from verda_server.machines import desired, files, mounts, probes
+from verda_server.machines import collect, desired, files, mounts, probes, runspec
 from verda_server.machines.layout import Layout
-from verda_server.machines.podman import (
-    MACHINE,
-    MANAGED,
-    ROOT,
-    SPEC,
-    Container,
-    EngineError,
-    Podman,
-    RunSpec,
-)
+from verda_server.machines.networks import Networks
+from verda_server.machines.podman import MACHINE, ROOT, SPEC, Container, EngineError, Podman
 from verda_server.machines.spec import Kind, Machine, Scale, Want
 from verda_server.storage.generation import StoreGeneration
 
@@ -55,20 +45,10 @@ logger = logging.getLogger("verda_server.machines")
 Work = Callable[[str], AbstractContextManager[tuple[Session, datetime]]]
 Read = Callable[[], AbstractContextManager[Session]]
 
-INIT = "/usr/local/sbin/instance-init"
 # A container that could not be made this many passes in a row: the deploy failed.
 CREATE_ATTEMPTS = 3
 # What each kind of machine reports into.
 _OWNERS: dict[Kind, type[Any]] = {Kind.INSTANCE: Instance, Kind.CLUSTER: Cluster}
-
-
-def network_name(location: str) -> str:
-    return f"verda-{location.lower()}"
-
-
-def gateway_of(pool: IPv4Network) -> str:
-    """The pool's last host address: addresses are handed out from the lowest."""
-    return str(pool.broadcast_address - 1)
 
 
 class MachineController:
@@ -94,7 +74,7 @@ class MachineController:
         self._scale = scale
         self._interval = interval
         self._full_every = full_every
-        self._networks: set[str] | None = None
+        self._networks = Networks(podman, catalog)
         # Machines that could not be made: attempts so far, and when to try again.
         self._failures: dict[str, tuple[int, float]] = {}
         self._seen_generation: int | None = None
@@ -166,6 +146,12 @@ class MachineController:
         for key, container in existing.items():
             if key not in wanted:
                 self._remove(container)
+        # Before any machine mounts: an OS volume deployed from again must be
+        # off its old instance's root (two overlays on one upper directory are
+        # undefined behaviour).
+        collect.machines(self._layout, wanted)
+        for key in self._failures.keys() - wanted.keys():
+            del self._failures[key]
         self._pending = False
         # Whether every node of each provisioning cluster answers.
         clusters_ready: dict[str, bool] = {}
@@ -174,6 +160,9 @@ class MachineController:
                 ready = self._converge(machine, existing.get(key))
             except (EngineError, mounts.MountError, OSError) as exc:
                 logger.warning("machine %s: %s", key, exc)
+                self._pending, ready = True, False
+            except Exception:  # one machine's surprise must not hold back the others
+                logger.exception("machine %s", key)
                 self._pending, ready = True, False
             if machine.kind is Kind.CLUSTER and machine.status == Status.PROVISIONING:
                 clusters_ready[machine.owner_id] = (
@@ -205,14 +194,16 @@ class MachineController:
             self._podman.remove(machine.name)
             container = None
         if container is None:
-            self._create(machine)
+            if not self._create(machine):
+                self._pending = True  # backing off: there is nothing to ask yet
+                return False
         elif not container.running:
             if machine.status == Status.RUNNING and machine.kind is Kind.INSTANCE:
                 # It stopped without being asked to: the machine broke.
                 self._report(machine, instance_reports.died)
                 return False
             # A cluster node is simply started again (clusters have no error).
-            self._mount_root(machine)
+            runspec.mount_root(self._layout, self._base, machine)
             self._podman.start(machine.name)
         elif machine.status != Status.PROVISIONING:
             if machine.private is not None:
@@ -240,20 +231,18 @@ class MachineController:
             self._report(machine, instance_reports.answered)
         return ready
 
-    def _create(self, machine: Machine) -> None:
+    def _create(self, machine: Machine) -> bool:
+        """Make the machine's container; False while backing off after a failure."""
         attempts, retry_at = self._failures.get(machine.key, (0, 0.0))
         if time.monotonic() < retry_at:
-            return  # backing off after a failure
+            return False
         try:
-            if machine.ip is not None:
-                self._ensure_network(machine.location)
-            if machine.private is not None:
-                self._ensure_private_network(machine.private.network)
-            self._mount_root(machine)
-            self._podman.run(self._run_spec(machine))
+            self._networks.ensure(machine)
+            runspec.mount_root(self._layout, self._base, machine)
+            self._podman.run(runspec.run_spec(self._layout, machine))
             logger.info("machine %s made (%s)", machine.key, machine.ip or machine.private)
-        except (EngineError, mounts.MountError):
-            self._networks = None  # removed behind our back (a cleanup)? Look again.
+        except Exception:  # whatever stops it being made counts as a failed attempt
+            self._networks.forget()  # removed behind our back (a cleanup)? Look again.
             with contextlib.suppress(EngineError):
                 self._podman.remove(machine.name)  # a half-made one would keep the name
             attempts += 1
@@ -266,72 +255,13 @@ class MachineController:
                 self._report(machine, _installation_failed)
             raise
         self._failures.pop(machine.key, None)
-
-    def _run_spec(self, machine: Machine) -> RunSpec:
-        volume_mounts: list[tuple[str, str, bool]] = [
-            (str(self._layout.config(machine.key)), "/etc/verda", True)
-        ]
-        if files.CA_BUNDLE.is_file():
-            volume_mounts.append((str(files.CA_BUNDLE), str(files.CA_BUNDLE), True))
-        for volume in machine.volumes:
-            data = self._layout.volume(volume.volume_id)
-            # An OS disk attached as data shows what its instance wrote.
-            data = data / "upper" if volume.is_os_volume else data
-            data.mkdir(parents=True, exist_ok=True)
-            volume_mounts += [(str(data), path, False) for path in volume.paths]
-        networks: list[tuple[str, str | None]] = []
-        if machine.ip is not None:
-            networks.append((network_name(machine.location), machine.ip))
-        if machine.private is not None:
-            networks.append((machine.private.network, None))
-        return RunSpec(
-            name=machine.name,
-            rootfs=str(self._layout.rootfs(machine.key)),
-            command=[INIT],
-            hostname=machine.hostname,
-            networks=networks,
-            labels={
-                MANAGED: "1",
-                ROOT: str(self._layout.root),
-                MACHINE: machine.key,
-                SPEC: machine.fingerprint(),
-            },
-            mounts=volume_mounts,
-            hosts=[(name, ip) for name, ip in machine.hosts if name != machine.hostname],
-            cpus=machine.cpus,
-            memory_mb=machine.memory_mb,
-        )
-
-    def _mount_root(self, machine: Machine) -> None:
-        if machine.ephemeral:
-            upper = self._layout.ephemeral_os(machine.key)
-        else:
-            assert machine.os_volume_id is not None
-            upper = self._layout.volume(machine.os_volume_id)
-        mounts.mount_overlay(self._base, upper, self._layout.rootfs(machine.key))
+        return True
 
     def _set_private_address(self, machine: Machine) -> None:
         assert machine.private is not None
         pid = self._podman.pid(machine.name)
         if pid:
             probes.set_address(pid, machine.private.interface, machine.private.address)
-
-    def _ensure_network(self, location: str) -> None:
-        name = network_name(location)
-        if name not in self._known_networks():
-            pool = self._catalog.locations[location].public_ip_pool
-            self._podman.create_network(name, str(pool), gateway_of(pool))
-            self._known_networks().add(name)
-
-    def _ensure_private_network(self, name: str) -> None:
-        if name not in self._known_networks():
-            self._podman.create_private_network(name)
-            self._known_networks().add(name)
-
-    def _known_networks(self) -> set[str]:
-        if self._networks is None:
-            self._networks = set(self._podman.networks())
-        return self._networks
 
     def _remove(self, container: Container) -> None:
         try:
@@ -340,33 +270,14 @@ class MachineController:
             logger.warning("removing %s: %s", container.name, exc)
 
     def _collect(self, wanted: dict[str, Machine]) -> None:
-        """What belongs to no wanted machine: machines' directories, clusters'
-        networks and keys, and the data of volumes purged from the store."""
-        if self._layout.instances.is_dir():
-            for directory in self._layout.instances.iterdir():
-                if directory.name not in wanted:
-                    mounts.unmount(directory / "root")
-                    shutil.rmtree(directory, ignore_errors=True)
+        """What else belongs to no wanted machine: clusters' networks and keys,
+        and the data of volumes purged from the store."""
         clusters = {m.owner_id for m in wanted.values() if m.kind is Kind.CLUSTER}
-        if self._layout.clusters.is_dir():
-            for directory in self._layout.clusters.iterdir():
-                if directory.name not in clusters:
-                    shutil.rmtree(directory, ignore_errors=True)
-        networks = {desired.cluster_network(cluster_id) for cluster_id in clusters}
-        for name in list(self._known_networks()):
-            if name.startswith(desired.CLUSTER_NETWORK_PREFIX) and name not in networks:
-                try:
-                    self._podman.remove_network(name)
-                except EngineError as exc:
-                    logger.warning("removing network %s: %s", name, exc)
-                    continue
-                self._known_networks().discard(name)
-        if self._layout.volumes.is_dir():
-            with self._read() as session:
-                kept = desired.kept_volumes(session)
-            for directory in self._layout.volumes.iterdir():
-                if directory.name not in kept:
-                    shutil.rmtree(directory, ignore_errors=True)
+        collect.clusters(self._layout, clusters)
+        self._networks.collect(clusters)
+        with self._read() as session:
+            kept = desired.kept_volumes(session)
+        collect.volumes(self._layout, kept)
 
     def _report(self, machine: Machine, event: Callable[[Any], bool]) -> None:
         with self._work(machine.project_id) as (session, _now):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from verda_server.catalog.service import Catalog
 from verda_server.clusters.models import Cluster, ClusterSshKey, ClusterVolume
-from verda_server.clusters.service import node_count
+from verda_server.clusters.service import clean_mount_point, node_count
 from verda_server.clusters.states import REMOVED as CLUSTER_REMOVED
 from verda_server.instances.models import Instance, InstanceSshKey
 from verda_server.instances.states import REMOVED, UNPLACED
@@ -118,7 +118,8 @@ def _clusters(session: Session, catalog: Catalog, scale: Scale) -> list[Machine]
         .where(ClusterVolume.cluster_id.in_(ids))
         .order_by(ClusterVolume.cluster_id, ClusterVolume.position)
     ):
-        shared[link.cluster_id].append(VolumeMount(link.volume_id, False, (link.mount_point,)))
+        inside = clean_mount_point(link.mount_point)
+        shared[link.cluster_id].append(VolumeMount(link.volume_id, False, (inside,)))
     keys = _keys(
         session,
         select(ClusterSshKey.cluster_id, SshKey.key)

@@ -4,6 +4,7 @@ key its jump host uses to reach its nodes."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from verda_server.machines.layout import Layout
@@ -65,6 +66,15 @@ def cluster_key(layout: Layout, cluster_id: str) -> tuple[str, str]:
 
 
 def write_if_changed(path: Path, text: str, mode: int = 0o644) -> None:
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
-        path.chmod(mode)
+    """A new file made with its mode and put in place whole: a private key is
+    never readable by others, and a machine booting meanwhile reads the old
+    file or the new one, never half of one."""
+    if path.is_file() and path.read_text() == text:
+        return
+    partial = path.with_name(f".{path.name}.new")
+    partial.unlink(missing_ok=True)
+    handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(handle, mode)  # the umask may have taken bits the file needs
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)

@@ -4,6 +4,7 @@ the OS volume's and outlives any container."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,14 +14,31 @@ class MountError(RuntimeError):
 
 
 def mounted(target: Path) -> bool:
-    wanted = str(target.resolve())
-    with open("/proc/self/mountinfo", encoding="utf-8") as lines:
-        # Field 5 is the mount point, with spaces and the like octal-escaped.
-        return any(_unescape(line.split()[4]) == wanted for line in lines)
+    return str(target.resolve()) in mount_points()
 
 
-def _unescape(field: str) -> str:
-    return field.encode().decode("unicode_escape") if "\\" in field else field
+def mounts_under(directory: Path) -> list[str]:
+    """The mount points at or below directory."""
+    root = str(directory.resolve())
+    return [p for p in mount_points() if p == root or p.startswith(root + "/")]
+
+
+def mount_points(table: Path = Path("/proc/self/mountinfo")) -> list[str]:
+    with open(table, encoding="utf-8", errors="surrogateescape") as lines:
+        # Field 5 is the mount point, with space, tab, newline and backslash
+        # written as \ooo.
+        return [unescape(line.split()[4]) for line in lines]
+
+
+def unescape(field: str) -> str:
+    if "\\" not in field:
+        return field
+    # Octal escapes stand for bytes: undo them on bytes, so that a name in UTF-8
+    # comes back whole rather than as one character per byte.
+    raw = field.encode("utf-8", "surrogateescape")
+    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), raw).decode(
+        "utf-8", "surrogateescape"
+    )
 
 
 def mount_overlay(lower: Path, os_volume: Path, target: Path) -> None:
