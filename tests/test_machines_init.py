@@ -60,8 +60,7 @@ def _instance(engine: Podman, network: str, ip: str, root: Path, config: Path) -
             rootfs=str(root),
             command=["/usr/local/sbin/instance-init"],
             hostname="init-test-1",
-            network=network,
-            ip=ip,
+            networks=[(network, ip)],
             labels={},
             mounts=[(str(config), "/etc/verda", True)],
         )
