@@ -599,3 +599,43 @@ def test_a_node_backing_off_is_not_asked_after_while_it_does_not_exist(
     asked.clear()
     ctrl.reconcile()  # still backing off
     assert f"verda-{cluster_id}-1" not in asked
+
+
+# ---- clones ------------------------------------------------------------------
+
+
+def test_a_clone_starts_as_a_copy_of_its_source_data_and_os_volumes_alike(
+    server, api, ctrl, engine, tmp_path
+):
+    instance_id = deploy(api, volumes=[{"name": "data", "size": 10, "type": "NVMe"}])
+    ctrl.reconcile()
+    volumes = tmp_path / "machines" / "volumes"
+    data_id = next(v["id"] for v in api.get("/v1/volumes").json() if v["name"] == "data")
+    os_id = api.get(f"/v1/instances/{instance_id}").json()["os_volume_id"]
+    (volumes / data_id / "notes.txt").write_text("on the data disk")
+    (volumes / os_id / "upper" / "etc").mkdir(parents=True)
+    (volumes / os_id / "upper" / "etc" / "motd").write_text("on the OS disk")
+    (volumes / os_id / "work" / "scratch").mkdir(parents=True)
+    response = api.put("/v1/volumes", json={"action": "clone", "id": [data_id, os_id]})
+    assert response.status_code == 202, response.text
+    data_clone, os_clone = response.json()
+    ctrl.reconcile()
+    assert (volumes / data_clone / "notes.txt").read_text() == "on the data disk"
+    assert (volumes / os_clone / "upper" / "etc" / "motd").read_text() == "on the OS disk"
+    assert not (volumes / os_clone / "work").exists()  # the overlay's scratch is not data
+    # Once: what the clone holds later is its own.
+    (volumes / data_clone / "notes.txt").write_text("changed on the clone")
+    ctrl.reconcile()
+    assert (volumes / data_clone / "notes.txt").read_text() == "changed on the clone"
+
+
+def test_a_clone_of_a_volume_without_data_starts_empty(server, api, ctrl, tmp_path):
+    created = api.post(
+        "/v1/volumes",
+        json={"type": "NVMe", "name": "never-used", "size": 10, "location_code": "FIN-01"},
+    )
+    assert created.status_code == 202, created.text
+    response = api.put("/v1/volumes", json={"action": "clone", "id": created.text})
+    (clone,) = response.json()
+    ctrl.reconcile()
+    assert not (tmp_path / "machines" / "volumes" / clone).exists()

@@ -153,6 +153,20 @@ def test_a_volume_moves_with_its_data_to_another_instance(sdk, key):
     assert ssh(second.ip, key, "cat /mnt/volume/note") == "travelled\n"
 
 
+def test_a_clone_holds_what_its_source_held_when_cloned(sdk, key):
+    instance = deploy(
+        sdk, key, "cloner", volumes=[{"name": "original", "size": 10, "type": "NVMe"}]
+    )
+    ssh(instance.ip, key, "echo before-clone > /mnt/volume/note")
+    sdk.instances.action(instance.id, "shutdown")
+    original = next(v for v in sdk.volumes.get() if v.name == "original")
+    clone = sdk.volumes.clone(original.id, "copy")
+    sdk.volumes.attach(clone.id, instance.id)
+    sdk.instances.action(instance.id, "start")
+    wait_status(sdk, instance.id, "running")
+    assert ssh(instance.ip, key, f"cat /mnt/{clone.pseudo_path}/note") == "before-clone\n"
+
+
 def test_limits_are_the_instance_types_times_the_scale(sdk, key):
     instance = deploy(sdk, key, "limited")  # CPU.4V.16G: 4 CPUs, 16 GiB
     limit = int(ssh(instance.ip, key, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"))

@@ -33,7 +33,7 @@ from verda_server.instances import forced
 from verda_server.instances import machine as instance_reports
 from verda_server.instances.models import Instance
 from verda_server.instances.states import Status
-from verda_server.machines import collect, desired, files, mounts, probes, runspec
+from verda_server.machines import clones, collect, desired, files, mounts, probes, runspec
 from verda_server.machines.layout import Layout
 from verda_server.machines.networks import Networks
 from verda_server.machines.podman import MACHINE, ROOT, SPEC, Container, EngineError, Podman
@@ -137,6 +137,7 @@ class MachineController:
         self._last_full = time.monotonic()
         with self._read() as session:
             wanted = desired.machines(session, self._catalog, self._scale)
+            cloned = clones.pending(session)
         root = str(self._layout.root)
         existing = {
             c.labels[MACHINE]: c
@@ -150,6 +151,7 @@ class MachineController:
         # off its old instance's root (two overlays on one upper directory are
         # undefined behaviour).
         collect.machines(self._layout, wanted)
+        clones.copy(self._layout, cloned)  # before a clone is mounted anywhere
         for key in self._failures.keys() - wanted.keys():
             del self._failures[key]
         self._pending = False

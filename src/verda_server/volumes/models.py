@@ -27,6 +27,8 @@ class Volume(Base):
     image_type: Mapped[str | None] = mapped_column(String(128))
     contract: Mapped[str] = mapped_column(String(32), default="PAY_AS_YOU_GO")
     pseudo_path: Mapped[str] = mapped_column(String(64), unique=True)
+    # The volume this one was cloned from (kept as a plain id: the source may go).
+    cloned_from: Mapped[str | None] = mapped_column(String(36))
     on_spot_discontinue: Mapped[str] = mapped_column(String(32), default="keep_detached")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
