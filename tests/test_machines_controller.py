@@ -639,3 +639,19 @@ def test_a_clone_of_a_volume_without_data_starts_empty(server, api, ctrl, tmp_pa
     (clone,) = response.json()
     ctrl.reconcile()
     assert not (tmp_path / "machines" / "volumes" / clone).exists()
+
+
+def test_a_store_left_by_real_machines_provisions_by_the_clock_without_them(tmp_path, server, api):
+    """Deployed under --instances podman, then served without it: the clock ends
+    the provisioning no machine will."""
+    instance_id = deploy(api)
+    database_url = server.context.settings.database_url
+    assert status(api, instance_id) == "provisioning"
+    with start_live_server(database_url) as plain:
+        creds_token = api.headers["Authorization"]
+        with httpx.Client(
+            base_url=plain.base_url, verify=TLS, headers={"Authorization": creds_token}
+        ) as again:
+            assert status(again, instance_id) == "provisioning"
+            plain.clock.advance(plain.context.lifecycle.current.provisioning_seconds)
+            assert status(again, instance_id) == "running"

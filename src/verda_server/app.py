@@ -35,6 +35,7 @@ from verda_server.control.fault_middleware import FaultMiddleware
 from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
+from verda_server.lifecycle.handover import clock_unended
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
 from verda_server.lifecycle.timings import ActiveLifecycle
@@ -142,6 +143,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
                 client_secret=settings.client_secret,
             )
             open_missing_meters(session, clock.now(), catalog)
+            clock_unended(session, clock.now(), lifecycle.current)
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
     metrics = Metrics(db)
     faults.on_fired(metrics.fault_injected)
