@@ -655,3 +655,21 @@ def test_a_store_left_by_real_machines_provisions_by_the_clock_without_them(tmp_
             assert status(again, instance_id) == "provisioning"
             plain.clock.advance(plain.context.lifecycle.current.provisioning_seconds)
             assert status(again, instance_id) == "running"
+
+
+def test_force_shutdown_cuts_the_power_and_shutdown_asks(server, api, ctrl, engine, answering):
+    instance_id = deploy(api)
+    name = f"verda-{instance_id}"
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "force_shutdown", "id": instance_id})
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("kill", name)
+    api.put("/v1/instances", json={"action": "start", "id": instance_id})
+    ctrl.reconcile()
+    ctrl.reconcile()
+    assert status(api, instance_id) == "running"
+    api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("stop", name)

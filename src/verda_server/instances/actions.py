@@ -172,6 +172,7 @@ def _one(
     elif rule.to is not None:
         instance.status = rule.to.value
         instance.due_at = lifecycle.provisioning_ends(now) if rule.to in TIMED else None
+        instance.powered_off = rule.power_off
     return True
 
 

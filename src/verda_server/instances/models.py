@@ -63,6 +63,9 @@ class Instance(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the current transitional status (provisioning) is due to end.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Its last status change cut the power (force_shutdown) rather than asked
+    # the machine to shut down: a real machine (machines/) is killed.
+    powered_off: Mapped[bool | None]
     # When a live spot instance is to be evicted; None: never (or not spot, or gone).
     evict_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 

@@ -64,6 +64,8 @@ class Rule:
     spot_only: bool = False
     # Needs an OS disk to act (boot/start): one detached while shut down leaves none.
     needs_os_volume: bool = False
+    # Cuts the power instead of asking the machine to shut down.
+    power_off: bool = False
     # Special refusals clients match on (dstack), by status.
     messages: dict[Status, str] = field(default_factory=dict)
 
@@ -90,7 +92,10 @@ RULES: dict[Action, Rule] = {
     ),
     Action.SHUTDOWN: Rule(frozenset({S.RUNNING}), frozenset({S.OFFLINE}), to=S.OFFLINE),
     Action.FORCE_SHUTDOWN: Rule(
-        frozenset({S.RUNNING, S.PROVISIONING, S.ERROR}), frozenset({S.OFFLINE}), to=S.OFFLINE
+        frozenset({S.RUNNING, S.PROVISIONING, S.ERROR}),
+        frozenset({S.OFFLINE}),
+        to=S.OFFLINE,
+        power_off=True,
     ),
     Action.HIBERNATE: Rule(
         frozenset({S.OFFLINE}),

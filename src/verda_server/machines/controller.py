@@ -180,7 +180,7 @@ class MachineController:
         files.write_config(self._layout, machine)
         if machine.want is Want.STOP:
             if container is not None and container.running:
-                if machine.status == Status.ERROR:
+                if machine.status == Status.ERROR or machine.power_off:
                     self._podman.kill(machine.name)
                 else:
                     self._podman.stop(machine.name)

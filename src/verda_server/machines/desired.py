@@ -51,7 +51,7 @@ def _instances(session: Session, catalog: Catalog, scale: Scale) -> list[Machine
         select(
             Instance.id, Instance.project_id, Instance.status, Instance.hostname,
             Instance.location, Instance.ip, Instance.os_volume_id, Instance.instance_type,
-            Instance.startup_script_id,
+            Instance.startup_script_id, Instance.powered_off,
         ).where(Instance.deleted_at.is_(None), Instance.status.not_in(_NO_MACHINE))
     ).all()  # fmt: skip
     if not rows:
@@ -97,6 +97,7 @@ def _instances(session: Session, catalog: Catalog, scale: Scale) -> list[Machine
                 memory_mb=scale.memory_mb(kind.memory.size_in_gigabytes if kind else 1),
                 keys=tuple(keys[row.id]),
                 startup_script=scripts.get(row.startup_script_id),
+                power_off=bool(row.powered_off),
             )
         )
     return found

@@ -73,6 +73,8 @@ class Machine:
     hosts: tuple[tuple[str, str], ...] = ()
     # A jump host holds its cluster's key, which every node of it accepts.
     holds_cluster_key: bool = False
+    # Stopped by cutting the power (force_shutdown), not by a shutdown.
+    power_off: bool = False
 
     @property
     def want(self) -> Want:

@@ -1,5 +1,7 @@
-"""Volume clones name their source, so that real instances' volumes
-(--instances podman) start as a copy of the source's data
+"""Real instances' (--instances podman) records: volume clones name their
+source, so that a clone starts as a copy of its data; instances say whether
+they were powered off (force_shutdown), so that their machine is killed, not
+shut down
 
 Revision ID: 0019
 Revises: 0018
@@ -18,8 +20,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("volumes") as batch:
         batch.add_column(sa.Column("cloned_from", sa.String(36), nullable=True))
+    with op.batch_alter_table("instances") as batch:
+        batch.add_column(sa.Column("powered_off", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("instances") as batch:
+        batch.drop_column("powered_off")
     with op.batch_alter_table("volumes") as batch:
         batch.drop_column("cloned_from")
