@@ -30,6 +30,8 @@ class FakeEngine:
         self.networks_: dict[str, tuple[str, str]] = {}
         self.private_networks: list[str] = []
         self.removed_networks: list[str] = []
+        self.next_pid = 1000
+        self.addresses: list[tuple[int, str, str]] = []
 
     def containers(self) -> list[Container]:
         return list(self.containers_.values())
@@ -41,7 +43,7 @@ class FakeEngine:
         self.networks_[name] = (subnet, gateway)
 
     def pid(self, name: str) -> int:
-        return 0  # not running on this host: no address is set
+        return self.containers_[name].pid if name in self.containers_ else 0
 
     def create_private_network(self, name: str) -> None:
         self.private_networks.append(name)
@@ -55,9 +57,16 @@ class FakeEngine:
         self.runs.append(spec)
         self.calls.append(("run", spec.name))
         self.containers_[spec.name] = Container(spec.name, "running", dict(spec.labels))
+        self._set(spec.name, "running")
 
     def _set(self, name: str, state: str) -> None:
-        self.containers_[name] = replace(self.containers_[name], state=state)
+        # A process of its own each time it runs, as on a host.
+        self.next_pid += 1
+        pid = self.next_pid if state == "running" else 0
+        self.containers_[name] = replace(self.containers_[name], state=state, pid=pid)
+
+    def name_of(self, pid: int) -> str | None:
+        return next((c.name for c in self.containers_.values() if c.pid == pid), None)
 
     def start(self, name: str) -> None:
         self.calls.append(("start", name))
@@ -97,6 +106,12 @@ def server(
     base.mkdir()
     monkeypatch.setattr(driver, "prepare", lambda config: (Layout(config.root), base))
     monkeypatch.setattr(driver, "Podman", lambda: engine)
+    # Never into a host process's namespace: the fake's pids are made up.
+    monkeypatch.setattr(
+        probes,
+        "set_address",
+        lambda pid, nic, address: engine.addresses.append((pid, nic, address)),
+    )
     monkeypatch.setattr(
         mounts,
         "mount_overlay",
@@ -401,16 +416,7 @@ def test_containers_of_another_machines_directory_are_left_alone(server, api, ct
 def nodes_up(monkeypatch: pytest.MonkeyPatch, engine: FakeEngine) -> set[str]:
     """Containers whose sshd listens (worker nodes: seen from the host by pid)."""
     up: set[str] = set()
-    names: list[str] = []
-
-    def pid(name: str) -> int:
-        if name not in names:
-            names.append(name)
-        return 1000 + names.index(name)
-
-    monkeypatch.setattr(engine, "pid", pid)
-    monkeypatch.setattr(probes, "listens_ssh", lambda p: names[p - 1000] in up)
-    monkeypatch.setattr(probes, "set_address", lambda p, interface, address: None)
+    monkeypatch.setattr(probes, "listens_ssh", lambda pid: engine.name_of(pid) in up)
     return up
 
 
@@ -448,6 +454,16 @@ def test_a_cluster_is_a_jump_host_and_its_workers_on_a_private_network(
     nodes_up.add(f"verda-{cluster_id}-2")
     ctrl.reconcile()
     assert api.get(f"/v1/clusters/{cluster_id}").json()["status"] == "running"
+    # Each node's address set once per process of it, whatever the passes.
+    ctrl.reconcile()
+    set_for = {address: pid for pid, _nic, address in engine.addresses}
+    assert sorted(set_for) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    assert len(engine.addresses) == 3
+    worker = f"verda-{cluster_id}-1"
+    engine.stop(worker)  # a node that stopped is started again, with its address
+    ctrl.reconcile()
+    assert engine.calls[-1] == ("start", worker)
+    assert engine.addresses[-1] == (engine.containers_[worker].pid, "eth0", "10.0.0.2")
     gone = api.put("/v1/clusters", json={"action": "discontinue", "id": cluster_id})
     assert gone.status_code == 202, gone.text
     ctrl.reconcile()

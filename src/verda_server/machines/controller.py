@@ -75,6 +75,8 @@ class MachineController:
         self._interval = interval
         self._full_every = full_every
         self._networks = Networks(podman, catalog)
+        # The process whose network each cluster node's address was set in.
+        self._addressed: dict[str, int] = {}
         # Machines that could not be made: attempts so far, and when to try again.
         self._failures: dict[str, tuple[int, float]] = {}
         self._seen_generation: int | None = None
@@ -154,6 +156,8 @@ class MachineController:
         clones.copy(self._layout, cloned)  # before a clone is mounted anywhere
         for key in self._failures.keys() - wanted.keys():
             del self._failures[key]
+        for key in self._addressed.keys() - wanted.keys():
+            del self._addressed[key]
         self._pending = False
         # Whether every node of each provisioning cluster answers.
         clusters_ready: dict[str, bool] = {}
@@ -209,24 +213,24 @@ class MachineController:
             self._podman.start(machine.name)
         elif machine.status != Status.PROVISIONING:
             if machine.private is not None:
-                self._set_private_address(machine)  # a restart made its interface anew
+                self._set_private_address(machine, container.pid)
             return True
         else:
-            return self._answering(machine)
+            return self._answering(machine, container.pid)
         self._pending = True
         if machine.private is not None:
             self._set_private_address(machine)
         return False
 
-    def _answering(self, machine: Machine) -> bool:
+    def _answering(self, machine: Machine, pid: int) -> bool:
         """A provisioning machine that runs: an instance's provisioning ends
         here; a cluster's once all its nodes answer (reconcile)."""
         if machine.private is not None:
-            self._set_private_address(machine)
+            self._set_private_address(machine, pid)
         if machine.ip is not None:
             ready = probes.answers_ssh(machine.ip)
         else:
-            ready = probes.listens_ssh(self._podman.pid(machine.name))
+            ready = probes.listens_ssh(pid)
         if not ready:
             self._pending = True
         elif machine.kind is Kind.INSTANCE:
@@ -259,11 +263,14 @@ class MachineController:
         self._failures.pop(machine.key, None)
         return True
 
-    def _set_private_address(self, machine: Machine) -> None:
+    def _set_private_address(self, machine: Machine, pid: int | None = None) -> None:
+        """Once per process of the machine: a restart makes its interface anew."""
         assert machine.private is not None
-        pid = self._podman.pid(machine.name)
-        if pid:
+        if pid is None:
+            pid = self._podman.pid(machine.name)
+        if pid and self._addressed.get(machine.key) != pid:
             probes.set_address(pid, machine.private.interface, machine.private.address)
+            self._addressed[machine.key] = pid
 
     def _remove(self, container: Container) -> None:
         try:

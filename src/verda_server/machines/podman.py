@@ -40,6 +40,8 @@ class Container:
     state: str  # podman's: created, running, exited, stopped, paused, …
     labels: dict[str, str]
     exit_code: int = 0
+    # Its first process on the host; 0 when it is not running.
+    pid: int = 0
 
     @property
     def running(self) -> bool:
@@ -54,8 +56,9 @@ class RunSpec:
     rootfs: str
     command: Sequence[str]
     hostname: str
-    # (network, address): an address of ours, with its own MAC; None: none
-    # from podman (a cluster network, whose addresses the driver sets).
+    # (network, address), the n-th as interface eth<n>: an address of ours,
+    # with its own MAC; None: none from podman (a cluster network, whose
+    # addresses the driver sets).
     networks: Sequence[tuple[str, str | None]]
     labels: dict[str, str]
     # (host path, container path, read-only)
@@ -101,6 +104,7 @@ class Podman:
                 state=item.get("State", ""),
                 labels=item.get("Labels") or {},
                 exit_code=int(item.get("ExitCode") or 0),
+                pid=int(item.get("Pid") or 0),
             )
             for item in json.loads(out or "[]")
         ]
@@ -135,9 +139,11 @@ class Podman:
             "run", "--detach", "--init", "--name", spec.name, *ULIMITS,
             "--hostname", spec.hostname, "--pids-limit", str(spec.pids_limit),
         ]  # fmt: skip
-        for network, ip in spec.networks:
-            options = f":ip={ip},mac={mac_of(ip)}" if ip else ""
-            args += ["--network", network + options]
+        # Interfaces named by the order given: podman's own order of several
+        # networks is not (a cluster node's private address goes on a name).
+        for n, (network, ip) in enumerate(spec.networks):
+            options = f"interface_name=eth{n}" + (f",ip={ip},mac={mac_of(ip)}" if ip else "")
+            args += ["--network", f"{network}:{options}"]
         for hostname, ip in spec.hosts:
             args += ["--add-host", f"{hostname}:{ip}"]
         for key, value in sorted(spec.labels.items()):
