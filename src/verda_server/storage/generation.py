@@ -78,6 +78,14 @@ def _touched(session: Session) -> _Touched:
     return touched  # type: ignore[no-any-return]
 
 
+def touch(session: Session, project_id: str) -> None:
+    """The unit changed rows of the project by statements no flush follows (Core
+    inserts run on the session's connection, which name the project)."""
+    touched = _touched(session)
+    if not touched.all:
+        touched.projects.add(project_id)
+
+
 def touch_all(session: Session) -> None:
     _touched(session).all = True
 
