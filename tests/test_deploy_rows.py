@@ -6,6 +6,7 @@ project's generation, with every part of a deploy body at once."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -206,3 +207,27 @@ def test_a_deploy_from_an_os_volume_attaches_it_with_the_new_keys(live, clients,
             select(Meter).where(Meter.resource_id == os_volume, Meter.closed_at.is_(None))
         ).all()
         assert len(open_meters) == 1
+
+
+def test_a_write_is_at_the_instant_it_gets_the_writers_turn(live, clients, http) -> None:
+    """A unit's instant is read once it holds the turn: a deploy that waited
+    for it is not earlier than what was written before it."""
+    group = live.context.db._group
+    if group is None:
+        pytest.skip("the embedded store's turn is watched; PostgreSQL's is a lock")
+    creds = live.new_project(balance="1000")
+    client = fresh_clients(live, clients, http)(creds)
+    assert client.get("/v1/instances").status_code == 200  # its token is written now
+    answer: list[str] = []
+    with live.context.db.write():
+        waiting = threading.Thread(target=lambda: answer.append(deploy(client)))
+        waiting.start()
+        for _ in range(10_000_000):
+            if group._queued:
+                break
+        assert group._queued, "the deploy never queued for the turn"
+        live.clock.advance(5)
+        later = live.clock.now()
+    waiting.join(timeout=30)
+    with live.context.db.read() as session:
+        assert session.get(Instance, answer[0]).created_at == later
