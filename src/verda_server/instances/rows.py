@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from verda_server.instances.models import Instance, InstanceSshKey
@@ -34,9 +34,9 @@ def _row(model: type, values: Any) -> dict[str, Any]:
     return {key: getattr(values, key) for key in _COLUMNS[model]}
 
 
-def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> None:
+def _insert(connection: Connection, model: type, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.connection().execute(_INSERT[model], list(rows))
+        connection.execute(_INSERT[model], list(rows))
 
 
 def write_deploy(
@@ -50,10 +50,11 @@ def write_deploy(
     """The instance, its new volumes (each attached at its target, in
     `attachments` as volume id and target, each first on its volume), the keys
     it was deployed with, and the new OS volume's copy of them."""
-    _insert(session, Volume, [_row(Volume, v) for v in volumes])
-    _insert(session, Instance, [_row(Instance, instance)])
+    connection = session.connection()
+    _insert(connection, Volume, [_row(Volume, v) for v in volumes])
+    _insert(connection, Instance, [_row(Instance, instance)])
     _insert(
-        session,
+        connection,
         VolumeAttachment,
         [
             {"volume_id": volume_id, "instance_id": instance.id, "target": target, "position": 0}
@@ -62,13 +63,13 @@ def write_deploy(
     )
     keys = list(enumerate(key_ids))
     _insert(
-        session,
+        connection,
         InstanceSshKey,
         [{"instance_id": instance.id, "ssh_key_id": k, "position": n} for n, k in keys],
     )
     if new_os_volume_id is not None:
         _insert(
-            session,
+            connection,
             VolumeSshKey,
             [{"volume_id": new_os_volume_id, "ssh_key_id": k, "position": n} for n, k in keys],
         )
