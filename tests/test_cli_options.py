@@ -266,7 +266,14 @@ VARIABLES: dict[str, tuple[Callable[[Path], str], Check]] = {
     "VERDA_SERVER_RATE_LIMIT_POLICIES": (_policies, limits_by_the_policy_file),
 }
 # Checked where what they need runs: a Redis server of its own.
-CHECKED_ELSEWHERE = {"VERDA_SERVER_REDIS_URL": "tests/test_rate_limits_redis.py"}
+CHECKED_ELSEWHERE = {
+    "VERDA_SERVER_REDIS_URL": "tests/test_rate_limits_redis.py",
+    # What they need runs there: root, podman and runc.
+    "VERDA_SERVER_INSTANCES": "tests/test_machines_podman.py",
+    "VERDA_SERVER_MACHINES_DIR": "tests/test_machines_podman.py",
+    "VERDA_SERVER_INSTANCE_SCALE": "tests/test_machines_podman.py",
+    "VERDA_SERVER_INSTANCE_IMAGE": "tests/test_machines_podman.py",
+}
 
 
 def test_every_variable_of_the_readme_is_checked_here():

@@ -228,6 +228,22 @@ def test_two_existing_volumes_of_one_name_get_two_mount_points(authed):
     ]
 
 
+def test_a_volume_name_that_is_no_path_gives_a_mount_point_that_is_one(authed):
+    """Names are free text; a mount point is a directory a machine mounts at
+    (and `:` or `,` would split podman's --volume): other characters become `-`."""
+    names = ["../../etc", "data:ro", "my data,x", "..", "data-ro"]
+    ids = [_volume(authed, name=name) for name in names]
+    cluster = get(authed, deploy(authed, existing_volumes=[{"id": i} for i in ids]))
+    assert [v["mount_point"] for v in cluster["shared_volumes"]] == [
+        "/home",
+        "/mnt/etc",
+        "/mnt/data-ro",
+        "/mnt/my-data-x",
+        "/mnt/volume",
+        "/mnt/data-ro-2",
+    ]
+
+
 # ---- capacity and availability ---------------------------------------------
 
 

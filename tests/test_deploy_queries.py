@@ -88,7 +88,7 @@ def test_the_deploys_growing_reads_are_answered_by_index_alone(live, authed) -> 
 @pytest.mark.usefixtures("gives_back")
 def test_the_due_check_seeks_the_projects_due_rows(live, authed) -> None:
     """Whether anything of the project is due is found by seeking its instances
-    and volumes by due instant (index 0019), not by reading every one it holds:
+    and volumes by due instant (index 0020), not by reading every one it holds:
     before, a deploy into a project of a thousand instances read them all."""
     deploy(authed, **BODY)
     [(text, params)] = [r for r in _deploy_reads(live, authed) if r[0].startswith("SELECT (EXISTS")]

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import AppContext
 from verda_server.api.errors import install_error_handlers
@@ -34,6 +35,7 @@ from verda_server.control.fault_middleware import FaultMiddleware
 from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
 from verda_server.instances import views as instance_views
+from verda_server.lifecycle.handover import clock_unended
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
 from verda_server.lifecycle.timings import ActiveLifecycle
@@ -107,10 +109,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
     limiter = None
     if settings.rate_limits:
         limiter = RateLimiter(open_counters(settings.redis_url), clock, policies)
+    machines = None
+    if settings.machines.real:
+        # Before the store opens: a host that can't run instances says so first.
+        from verda_server.machines.driver import prepare
+
+        machines = prepare(settings.machines)
     db = Database(settings.database_url, settings.sqlite_sync)
     keys = KeyRing(db, clock, settings.signing_key)
     shared = SharedState(db)
-    lifecycle = ActiveLifecycle(settings.lifecycle.spot_seed)
+    lifecycle = ActiveLifecycle(settings.lifecycle.spot_seed, machines=machines is not None)
     stored_clock.follow(shared, clock)
     faults = FaultRules(shared, clock)
     snapshot.follow(shared, keys)
@@ -135,6 +143,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
                 client_secret=settings.client_secret,
             )
             open_missing_meters(session, clock.now(), catalog)
+            clock_unended(session, clock.now(), lifecycle.current)
     tokens = TokenService(db, clock, keys, settings.access_token_ttl, settings.refresh_token_ttl)
     metrics = Metrics(db)
     faults.on_fired(metrics.fault_injected)
@@ -154,6 +163,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         lifecycle=lifecycle,
         answers=Answers(),
     )
+    if machines is not None:
+        from verda_server.machines.driver import controller
+
+        layout, base = machines
+        context.machines = controller(
+            settings.machines, layout, base, catalog, db.read, context.work
+        )
     return Server(create_app(context), context, bootstrap, admin.generated)
 
 
@@ -164,8 +180,15 @@ def create_app(context: AppContext) -> FastAPI:
         jobs: list[Job] = [(TOKEN_PRUNE_INTERVAL, context.tokens.prune)]
         if sweep:
             jobs.append((sweep, context.reconciler.settle))
-        async with periodic(*jobs):
-            yield
+        if context.machines is not None:
+            context.machines.start()
+        try:
+            async with periodic(*jobs):
+                yield
+        finally:
+            if context.machines is not None:
+                # Their containers go on: instances outlive the server.
+                await run_in_threadpool(context.machines.stop)
         context.tokens.close()
         if context.rate_limiter is not None:
             await context.rate_limiter.close()

@@ -25,6 +25,7 @@ from verda_server.config import (
     DEFAULT_PORT,
     INSTANT,
     Lifecycle,
+    Machines,
     Settings,
 )
 from verda_server.lifecycle.timings import DEFAULT_PROFILE, PROFILES
@@ -48,6 +49,11 @@ class SqliteSync(StrEnum):
     normal = "normal"
 
 
+class InstanceDriver(StrEnum):
+    simulated = "simulated"
+    podman = "podman"
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -61,6 +67,7 @@ class LogLevel(StrEnum):
 LAZY_GROUPS = {
     "projects": "verda_server.admin",
     "admin": "verda_server.control.cli",
+    "instances": "verda_server.machines.cli",
 }
 
 
@@ -325,16 +332,50 @@ def serve(
             help="Requests kept per project in the control API's journal.",
         ),
     ] = DEFAULT_JOURNAL_SIZE,
+    instances: Annotated[
+        InstanceDriver,
+        typer.Option(
+            envvar="VERDA_SERVER_INSTANCES",
+            help="What an instance is: a record (simulated), or a Podman container with sshd "
+            "that one can log into (podman: root, podman and runc needed; its files live in "
+            "<data-dir>/machines).",
+        ),
+    ] = InstanceDriver.simulated,
+    machines_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_MACHINES_DIR",
+            help="With --instances podman: where base images, volumes' data and instances' "
+            "files live (default: <data-dir>/machines). One per host.",
+        ),
+    ] = None,
+    instance_image: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VERDA_SERVER_INSTANCE_IMAGE",
+            help="With --instances podman: a root filesystem archive (tar, e.g. from `podman "
+            "export`) with sshd, run instead of the Debian base built on first start.",
+        ),
+    ] = None,
+    instance_scale: Annotated[
+        float | None,
+        typer.Option(
+            envvar="VERDA_SERVER_INSTANCE_SCALE",
+            min=0.001,
+            help="With --instances podman: instance types' CPUs and memory are multiplied by "
+            "this (default 1), and never exceed the host's.",
+        ),
+    ] = None,
 ) -> None:
     """Start the API server."""
     # Here, not at the top: `--help` and the other commands need none of them.
     from sqlalchemy.exc import SQLAlchemyError
 
-    from verda_server.api.fastapi_import import import_fastapi
+    from verda_server.api.fastapi_import import import_app
 
-    import_fastapi()  # before anything else loads FastAPI
-    from verda_server.app import build
+    build = import_app().build  # before anything else loads FastAPI or our models
     from verda_server.catalog.source import CatalogError
+    from verda_server.machines.errors import MachineSetupError
     from verda_server.ratelimits.counters import RedisUnavailable
     from verda_server.ratelimits.policies import PolicyError
 
@@ -374,11 +415,17 @@ def serve(
         metrics_public=metrics_public,
         journal_size=journal_size,
         sqlite_sync=sqlite_sync.value,
+        machines=Machines(
+            driver=instances.value,
+            root=machines_dir or data_dir / "machines",
+            image_archive=instance_image,
+            scale=instance_scale,
+        ),
     )
     logs.configure(log_format, log_level.value)
     try:
         server = build(settings)
-    except (CatalogError, PolicyError, RedisUnavailable) as exc:
+    except (CatalogError, PolicyError, RedisUnavailable, MachineSetupError) as exc:
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot open the store {safe_url(database_url)}: {exc}")
@@ -395,6 +442,9 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # An HTTP API: no WebSocket implementation to load while starting (an
+        # upgrade request is answered as the plain request it also is).
+        ws="none",
     )
     GracefulServer(config).run()
 

@@ -45,6 +45,24 @@ INSTANT = Lifecycle(profile="instant")
 
 
 @dataclass(frozen=True)
+class Machines:
+    """What an instance is: a record (`simulated`), or a Podman container with
+    sshd that one can log into (`podman`, machines/)."""
+
+    driver: str = "simulated"
+    # Where the driver keeps base images, volumes' data and instances' files.
+    root: Path | None = None
+    # A root filesystem archive to run instances on instead of the built base.
+    image_archive: Path | None = None
+    # Instance types' CPUs and memory are multiplied by this (None: 1), within the host's.
+    scale: float | None = None
+
+    @property
+    def real(self) -> bool:
+        return self.driver == "podman"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     host: str = DEFAULT_HOST
@@ -77,6 +95,7 @@ class Settings:
     # Where container deployments' endpoints live (`endpoint_base_url` is
     # `<this>/<name>`); None: this server's own /serverless.
     serverless_base_url: str | None = None
+    machines: Machines = field(default_factory=Machines)
 
     @property
     def base_url(self) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from verda_server.observability.metrics import Metrics
 from verda_server.ratelimits.limiter import RateLimiter
 from verda_server.readmodel.cache import Answers
 from verda_server.storage.database import Database
+
+if TYPE_CHECKING:  # only a server with real instances loads the driver
+    from verda_server.machines.controller import MachineController
 
 
 @dataclass
@@ -46,6 +49,8 @@ class AppContext:
     rate_limiter: RateLimiter | None = None
     # The read model's remembered answers (readmodel/).
     answers: Answers = field(default_factory=Answers)
+    # Real instances' machines (machines/); None: instances are records only.
+    machines: MachineController | None = None
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:

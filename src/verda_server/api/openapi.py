@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from verda_server import __version__
 from verda_server.api.errors import PublicApiErrorResponseDto
+from verda_server.api.fastapi_import import complete_deferred_models
 from verda_server.api.request_schemas import complete_request_schemas
 from verda_server.auth.schemas import GetAccessTokenDto, RefreshAccessTokenPublicApiDto
 from verda_server.catalog.service import Catalog
@@ -97,6 +98,7 @@ def base_document(
 ) -> dict[str, Any]:
     """FastAPI's document with the error model in place of its validation errors
     (both the public and the control API's documents start here)."""
+    complete_deferred_models()
     document = get_openapi(
         title=title,
         version="v1",

@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.body import FORM, json_or_form
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
+from verda_server.api.routing import lazy_router
 from verda_server.auth.schemas import GetAccessTokenResponseDto
 from verda_server.auth.secrets import digest
 from verda_server.ratelimits.config import ProjectRateLimits
 from verda_server.ratelimits.http import enforce
 from verda_server.ratelimits.limiter import client_subject, refresh_subject
 
-router = APIRouter(tags=["Authentication"])
+router = lazy_router(tags=["Authentication"])
 
 
 def _token_request_schema() -> dict[str, Any]:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.params import LocationFilter, SpotFlag
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import require_principal
 from verda_server.availability import service
 from verda_server.availability.schemas import (
@@ -11,7 +12,7 @@ from verda_server.availability.schemas import (
     InstanceAvailabilityResponseDto,
 )
 
-router = APIRouter(dependencies=[Depends(require_principal)])
+router = lazy_router(dependencies=[Depends(require_principal)])
 # Clusters have no spot capacity, yet their endpoints take the spot flag like the others.
 CLUSTERS_ARE_NEVER_SPOT = "Clusters are never spot: with is_spot=true nothing is available."
 

@@ -97,7 +97,9 @@ class Catalog:
         self.capacity = source.capacity
         self.coupons = {c.code: c for c in source.coupons}
         self.long_term_periods = source.long_term_periods
-        self._rendered = self._prerender()
+        # Rendered on the first request of any of them, not while the server
+        # starts (a fiftieth of the start, most of it building their models).
+        self._rendered: dict[tuple[str, Currency], bytes] | None = None
 
     # Lookups that answer 404 exactly as the real service does.
     def instance_type(self, name: str) -> InstanceTypeSource:
@@ -116,7 +118,9 @@ class Catalog:
         return list(self.locations)
 
     def rendered(self, name: str, currency: Currency = "usd") -> bytes:
-        """A whole list response, serialised once at load time."""
+        """A whole list response, serialised once."""
+        if self._rendered is None:
+            self._rendered = self._prerender()
         return self._rendered[(name, currency)]
 
     def os_images(self, supported: Iterable[str] | None = None) -> list[dtos.Os]:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.params import CurrencyParam, LocationParam, SpotFlag
 from verda_server.api.responses import json_bytes, not_found_response
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import require_principal
 from verda_server.availability.service import check_location
 from verda_server.catalog import dtos
 from verda_server.catalog.service import instance_type_dto, render
 
-public = APIRouter()
-private = APIRouter(dependencies=[Depends(require_principal)])
+public = lazy_router()
+private = lazy_router(dependencies=[Depends(require_principal)])
 
 NOT_FOUND = not_found_response("Not found")
 

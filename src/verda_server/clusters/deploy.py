@@ -5,7 +5,7 @@ creates nothing."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -66,11 +66,12 @@ def _existing_volumes(
 
 
 def _mount_points(home: Volume, existing: list[Volume]) -> list[tuple[Volume, str]]:
-    """/home first, then /mnt/<name>, numbered when two names would share one."""
+    """/home first, then /mnt/<name> (the name made a directory name),
+    numbered when two names would share one."""
     mounts = [(home, service.HOME)]
     taken = {service.HOME}
     for volume in existing:
-        base = f"/mnt/{volume.name}"
+        base = f"/mnt/{service.path_name(volume.name)}"
         point, n = base, 1
         while point in taken:
             n += 1
@@ -146,7 +147,7 @@ def deploy(
         currency=project.currency,
         startup_script_id=body.startup_script_id,
         created_at=now,
-        due_at=now + timedelta(seconds=lifecycle.cluster_provisioning_seconds),
+        due_at=lifecycle.cluster_provisioning_ends(now),
     )
     service.set_ssh_keys(cluster, key_ids)
     session.add(cluster)

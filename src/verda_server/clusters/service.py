@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,6 +28,23 @@ from verda_server.volumes.states import Status as VolumeStatus
 
 NOT_FOUND = "Cluster not found"
 HOME = "/home"
+# What a directory name of a mount point may hold: `:` and `,` would split
+# podman's --volume, `/` and `..` lead elsewhere.
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def path_name(name: str) -> str:
+    """A volume's name (free text) as one directory name."""
+    return _NOT_IN_A_NAME.sub("-", name).strip("-.") or "volume"
+
+
+def clean_mount_point(path: str) -> str:
+    """A stored mount point as a clean absolute path (rows an older server
+    made from raw names)."""
+    parts = [path_name(part) for part in path.split("/") if part not in ("", ".", "..")]
+    return "/" + "/".join(parts)
+
+
 GPUS_PER_NODE = 8
 # Node ids are derived, not stored: the same cluster always has the same nodes.
 _NODE_NAMESPACE = uuid.UUID("6f1c8f55-2a5e-4c3b-9d51-0c7a3e2b9f10")

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import Body, Depends, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.ids import PathId
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.clusters import actions, deploy, service
 from verda_server.clusters.schemas import (
@@ -21,7 +22,7 @@ from verda_server.clusters.schemas import (
 from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
 
-router = APIRouter(tags=["Clusters"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Clusters"], dependencies=[Depends(require_principal)])
 
 
 @router.get(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import invalid
+from verda_server.api.routing import lazy_router
 from verda_server.availability import capacity, service
 from verda_server.catalog.service import Catalog
 from verda_server.control import capacity as stored_capacity
 from verda_server.control.access import Admin
 
-router = APIRouter(prefix="/_admin/v1/capacity", tags=["Capacity"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/capacity", tags=["Capacity"], dependencies=[Admin])
 
 # More than any location holds; small enough to stay an exact number everywhere.
 MAX_UNITS = 1_000_000

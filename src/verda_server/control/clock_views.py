@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import invalid
 from verda_server.api.request import RequestModel
+from verda_server.api.routing import lazy_router
 from verda_server.clock import Clock, isoformat
 from verda_server.control import clock as stored_clock
 from verda_server.control.access import Admin
 
-router = APIRouter(prefix="/_admin/v1/clock", tags=["Clock"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/clock", tags=["Clock"], dependencies=[Admin])
 
 # Far enough for any test of a long-term contract; near enough that no date overflows.
 MAX_SECONDS = 100 * 366 * 24 * 3600

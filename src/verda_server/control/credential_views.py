@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlalchemy.orm import Session
 
 from verda_server.api.context import Context
+from verda_server.api.routing import lazy_router
 from verda_server.clock import isoformat
 from verda_server.control.access import Admin
 from verda_server.control.project_schemas import AddCredentialDto, CredentialDto, NewCredentialDto
 from verda_server.projects import service as projects
 
-router = APIRouter(
+router = lazy_router(
     prefix="/_admin/v1/projects/{project_id}/credentials",
     tags=["Credentials"],
     dependencies=[Admin],

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import STATUS_OF, ErrorCode, invalid, not_found
 from verda_server.api.request import RequestModel
+from verda_server.api.routing import lazy_router
 from verda_server.control.access import Admin
 from verda_server.control.faults import ANY_METHOD, Rule, new_rule
 from verda_server.projects.models import Project
 from verda_server.storage.owned import canonical_id
 
-router = APIRouter(prefix="/_admin/v1/faults", tags=["Faults"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/faults", tags=["Faults"], dependencies=[Admin])
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ERROR_STATUSES = sorted(set(STATUS_OF.values()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -14,6 +13,7 @@ from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.api.request import RequestModel
 from verda_server.api.responses import json_bytes
+from verda_server.api.routing import lazy_router
 from verda_server.control.access import Admin
 from verda_server.instances import eviction, forced, render, service
 from verda_server.instances.models import Instance
@@ -21,7 +21,7 @@ from verda_server.instances.schemas import GetInstanceResponsePublicApiDto
 from verda_server.instances.states import Status
 from verda_server.storage.owned import canonical_id
 
-router = APIRouter(prefix="/_admin/v1/instances", tags=["Instances"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/instances", tags=["Instances"], dependencies=[Admin])
 
 _NOT_FOUND = {"description": "No instance with this id, in any project"}
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from verda_server.api.context import Context
 from verda_server.api.errors import not_found
+from verda_server.api.routing import lazy_router
 from verda_server.control.access import Admin
 from verda_server.observability.journal import MAX_SIZE
 from verda_server.projects.models import Project
 
-router = APIRouter(prefix="/_admin/v1/projects", tags=["Journal"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/projects", tags=["Journal"], dependencies=[Admin])
 
 
 class JournalEntryDto(BaseModel):

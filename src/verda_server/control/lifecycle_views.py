@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import invalid
+from verda_server.api.routing import lazy_router
 from verda_server.control import lifecycle as stored_lifecycle
 from verda_server.control.access import Admin
 from verda_server.lifecycle.timings import DURATIONS, MAX_SECONDS, PROFILES, Durations
 
-router = APIRouter(prefix="/_admin/v1/lifecycle", tags=["Lifecycle"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/lifecycle", tags=["Lifecycle"], dependencies=[Admin])
 
 Seconds = Field(default=None, ge=0, le=MAX_SECONDS, allow_inf_nan=False)
 

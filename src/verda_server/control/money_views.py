@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
 from verda_server.api.errors import invalid
+from verda_server.api.routing import lazy_router
 from verda_server.billing import funds
 from verda_server.billing.models import Funding, LedgerEntry
 from verda_server.clock import isoformat
@@ -21,7 +22,7 @@ from verda_server.control.project_views import amount_of, exact_body, money, set
 from verda_server.projects import service as projects
 from verda_server.projects.models import Project
 
-router = APIRouter(
+router = lazy_router(
     prefix="/_admin/v1/projects/{project_id}/balance", tags=["Money"], dependencies=[Admin]
 )
 

@@ -9,12 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import invalid
+from verda_server.api.routing import lazy_router
 from verda_server.billing import funds
 from verda_server.clock import isoformat
 from verda_server.control.access import Admin
@@ -33,7 +34,7 @@ from verda_server.projects import quotas
 from verda_server.projects import service as projects
 from verda_server.projects.models import Project
 
-router = APIRouter(prefix="/_admin/v1/projects", tags=["Projects"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/projects", tags=["Projects"], dependencies=[Admin])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such project"}}
 

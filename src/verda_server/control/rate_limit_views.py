@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.request import RequestModel
+from verda_server.api.routing import lazy_router
 from verda_server.control.access import Admin
 from verda_server.ratelimits.config import (
     ENDPOINT_LIMIT,
@@ -19,7 +20,7 @@ from verda_server.ratelimits.config import (
 )
 from verda_server.ratelimits.service import get_project_limits, set_project_limits
 
-router = APIRouter(prefix="/_admin/v1/projects", tags=["Rate limits"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1/projects", tags=["Rate limits"], dependencies=[Admin])
 
 ProjectId = Annotated[str, Path(description="The project's id", max_length=36)]
 _NOT_FOUND = {404: {"description": "No such project"}}

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verda_server.api.context import Context
 from verda_server.api.request import RequestModel
+from verda_server.api.routing import lazy_router
 from verda_server.control import reset as resets
 from verda_server.control import snapshot as snapshots
 from verda_server.control.access import Admin
 
-router = APIRouter(prefix="/_admin/v1", tags=["Reset and snapshots"], dependencies=[Admin])
+router = lazy_router(prefix="/_admin/v1", tags=["Reset and snapshots"], dependencies=[Admin])
 
 
 class ResetDto(RequestModel):

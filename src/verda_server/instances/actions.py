@@ -7,7 +7,7 @@ or is reported as an error with nothing of it applied.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -171,9 +171,7 @@ def _one(
         instance.os_volume_id = os_volume_id
     elif rule.to is not None:
         instance.status = rule.to.value
-        instance.due_at = (
-            now + timedelta(seconds=lifecycle.provisioning_seconds) if rule.to in TIMED else None
-        )
+        instance.due_at = lifecycle.provisioning_ends(now) if rule.to in TIMED else None
     return True
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -202,7 +202,7 @@ def deploy(
         os_volume_id=os_volume.id if os_volume else os_source.volume.id,  # type: ignore[union-attr]
         created_at=now,
         deleted_at=None,
-        due_at=now + timedelta(seconds=lifecycle.provisioning_seconds),
+        due_at=lifecycle.provisioning_ends(now),
         evict_at=eviction.evict_at(catalog, lifecycle, now, instance_id, location, body.is_spot),
     )
     extras = [

@@ -26,7 +26,7 @@ class Instance(Base):
         Index(
             "ix_instances_capacity", "location", "instance_type", "is_spot", "deleted_at", "status"
         ),
-        # Whether anything of a project is due, by seeking (migration 0019).
+        # Whether anything of a project is due, by seeking (migration 0020).
         Index("ix_instances_project_due", "project_id", "due_at"),
     )
 

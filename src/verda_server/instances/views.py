@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -10,6 +10,7 @@ from starlette.responses import Response
 from verda_server.api.context import Context
 from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, json_bytes
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.instances import actions, deploy, render
 from verda_server.instances.schemas import (
@@ -21,7 +22,7 @@ from verda_server.instances.schemas import (
 from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
 
-router = APIRouter(tags=["Instances"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Instances"], dependencies=[Depends(require_principal)])
 
 _RESULTS = {
     "application/json": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import resources
 
 import yaml
@@ -71,6 +72,20 @@ class Timings:
     serverless_ready_seconds: float
     serverless_inference_seconds: float
     spot_seed: int = 0
+    # Instances are real machines (machines/): provisioning ends when the
+    # machine answers, not after a duration.
+    machines: bool = False
+
+    def provisioning_ends(self, now: datetime) -> datetime | None:
+        """When a deployed or started instance's provisioning is due to end;
+        None: its machine ends it (machines/controller.py)."""
+        return None if self.machines else now + timedelta(seconds=self.provisioning_seconds)
+
+    def cluster_provisioning_ends(self, now: datetime) -> datetime | None:
+        """The same for a new cluster: None when its machines end it."""
+        if self.machines:
+            return None
+        return now + timedelta(seconds=self.cluster_provisioning_seconds)
 
 
 @dataclass(frozen=True)
@@ -93,14 +108,19 @@ class ActiveLifecycle:
     """The profile and overrides in force in this process, replaced as a whole
     (one reference) so that a reader never sees half a change."""
 
-    def __init__(self, spot_seed: int = 0) -> None:
+    def __init__(self, spot_seed: int = 0, machines: bool = False) -> None:
         self._spot_seed = spot_seed
+        self._machines = machines
         self._active = self._build(DEFAULT_PROFILE, {})
 
     def _build(self, profile: str, overrides: Mapping[str, float]) -> Active:
         check(profile, overrides)
         durations = PROFILES[profile].model_dump() | dict(overrides)
-        return Active(profile, dict(overrides), Timings(**durations, spot_seed=self._spot_seed))
+        return Active(
+            profile,
+            dict(overrides),
+            Timings(**durations, spot_seed=self._spot_seed, machines=self._machines),
+        )
 
     @property
     def active(self) -> Active:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from verda_server.api.context import Context
+from verda_server.api.routing import lazy_router
 from verda_server.control.access import SCHEME_NAME, require_admin
 from verda_server.observability.metrics import CONTENT_TYPE
 
-router = APIRouter(tags=["Operations"])
+router = lazy_router(tags=["Operations"])
 
 _admin = HTTPBearer(
     auto_error=False,

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from starlette.types import Scope
 
 from verda_server.api.context import AppContext, Context
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import TokenClaims, admit
 from verda_server.auth.access import AccessClaims
 from verda_server.projects.schemas import BalanceResponseDto
 from verda_server.projects.service import balance_body, get_balance
 
-router = APIRouter(tags=["Balance"])
+router = lazy_router(tags=["Balance"])
 
 
 @router.get(

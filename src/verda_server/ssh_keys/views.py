@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
 from verda_server.readmodel.marks import cached_read
@@ -16,7 +17,7 @@ from verda_server.ssh_keys import service
 from verda_server.ssh_keys.models import SshKey
 from verda_server.ssh_keys.schemas import AddKeyDto, DeleteKeysPublicDto, GetKeysResponseDto
 
-router = APIRouter(tags=["SSH Keys"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["SSH Keys"], dependencies=[Depends(require_principal)])
 NOT_FOUND = not_found_response("SSH key not found")
 
 

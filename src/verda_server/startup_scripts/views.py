@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response
 
@@ -11,6 +11,7 @@ from verda_server.api.errors import invalid
 from verda_server.api.guard import unstorable
 from verda_server.api.ids import PathId
 from verda_server.api.responses import EMPTY_OK, bare_id_response, created_id, not_found_response
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
 from verda_server.readmodel.marks import cached_read
@@ -22,7 +23,7 @@ from verda_server.startup_scripts.schemas import (
     GetScriptResponseDto,
 )
 
-router = APIRouter(tags=["Startup Scripts"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Startup Scripts"], dependencies=[Depends(require_principal)])
 NOT_FOUND = not_found_response("Startup script not found")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100

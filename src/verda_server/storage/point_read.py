@@ -22,30 +22,35 @@ from verda_server.storage.database import Database
 class PointRead:
     def __init__(self, db: Database, statement: Select[*tuple[Any, ...]]) -> None:
         self._db = db
-        compiled = statement.compile(dialect=db.engine.dialect)
-        self._sql = compiled.string
-        self._positions = compiled.positiontup if compiled.positional else None
+        self._statement = statement
+        # Compiled on first use, not while the server starts.
+        self._compiled: tuple[str, list[str] | None] | None = None
         self._inline = db.engine.dialect.name == "sqlite"
 
-    def _args(self, params: dict[str, Any]) -> Any:
-        if self._positions is None:
-            return params
-        return tuple(params[name] for name in self._positions)
+    def _sql_and_args(self, params: dict[str, Any]) -> tuple[str, Any]:
+        if self._compiled is None:
+            compiled = self._statement.compile(dialect=self._db.engine.dialect)
+            positions = compiled.positiontup if compiled.positional else None
+            self._compiled = (compiled.string, positions)
+        sql, positions = self._compiled
+        if positions is None:
+            return sql, params
+        return sql, tuple(params[name] for name in positions)
 
     def first(self, **params: Any) -> tuple[Any, ...] | None:
-        args = self._args(params)
+        sql, args = self._sql_and_args(params)
         connection = self._db.engine.raw_connection()
         try:
             if self._inline:
                 # pysqlite runs here without transactions of its own (see
                 # database.py): the one statement is its own read transaction.
-                return _fetch(connection, self._sql, args)
+                return _fetch(connection, sql, args)
             # Autocommit spares the round trips of BEGIN and ROLLBACK; the pool
             # hands out idle connections and gets this one back idle.
             driver: Any = connection.driver_connection
             driver.autocommit = True
             try:
-                return _fetch(connection, self._sql, args)
+                return _fetch(connection, sql, args)
             finally:
                 driver.autocommit = False
         finally:
@@ -55,7 +60,7 @@ class PointRead:
         """`first`, in the style of `Database.run_read`: inline on the embedded
         SQLite store, in a worker thread for a network database."""
         if self._inline:
-            return _fetch(self._db.inline_connection(), self._sql, self._args(params))
+            return _fetch(self._db.inline_connection(), *self._sql_and_args(params))
         return await run_in_threadpool(lambda: self.first(**params))
 
 

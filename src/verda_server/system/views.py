@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from verda_server.api.context import Context
 from verda_server.api.errors import ApiError
+from verda_server.api.routing import lazy_router
 
-router = APIRouter(tags=["Health"])
+router = lazy_router(tags=["Health"])
 
 
 class HealthResponseDto(BaseModel):

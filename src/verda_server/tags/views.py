@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.errors import not_found
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clusters import service as clusters
 from verda_server.instances import service as instances
@@ -58,7 +59,7 @@ def tag_router(
     """The tag routes of one kind of resource: `prefix` is its collection path
     (e.g. /v1/clusters), `param` the name of its id in the path (cluster_id),
     `missing` the description of its 404."""
-    router = APIRouter(tags=[openapi_tag], dependencies=[Depends(require_principal)])
+    router = lazy_router(tags=[openapi_tag], dependencies=[Depends(require_principal)])
     what = kind.capitalize()
     resource_id = Annotated[
         str, Path(alias=param, json_schema_extra={"format": "uuid"}, description=f"{what} ID")

@@ -238,6 +238,7 @@ def _clone(
     )
     if cross_location:
         clone.due_at = now + timedelta(seconds=lifecycle.clone_seconds)
+    clone.cloned_from = source.id
     service.copy_ssh_keys(clone, [k.ssh_key_id for k in source.ssh_keys])
     session.flush()
     return clone

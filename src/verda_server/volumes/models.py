@@ -13,7 +13,7 @@ class Volume(Base):
     # The active list and the trash of a project (migration 0014).
     __table_args__ = (
         Index("ix_volumes_project_status", "project_id", "status", "is_permanently_deleted"),
-        # Whether anything of a project is due, by seeking (migration 0019).
+        # Whether anything of a project is due, by seeking (migration 0020).
         Index("ix_volumes_project_due", "project_id", "due_at"),
     )
 
@@ -29,6 +29,8 @@ class Volume(Base):
     image_type: Mapped[str | None] = mapped_column(String(128))
     contract: Mapped[str] = mapped_column(String(32), default="PAY_AS_YOU_GO")
     pseudo_path: Mapped[str] = mapped_column(String(64), unique=True)
+    # The volume this one was cloned from (kept as a plain id: the source may go).
+    cloned_from: Mapped[str | None] = mapped_column(String(36))
     on_spot_discontinue: Mapped[str] = mapped_column(String(32), default="keep_detached")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

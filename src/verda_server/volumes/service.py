@@ -95,6 +95,7 @@ def volume_values(
         "image_type": image_type,
         "contract": "PAY_AS_YOU_GO",
         "pseudo_path": f"volume-{suffix or new_suffix()}",
+        "cloned_from": None,
         "on_spot_discontinue": on_spot_discontinue,
         "created_at": now,
         "deleted_at": None,

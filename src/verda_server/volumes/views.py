@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import Body, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -15,6 +15,7 @@ from verda_server.api.responses import (
     json_bytes,
     not_found_response,
 )
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.readmodel.marks import cached_read
 from verda_server.tags.views import TagFilter
@@ -28,7 +29,7 @@ from verda_server.volumes.schemas import (
     VolumeStatusName,
 )
 
-router = APIRouter(tags=["Volumes"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Volumes"], dependencies=[Depends(require_principal)])
 NOT_FOUND = not_found_response("Volume not found")
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 from verda_server.api.context import Context
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import require_principal
 from verda_server.serverless.compute import service
 
-router = APIRouter(tags=["Serverless compute resources"], dependencies=[Depends(require_principal)])
+router = lazy_router(
+    tags=["Serverless compute resources"], dependencies=[Depends(require_principal)]
+)
 
 
 class ComputeResourceDto(BaseModel):

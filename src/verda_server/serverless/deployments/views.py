@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import Body, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import AppContext, Context
 from verda_server.api.responses import EMPTY_OK, Responses, json_bytes, to_json
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.readmodel.marks import cached_read
 from verda_server.serverless.deployments import operations, service
@@ -32,7 +33,7 @@ from verda_server.serverless.deployments.schemas import (
 from verda_server.serverless.deployments.states import Action
 from verda_server.serverless.endpoint import service as endpoint
 
-router = APIRouter(tags=["Container deployments"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Container deployments"], dependencies=[Depends(require_principal)])
 PREFIX = "/v1/container-deployments"
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -16,12 +16,13 @@ from starlette.responses import Response
 from verda_server.api.context import AppContext, Context
 from verda_server.api.errors import ApiError
 from verda_server.api.responses import Responses, json_bytes, to_json
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.serverless.autoscale import Outcome
 from verda_server.serverless.endpoint import echo, service
 from verda_server.serverless.endpoint.service import Incoming, Seen
 
-router = APIRouter(tags=["Serverless endpoints"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Serverless endpoints"], dependencies=[Depends(require_principal)])
 PREFIX = "/serverless"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Real seconds between two looks of a waiting synchronous request, and the

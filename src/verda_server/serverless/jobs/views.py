@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import Body, Depends, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from verda_server.api.context import Context
 from verda_server.api.responses import EMPTY_OK, Responses
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
 from verda_server.readmodel.marks import cached_read
 from verda_server.serverless.deployments import service
@@ -27,7 +28,7 @@ from verda_server.serverless.jobs.schemas import (
     PatchJobDto,
 )
 
-router = APIRouter(tags=["Job deployments"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Job deployments"], dependencies=[Depends(require_principal)])
 PREFIX = "/v1/job-deployments"
 JobName = Annotated[str, Path(description="The job deployment's name")]
 NOT_FOUND: Responses = {404: {"description": "No such job deployment in the project"}}

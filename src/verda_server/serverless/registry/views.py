@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from starlette.responses import JSONResponse, Response
 
 from verda_server.api.context import Context
 from verda_server.api.responses import CREATED_EMPTY, EMPTY_OBJECT, EMPTY_OK, json_bytes
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
 from verda_server.readmodel.marks import cached_read
@@ -18,7 +19,7 @@ from verda_server.serverless.registry.schemas import (
     RegistryCredentialDto,
 )
 
-router = APIRouter(
+router = lazy_router(
     tags=["Container registry credentials"], dependencies=[Depends(require_principal)]
 )
 

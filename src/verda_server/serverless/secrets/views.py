@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from starlette.responses import JSONResponse, Response
 
 from verda_server.api.context import Context
 from verda_server.api.responses import CREATED_EMPTY, EMPTY_OBJECT, EMPTY_OK, Responses, json_bytes
+from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, require_principal
 from verda_server.clock import isoformat
 from verda_server.readmodel.marks import cached_read
@@ -21,7 +22,7 @@ from verda_server.serverless.secrets.schemas import (
     SecretDto,
 )
 
-router = APIRouter(tags=["Serverless secrets"], dependencies=[Depends(require_principal)])
+router = lazy_router(tags=["Serverless secrets"], dependencies=[Depends(require_principal)])
 
 CREATED: Responses = {
     **CREATED_EMPTY,

@@ -1,8 +1,8 @@
 """Due indexes: whether anything of a project is due found by seeking its
 instances and volumes by due instant, never by reading all of them
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-28
 
 Every write (and every read the read model can't answer) first asks whether
@@ -13,8 +13,8 @@ deploy cost more the more the project held.
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
