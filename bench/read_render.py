@@ -132,7 +132,7 @@ def fill_project(server: Server, count: int, clock: Clock) -> tuple[str, str, st
                     ctx.lifecycle.current,
                     project.id,
                     DeployInstancePublicDto.model_validate(body),
-                ).id
+                )
             )
         clock.advance(1)
     with ctx.db.write() as session:

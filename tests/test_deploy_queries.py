@@ -85,6 +85,24 @@ def test_the_deploys_growing_reads_are_answered_by_index_alone(live, authed) -> 
         assert "TEMP B-TREE FOR GROUP BY" not in found, (name, found)
 
 
+@pytest.mark.usefixtures("gives_back")
+def test_the_due_check_seeks_the_projects_due_rows(live, authed) -> None:
+    """Whether anything of the project is due is found by seeking its instances
+    and volumes by due instant (index 0020), not by reading every one it holds:
+    before, a deploy into a project of a thousand instances read them all."""
+    deploy(authed, **BODY)
+    [(text, params)] = [r for r in _deploy_reads(live, authed) if r[0].startswith("SELECT (EXISTS")]
+    found = plan(live, text, params)
+    assert "Seq Scan" not in found, found
+    if live.context.db.engine.dialect.name == "postgresql":
+        return  # with the suite's few rows any index will do (see above)
+    for table in ("instances", "volumes"):
+        index = f"ix_{table}_project_due"
+        assert f"SEARCH {table} USING INDEX {index} (project_id=? AND due_at>? AND due_at<?)" in (
+            found
+        ), found
+
+
 def test_the_lowest_free_address_goes_first_in_address_order(empty_database_url, tmp_path: Path):
     """By number, not by text (which puts 100.64.0.10 before 100.64.0.2)."""
     data = load_source().model_dump(mode="json")

@@ -41,10 +41,10 @@ def test_a_deploy_runs_a_fixed_set_of_statements(live, authed) -> None:
     statements = _deploy_statements(live, authed)
     # The due check; the project with what it holds (both quotas); capacity of
     # the one (location, type, spot); its open meters (a project of few, read
-    # meter by meter); the lowest free address; meters, the OS volume, the
-    # instance, the attachment; the open meters again and the next billing
-    # instant; the generations (2).
-    assert len(statements) == 14, _show(statements)
+    # meter by meter); the lowest free address; the OS volume, the instance,
+    # the attachment, the meters (one statement for both); the open meters
+    # again and the next billing instant; the generations (2).
+    assert len(statements) == 13, _show(statements)
     assert sum("FROM meters" in text for text in statements) == 2
 
 
@@ -56,4 +56,4 @@ def test_a_deploy_into_a_project_of_many_meters_reads_none_of_them(
     _deploy_statements(live, authed)  # sums the meters once, and remembers them
     statements = _deploy_statements(live, authed)
     assert not [text for text in statements if "FROM meters" in text], _show(statements)
-    assert len(statements) == 12, _show(statements)
+    assert len(statements) == 11, _show(statements)

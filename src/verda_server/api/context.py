@@ -54,9 +54,14 @@ class AppContext:
 
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:
-        """A write transaction at one instant, after the project's due transitions."""
-        now = self.clock.now()
+        """A write transaction at one instant, after the project's due transitions.
+
+        The instant is read once the writer's turn is taken, so that units are at
+        instants in the order they write: no unit is earlier than what one before
+        it wrote (a meter opened later than the unit's instant leaves the open
+        meters' sums unable to tell what they owe, billing/sums.py)."""
         with self.db.write() as session:
+            now = self.clock.now()
             apply_due(session, now, self.catalog, self.lifecycle.current, project_id)
             yield session, now
 

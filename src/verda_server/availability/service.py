@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Integer, Select, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import invalid
@@ -43,6 +43,28 @@ def capacity_usage(session: Session) -> Usage:
     return {UsageKey(loc, name, bool(spot)): count for loc, name, spot, count in rows}
 
 
+def _held_up_to(spot: bool) -> Select[tuple[int]]:
+    """The units held in :location of :type_name, counted up to :total; built
+    once for each of spot and on-demand (a literal there, as the index's third
+    column), as every deploy runs it."""
+    held = (
+        select(literal(1).label("held"))
+        .where(
+            Instance.location == bindparam("location"),
+            Instance.instance_type == bindparam("type_name"),
+            Instance.is_spot == spot,
+            Instance.deleted_at.is_(None),
+            Instance.status.not_in(_UNPLACED),
+        )
+        .limit(bindparam("total", type_=Integer()))
+        .subquery()
+    )
+    return select(func.count()).select_from(held)
+
+
+_HELD_UP_TO = {spot: _held_up_to(spot) for spot in (False, True)}
+
+
 def usage_of(session: Session, catalog: Catalog, key: UsageKey) -> Usage:
     """What `capacity_usage` says of one (location, type, spot), counted only as
     far as the capacity there: off one index, so a deploy's check costs the same
@@ -52,19 +74,8 @@ def usage_of(session: Session, catalog: Catalog, key: UsageKey) -> Usage:
     total = 0 if units is None else int(units.spot if key.spot else units.on_demand)
     if total <= 0:
         return NO_USAGE
-    held = (
-        select(literal(1).label("held"))
-        .where(
-            Instance.location == key.location,
-            Instance.instance_type == key.type_name,
-            Instance.is_spot == key.spot,
-            Instance.deleted_at.is_(None),
-            Instance.status.not_in(_UNPLACED),
-        )
-        .limit(total)
-        .subquery()
-    )
-    return {key: session.scalar(select(func.count()).select_from(held)) or 0}
+    parameters = {"location": key.location, "type_name": key.type_name, "total": total}
+    return {key: session.scalar(_HELD_UP_TO[bool(key.spot)], parameters) or 0}
 
 
 class ClusterUsageKey(NamedTuple):

@@ -40,6 +40,13 @@ def _running(project_id: str) -> object:
     return or_(instances, clusters, serverless)
 
 
+def _set_due(project: Project, at: datetime | None) -> None:
+    # Only a change is set: an object set to what it holds is still flagged
+    # changed, and the commit's flush works through it for nothing.
+    if project.billing_due_at != at:
+        project.billing_due_at = at
+
+
 def refresh_due(session: Session, project: Project, now: datetime) -> None:
     summed, rows = sums.terms(session, project)
     if rows is None and _refresh_from_sums(session, project, now, summed):
@@ -54,7 +61,7 @@ def refresh_due(session: Session, project: Project, now: datetime) -> None:
             candidates.append(now + covered)
     elif session.scalar(select(_running(project.id))):
         candidates.append(now)
-    project.billing_due_at = min(candidates, default=None)
+    _set_due(project, min(candidates, default=None))
 
 
 def _refresh_from_sums(
@@ -83,7 +90,7 @@ def _refresh_from_sums(
             candidates.append(now + covered)
     elif session.scalar(select(_running(project.id))):
         candidates.append(now)
-    project.billing_due_at = min(candidates, default=None)
+    _set_due(project, min(candidates, default=None))
     return True
 
 

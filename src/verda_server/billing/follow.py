@@ -11,15 +11,17 @@ and raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from verda_server.billing import ledger
+from verda_server.billing import ledger, sums
 from verda_server.billing.billable import (
     UNBILLED_INSTANCE_STATUSES,
     cluster_rate,
@@ -35,6 +37,7 @@ from verda_server.clusters.models import Cluster
 from verda_server.instances.models import Instance
 from verda_server.projects.models import Project
 from verda_server.serverless.deployments.models import ServerlessDeployment
+from verda_server.storage.generation import touch
 from verda_server.volumes.models import Volume
 
 _KEY = "billing"
@@ -140,6 +143,34 @@ def _follow(
         ledger.start(session, project, kind.name, obj.id, wanted, scope.now)
 
 
+_INSERT_METERS = insert(Meter.__table__)  # type: ignore[arg-type]
+
+
+def open_new(session: Session, project: Project, created: Sequence[tuple[type, Any]]) -> None:
+    """What a flush does for new billable objects, for rows of the project that
+    a Core insert wrote (no flush sees them): `created` holds each one's model
+    and its columns (as attributes, as the rate rules read them). Each one that
+    costs gets its meter, opened at its creation, in one statement."""
+    scope = scope_of(session)
+    if scope is None:
+        raise RuntimeError("a billable resource changed outside a billed unit of work")
+    scope.touched.add(project.id)
+    meters = []
+    for model, resource in created:
+        kind = KINDS[model]
+        wanted = kind.rate(resource, scope.catalog, project.currency)
+        if wanted is not None:
+            meters.append(
+                ledger.meter_values(project.id, kind.name, resource.id, wanted, resource.created_at)
+            )
+    if not meters:
+        return
+    session.connection().execute(_INSERT_METERS, meters)
+    touch(session, project.id)
+    for meter in meters:
+        sums.opened(session, project.id, str(meter["id"]), SimpleNamespace(**meter))  # type: ignore[arg-type]
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: object, _instances: object) -> None:
     changed = [
@@ -185,4 +216,24 @@ def _before_commit(session: Session) -> None:
         project = session.get(Project, project_id)
         if project is not None:
             refresh_due(session, project, scope.now)
+            _write_due(session, project)
     scope.touched.clear()
+
+
+_SET_DUE = (
+    update(Project.__table__)  # type: ignore[arg-type]
+    .where(Project.__table__.c.id == bindparam("project_id"))
+    .values(billing_due_at=bindparam("due"))
+)
+
+
+def _write_due(session: Session, project: Project) -> None:
+    """The new instant, written now with one Core statement rather than by the
+    flush to come (whose unit of work, for one column of one row, cost more
+    than the rest of the commit): the object then holds it as stored."""
+    if not inspect(project).attrs.billing_due_at.history.has_changes():
+        return
+    due = project.billing_due_at
+    session.connection().execute(_SET_DUE, {"project_id": project.id, "due": due})
+    set_committed_value(project, "billing_due_at", due)
+    touch(session, project.id)

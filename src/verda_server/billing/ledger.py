@@ -80,22 +80,29 @@ def open_terms(session: Session, project_id: str) -> Sequence[Metered]:
     return cast("Sequence[Metered]", session.execute(_OPEN_TERMS, {"project_id": project_id}).all())
 
 
+def meter_values(
+    project_id: str, kind: str, resource_id: str, rate: Rate, at: datetime
+) -> dict[str, object]:
+    """A new meter's columns: open at `at`, nothing charged."""
+    return {
+        "id": str(uuid.uuid4()),
+        "project_id": project_id,
+        "resource_kind": kind,
+        "resource_id": resource_id,
+        "rate_per_hour": rate.per_hour,
+        "opened_at": at,
+        "closed_at": None,
+        "charged": ZERO,
+        "charged_until": at,
+        "rate_until": rate.until,
+        "next_rate": rate.then if rate.until is not None else None,
+    }
+
+
 def start(
     session: Session, project: Project, kind: str, resource_id: str, rate: Rate, at: datetime
 ) -> Meter:
-    meter = Meter(
-        id=str(uuid.uuid4()),
-        project_id=project.id,
-        resource_kind=kind,
-        resource_id=resource_id,
-        rate_per_hour=rate.per_hour,
-        opened_at=at,
-        closed_at=None,
-        charged=ZERO,
-        charged_until=at,
-        rate_until=rate.until,
-        next_rate=rate.then if rate.until is not None else None,
-    )
+    meter = Meter(**meter_values(project.id, kind, resource_id, rate, at))
     session.add(meter)
     return meter
 

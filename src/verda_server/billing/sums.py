@@ -255,6 +255,12 @@ def _after_flush(session: Session, _context: object) -> None:
             changes.setdefault(meter.project_id, []).append((meter.id, _accrual(meter), 1))
 
 
+def opened(session: Session, project_id: str, meter_id: str, terms: Metered) -> None:
+    """A meter opened by a Core insert, which no flush follows (billing/follow.py
+    `open_new`): counted as `_after_flush` counts a new one."""
+    _work(session).changes.setdefault(project_id, []).append((meter_id, _accrual(terms), 1))
+
+
 def _memo(session: Session) -> Memo | None:
     memory: dict[str, Any] | None = session.info.get(STORE_MEMORY)
     return None if memory is None else memory.setdefault(MEMO, Memo())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import BigInteger, and_, literal, select, union_all
+from sqlalchemy import BigInteger, Select, and_, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
@@ -21,22 +21,22 @@ def _first_and_last(pool: IPv4Network) -> tuple[int, int]:
     return (first, last) if pool.prefixlen >= 31 else (first + 1, last - 1)
 
 
-def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
-    """The lowest free host address of the pool; unique per location and table by
-    constraint, and across the two by the writers' turn-taking (two deploys never
-    pick at once).
+def _lowest_free() -> Select[tuple[int]]:
+    """The lowest free address after :before (the pool's first less one) and
+    below :last in :location.
 
-    One statement, off the (location, ip_number) indexes: the lowest free address
-    is the pool's first, or one just after a used one; the candidates are read in
-    address order and the first one free is the answer, so the work is the used
-    addresses of the pool below it, whatever the store or the location hold."""
-    first, last = _first_and_last(pool)
+    Built once (its construction and cache key cost more than running it): the
+    candidates are the pool's first and every used address just below a free
+    one, read off the (location, ip_number) indexes in address order."""
+    location = bindparam("location")
+    before = bindparam("before", type_=BigInteger())
+    last = bindparam("last", type_=BigInteger())
     candidate = union_all(
-        select(literal(first - 1, BigInteger()).label("after")),
+        select(before.label("after")),
         *(
             select(model.ip_number.label("after")).where(
                 model.location == location,
-                model.ip_number >= first,
+                model.ip_number > before,
                 model.ip_number < last,
             )
             for model in _HOLDERS
@@ -50,9 +50,23 @@ def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
             for model in _HOLDERS
         )
     )
-    found = session.scalar(
-        select(candidate.c.after + 1).where(free).order_by(candidate.c.after).limit(1)
-    )
+    return select(candidate.c.after + 1).where(free).order_by(candidate.c.after).limit(1)
+
+
+_LOWEST_FREE = _lowest_free()
+
+
+def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
+    """The lowest free host address of the pool; unique per location and table by
+    constraint, and across the two by the writers' turn-taking (two deploys never
+    pick at once).
+
+    One statement, off the (location, ip_number) indexes: the lowest free address
+    is the pool's first, or one just after a used one; the candidates are read in
+    address order and the first one free is the answer, so the work is the used
+    addresses of the pool below it, whatever the store or the location hold."""
+    first, last = _first_and_last(pool)
+    found = session.scalar(_LOWEST_FREE, {"location": location, "before": first - 1, "last": last})
     if found is None:
         raise ApiError(
             "service_unavailable",

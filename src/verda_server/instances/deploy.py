@@ -8,17 +8,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
 from verda_server.availability.service import UsageKey, free_instance_units, usage_of
-from verda_server.billing import pricing
+from verda_server.billing import follow, pricing
 from verda_server.billing.billable import volume_hourly
 from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
-from verda_server.instances import eviction, service
+from verda_server.instances import eviction, rows
 from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
@@ -27,6 +28,7 @@ from verda_server.lifecycle.timings import Timings
 from verda_server.projects import quotas
 from verda_server.ssh_keys.service import get_keys
 from verda_server.startup_scripts.service import get_script
+from verda_server.storage.ip import ip_number
 from verda_server.storage.owned import canonical_id, is_uuid
 from verda_server.tags import service as tags
 from verda_server.volumes import service as volumes
@@ -105,7 +107,8 @@ def deploy(
     lifecycle: Timings,
     project_id: str,
     body: DeployInstancePublicDto,
-) -> Instance:
+) -> str:
+    """The new instance's id."""
     spec = catalog.instance_types.get(body.instance_type)
     if spec is None:
         raise invalid(f"instance_type: unknown instance type {body.instance_type!r}")
@@ -164,8 +167,16 @@ def deploy(
         ),
         f"{spec.instance_type} with its new volumes",
     )
-    instance = Instance(
-        id=str(uuid.uuid4()),
+    instance_id = str(uuid.uuid4())
+    # Reserved now, so that running out of addresses refuses the deploy.
+    ip = allocate_ip(session, location, catalog.locations[location].public_ip_pool)
+    os_volume = (
+        _new_os_volume(now, project_id, spec, location, os_source.image, body)
+        if os_source.volume is None
+        else None
+    )
+    instance = SimpleNamespace(
+        id=instance_id,
         project_id=project_id,
         instance_type=spec.instance_type,
         location=location,
@@ -174,8 +185,8 @@ def deploy(
         description=body.description,
         image=os_source.image.image_type,
         os_name=os_source.image.os_name,
-        # Reserved now, so that running out of addresses refuses the deploy.
-        ip=allocate_ip(session, location, catalog.locations[location].public_ip_pool),
+        ip=ip,
+        ip_number=ip_number(ip),
         jupyter_token=secrets.token_hex(16),
         is_spot=body.is_spot,
         contract=contract,
@@ -188,73 +199,84 @@ def deploy(
         contract_ends_at=term.ends_at if term else None,
         payg_price=term.payg_price if term else None,
         startup_script_id=body.startup_script_id,
+        os_volume_id=os_volume.id if os_volume else os_source.volume.id,  # type: ignore[union-attr]
         created_at=now,
+        deleted_at=None,
         due_at=lifecycle.provisioning_ends(now),
+        evict_at=eviction.evict_at(catalog, lifecycle, now, instance_id, location, body.is_spot),
     )
-    service.set_ssh_keys(instance, key_ids)
-    eviction.schedule(instance, catalog, lifecycle, now)
-    if os_source.volume is None:
-        # A new OS volume is made attached, with nothing of it to read back. Three
-        # flushes, as the foreign keys need: the volume, the instance naming it
-        # as its OS disk, the attachment naming both.
-        os_volume = _new_os_volume(session, now, project_id, spec, location, os_source.image, body)
-        attachment = volumes.attach_new(os_volume, instance, key_ids)
-        session.flush()
-        session.add(instance)
-        session.flush()
-        os_volume.attachments.append(attachment)
-    else:
-        session.add(instance)
-        session.flush()
-        os_volume = os_source.volume
-        volumes.copy_ssh_keys(os_volume, key_ids)
-        volumes.attach(session, os_volume, instance, target="vda")
-    tags.apply_creation_tags(session, project_id, "instance", instance.id, body.tags)
-    if body.os_volume is not None and os_source.volume is None:
-        tags.apply_creation_tags(session, project_id, "volume", os_volume.id, body.os_volume.tags)
-    for extra in body.volumes or []:
-        created = volumes.new_volume(
-            session,
-            now,
-            project_id=project_id,
-            name=extra.name,
-            size=extra.size,
-            volume_type=extra.type,
-            location=location,
-            on_spot_discontinue=extra.on_spot_discontinue or "keep_detached",
+    extras = [
+        SimpleNamespace(
+            **volumes.volume_values(
+                now,
+                project_id=project_id,
+                name=extra.name,
+                size=extra.size,
+                volume_type=extra.type,
+                location=location,
+                on_spot_discontinue=extra.on_spot_discontinue or "keep_detached",
+                status=VolumeStatus.ATTACHED,
+            )
         )
-        session.flush()
-        tags.apply_creation_tags(session, project_id, "volume", created.id, extra.tags)
-        volumes.attach(session, created, instance)
+        for extra in body.volumes or []
+    ]
+    created = [*([os_volume] if os_volume else []), *extras]
+    rows.write_deploy(
+        session,
+        instance,
+        created,
+        # The new OS volume is the OS disk; the new others follow in order.
+        [
+            (volume.id, target)
+            for volume, target in zip(
+                created,
+                ("vda",) * (os_volume is not None) + tuple(volumes.free_targets({"vda"})),
+                strict=False,
+            )
+        ],
+        key_ids,
+        os_volume.id if os_volume else None,
+    )
+    if os_source.volume is not None:
+        volumes.copy_ssh_keys(os_source.volume, key_ids)
+        volumes.attach_to(session, os_source.volume, instance_id, target="vda")
+    tags.apply_creation_tags(session, project_id, "instance", instance_id, body.tags)
+    if body.os_volume is not None and os_volume is not None:
+        tags.apply_creation_tags(session, project_id, "volume", os_volume.id, body.os_volume.tags)
+    for extra, volume in zip(body.volumes or [], extras, strict=True):
+        tags.apply_creation_tags(session, project_id, "volume", volume.id, extra.tags)
     for volume in existing:
-        volumes.attach(session, volume, instance)
+        volumes.attach_to(session, volume, instance_id)
+    # What a flush does for new objects: the meters of what costs.
+    follow.open_new(session, project, [*((Volume, v) for v in created), (Instance, instance)])
     session.flush()
-    return instance
+    return instance_id
 
 
 def _new_os_volume(
-    session: Session,
     now: datetime,
     project_id: str,
     spec: InstanceTypeSource,
     location: str,
     image: ImageSource,
     body: DeployInstancePublicDto,
-) -> Volume:
+) -> SimpleNamespace:
+    """A new OS volume's columns: made attached, as the new instance's OS disk."""
     suffix = volumes.new_suffix()
     requested = body.os_volume
-    return volumes.new_volume(
-        session,
-        now,
-        project_id=project_id,
-        name=requested.name if requested else f"OS-NVMe-{suffix}",
-        size=requested.size if requested else spec.default_os_volume_size,
-        volume_type="NVMe",
-        location=location,
-        is_os_volume=True,
-        image_type=image.image_type,
-        on_spot_discontinue=(requested.on_spot_discontinue if requested else None)
-        or "keep_detached",
-        suffix=suffix,
-        status=VolumeStatus.ATTACHED,
+    return SimpleNamespace(
+        **volumes.volume_values(
+            now,
+            project_id=project_id,
+            name=requested.name if requested else f"OS-NVMe-{suffix}",
+            size=requested.size if requested else spec.default_os_volume_size,
+            volume_type="NVMe",
+            location=location,
+            is_os_volume=True,
+            image_type=image.image_type,
+            on_spot_discontinue=(requested.on_spot_discontinue if requested else None)
+            or "keep_detached",
+            suffix=suffix,
+            status=VolumeStatus.ATTACHED,
+        )
     )

@@ -55,12 +55,26 @@ def draw_delay(seed: int, instance_id: str, rate: float) -> timedelta | None:
 
 
 def schedule(instance: Instance, catalog: Catalog, lifecycle: Timings, now: datetime) -> None:
-    """Set a new instance's eviction instant: drawn once for its whole life,
-    shut down or not, since it holds its spot capacity all along (an
-    exponential lifetime has no memory, so a later redraw would change nothing)."""
-    rate = eviction_rate(catalog, instance.location) if instance.is_spot else 0.0
-    delay = draw_delay(lifecycle.spot_seed, instance.id, rate)
-    instance.evict_at = None if delay is None else now + delay
+    """Set a new instance's eviction instant (`evict_at`)."""
+    instance.evict_at = evict_at(
+        catalog, lifecycle, now, instance.id, instance.location, instance.is_spot
+    )
+
+
+def evict_at(
+    catalog: Catalog,
+    lifecycle: Timings,
+    now: datetime,
+    instance_id: str,
+    location: str,
+    is_spot: bool,
+) -> datetime | None:
+    """A new instance's eviction instant: drawn once for its whole life, shut
+    down or not, since it holds its spot capacity all along (an exponential
+    lifetime has no memory, so a later redraw would change nothing)."""
+    rate = eviction_rate(catalog, location) if is_spot else 0.0
+    delay = draw_delay(lifecycle.spot_seed, instance_id, rate)
+    return None if delay is None else now + delay
 
 
 def evict(session: Session, now: datetime, lifecycle: Timings, instance: Instance) -> None:

@@ -26,6 +26,8 @@ class Instance(Base):
         Index(
             "ix_instances_capacity", "location", "instance_type", "is_spot", "deleted_at", "status"
         ),
+        # Whether anything of a project is due, by seeking (migration 0020).
+        Index("ix_instances_project_due", "project_id", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

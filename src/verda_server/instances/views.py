@@ -104,7 +104,7 @@ def deploy_instance(
     context: Context, principal: CurrentPrincipal, body: DeployInstancePublicDto
 ) -> PlainTextResponse:
     with context.work(principal.project_id) as (session, now):
-        instance = deploy.deploy(
+        instance_id = deploy.deploy(
             session,
             now,
             context.catalog,
@@ -112,7 +112,7 @@ def deploy_instance(
             principal.project_id,
             body,
         )
-    return created_id(instance.id, status_code=202)
+    return created_id(instance_id, status_code=202)
 
 
 def _perform(

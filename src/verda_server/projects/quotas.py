@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
@@ -57,7 +58,7 @@ QUOTAS: Mapping[Kind, Quota] = {
 _HELD_VOLUME_STATUSES = [s.value for s in VolumeStatus if s is not VolumeStatus.CANCELED]
 
 
-def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]:
+def _held(kind: Kind, project_id: object) -> tuple[type, list[ColumnElement[bool]]]:
     if kind is Kind.INSTANCES:
         return Instance, [Instance.project_id == project_id, Instance.deleted_at.is_(None)]
     if kind is Kind.CLUSTERS:
@@ -73,7 +74,7 @@ def _held(kind: Kind, project_id: str) -> tuple[type, list[ColumnElement[bool]]]
     return StartupScript, [StartupScript.project_id == project_id]
 
 
-def _count(kind: Kind, project_id: str) -> Select[int]:
+def _count(kind: Kind, project_id: object) -> Select[int]:
     model, where = _held(kind, project_id)
     return select(func.count()).select_from(model).where(*where)
 
@@ -99,15 +100,23 @@ def require(session: Session, project_id: str, kind: Kind, adding: int = 1) -> N
     require_all(session, project_id, {kind: adding})
 
 
-def require_all(session: Session, project_id: str, adding: Mapping[Kind, int]) -> Project:
-    """`require` for several kinds at once, in their order, and the project: one
-    statement reads the project (locked) and what it holds of each kind."""
-    kinds = [kind for kind, n in adding.items() if n > 0]
-    row = session.execute(
+@cache
+def _project_holding(kinds: tuple[Kind, ...]) -> Select[tuple[Project, ...]]:
+    """The project (locked) and what it holds of each kind: built once per set
+    of kinds, as every deploy runs it."""
+    project_id = bindparam("project_id")
+    return (
         select(Project, *(_count(kind, project_id).scalar_subquery() for kind in kinds))
         .where(Project.id == project_id)
         .with_for_update()
-    ).one()
+    )
+
+
+def require_all(session: Session, project_id: str, adding: Mapping[Kind, int]) -> Project:
+    """`require` for several kinds at once, in their order, and the project: one
+    statement reads the project (locked) and what it holds of each kind."""
+    kinds = tuple(kind for kind, n in adding.items() if n > 0)
+    row = session.execute(_project_holding(kinds), {"project_id": project_id}).one()
     project = row[0]
     for kind, held in zip(kinds, row[1:], strict=True):
         quota, n = QUOTAS[kind], adding[kind]

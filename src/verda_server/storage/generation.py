@@ -78,6 +78,14 @@ def _touched(session: Session) -> _Touched:
     return touched  # type: ignore[no-any-return]
 
 
+def touch(session: Session, project_id: str) -> None:
+    """The unit changed rows of the project by statements no flush follows (Core
+    inserts run on the session's connection, which name the project)."""
+    touched = _touched(session)
+    if not touched.all:
+        touched.projects.add(project_id)
+
+
 def touch_all(session: Session) -> None:
     _touched(session).all = True
 
@@ -179,25 +187,21 @@ class Generations:
         touched = session.info.pop(_KEY, None)
         if touched is None or not (touched.all or touched.projects or touched.parents):
             return
-        mark = {TOUCHED: True}
-        value = session.execute(self._bump, execution_options=mark).scalar_one()
+        # On the session's connection: Core statements that name what they
+        # change, run without the session's execute (its events and its
+        # ORM compile step), which sees nothing here to follow.
+        connection = session.connection()
+        value = connection.execute(self._bump).scalar_one()
         if touched.all:
-            session.execute(self._all, {"value": value}, execution_options=mark)
+            connection.execute(self._all, {"value": value})
             session.info[MOVED] = Moved(value, None)
             return
         ids = set(touched.projects)
         for parent, keys in touched.parents.items():
-            ids.update(
-                session.scalars(
-                    select(parent.c.project_id).where(parent.c.id.in_(keys)),
-                    execution_options=mark,
-                )
-            )
+            ids.update(connection.scalars(select(parent.c.project_id).where(parent.c.id.in_(keys))))
         ids.discard(None)  # type: ignore[arg-type]
         if ids:
-            session.execute(
-                self._some, {"ids": sorted(ids), "value": value}, execution_options=mark
-            )
+            connection.execute(self._some, {"ids": sorted(ids), "value": value})
         session.info[MOVED] = Moved(value, frozenset(ids))
 
     def _forget(self, session: Session) -> None:

@@ -13,6 +13,8 @@ class Volume(Base):
     # The active list and the trash of a project (migration 0014).
     __table_args__ = (
         Index("ix_volumes_project_status", "project_id", "status", "is_permanently_deleted"),
+        # Whether anything of a project is due, by seeking (migration 0020).
+        Index("ix_volumes_project_due", "project_id", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
@@ -65,6 +66,44 @@ def check_location(catalog: Catalog, location_code: str | None) -> str:
     return location_code
 
 
+def volume_values(
+    now: datetime,
+    *,
+    project_id: str,
+    name: str,
+    size: int,
+    volume_type: str,
+    location: str,
+    is_os_volume: bool = False,
+    image_type: str | None = None,
+    on_spot_discontinue: str = "keep_detached",
+    status: Status = Status.DETACHED,
+    suffix: str | None = None,
+    volume_id: str | None = None,
+) -> dict[str, Any]:
+    """A new volume's columns (those the store would default too, so that a
+    Core insert and the ORM write the same row)."""
+    return {
+        "id": volume_id or str(uuid.uuid4()),
+        "project_id": project_id,
+        "name": clean_name(name),
+        "size": size,
+        "type": volume_type,
+        "location": location,
+        "status": status.value,
+        "is_os_volume": is_os_volume,
+        "image_type": image_type,
+        "contract": "PAY_AS_YOU_GO",
+        "pseudo_path": f"volume-{suffix or new_suffix()}",
+        "cloned_from": None,
+        "on_spot_discontinue": on_spot_discontinue,
+        "created_at": now,
+        "deleted_at": None,
+        "is_permanently_deleted": False,
+        "due_at": None,
+    }
+
+
 def new_volume(
     session: Session,
     now: datetime,
@@ -81,19 +120,19 @@ def new_volume(
     suffix: str | None = None,
 ) -> Volume:
     volume = Volume(
-        id=str(uuid.uuid4()),
-        project_id=project_id,
-        name=clean_name(name),
-        size=size,
-        type=volume_type,
-        location=location,
-        status=status.value,
-        is_os_volume=is_os_volume,
-        image_type=image_type,
-        contract="PAY_AS_YOU_GO",
-        pseudo_path=f"volume-{suffix or new_suffix()}",
-        on_spot_discontinue=on_spot_discontinue,
-        created_at=now,
+        **volume_values(
+            now,
+            project_id=project_id,
+            name=name,
+            size=size,
+            volume_type=volume_type,
+            location=location,
+            is_os_volume=is_os_volume,
+            image_type=image_type,
+            on_spot_discontinue=on_spot_discontinue,
+            status=status,
+            suffix=suffix,
+        )
     )
     session.add(volume)
     return volume
@@ -123,21 +162,39 @@ def attach(session: Session, volume: Volume, instance: Instance, target: str | N
         target = "vda"
     if target == "vda":
         instance.os_volume_id = volume.id
+    attach_to(session, volume, instance.id, target)
+
+
+def free_targets(taken: Iterable[str]) -> Iterator[str]:
+    """The devices after the OS disk not in `taken`, in order."""
+    held = set(taken)
+    return (t for t in (f"vd{letter}" for letter in string.ascii_lowercase[1:]) if t not in held)
+
+
+def no_free_device(instance_id: str) -> ApiError:
+    return invalid(f"Instance {instance_id} has no free device for another volume")
+
+
+def attach_to(
+    session: Session, volume: Volume, instance_id: str, target: str | None = None
+) -> None:
+    """`attach` for an instance that is a row, not an object in the session (a
+    deploy writes it with a Core insert, naming its OS disk itself): at
+    `target`, or at the next free device."""
     # The query autoflushes, so attachments made earlier in this unit of work count.
     taken = set(
         session.scalars(
-            select(VolumeAttachment.target).where(VolumeAttachment.instance_id == instance.id)
+            select(VolumeAttachment.target).where(VolumeAttachment.instance_id == instance_id)
         )
     )
     if target is None:
-        free = (f"vd{letter}" for letter in string.ascii_lowercase[1:])
-        target = next((t for t in free if t not in taken), None)
+        target = next(free_targets(taken), None)
         if target is None:
-            raise invalid(f"Instance {instance.id} has no free device for another volume")
+            raise no_free_device(instance_id)
     # Position orders a volume's instances: the first one attached stays first.
     position = max((a.position for a in volume.attachments), default=-1) + 1
     volume.attachments.append(
-        VolumeAttachment(instance_id=instance.id, target=target, position=position)
+        VolumeAttachment(instance_id=instance_id, target=target, position=position)
     )
     volume.status = Status.ATTACHED.value
 
