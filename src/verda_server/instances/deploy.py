@@ -204,6 +204,7 @@ def deploy(
         deleted_at=None,
         due_at=lifecycle.provisioning_ends(now),
         evict_at=eviction.evict_at(catalog, lifecycle, now, instance_id, location, body.is_spot),
+        powered_off=None,
     )
     extras = [
         SimpleNamespace(
