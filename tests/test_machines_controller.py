@@ -689,3 +689,92 @@ def test_force_shutdown_cuts_the_power_and_shutdown_asks(server, api, ctrl, engi
     api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
     ctrl.reconcile()
     assert engine.calls[-1] == ("stop", name)
+
+
+# ---- sizes, order, what clusters carry ----------------------------------------
+
+
+def test_scale_multiplies_within_the_host_and_above_the_floors():
+    from verda_server.machines.spec import Scale
+
+    host = {"host_cpus": 8, "host_memory_mb": 65536}
+    assert (Scale(None, **host).cpus(4), Scale(None, **host).memory_mb(16)) == (4.0, 16384)
+    assert (Scale(0.25, **host).cpus(4), Scale(0.25, **host).memory_mb(16)) == (1.0, 4096)
+    assert (Scale(None, **host).cpus(22), Scale(None, **host).memory_mb(185)) == (8.0, 65536)
+    # At least one core and one GiB are scaled; never under 0.1 CPU or 256 MiB.
+    assert (Scale(None, **host).cpus(0), Scale(None, **host).memory_mb(0)) == (1.0, 1024)
+    assert (Scale(0.05, **host).cpus(1), Scale(0.1, **host).memory_mb(2)) == (0.1, 256)
+    assert (Scale(0.11, **host).cpus(1), Scale(0.2, **host).memory_mb(2)) == (0.11, 409)
+    assert Scale(1 / 3, **host).cpus(1) == 0.33  # podman takes two decimals
+
+
+@pytest.fixture
+def quarter(ctrl: MachineController) -> None:
+    from verda_server.machines.spec import Scale
+
+    ctrl._scale = Scale(0.25, host_cpus=64, host_memory_mb=1_000_000)
+
+
+def test_an_instance_gets_its_types_cpus_and_memory_scaled(server, api, ctrl, engine, quarter):
+    deploy(api)  # CPU.4V.16G: 4 CPUs, 16 GiB
+    ctrl.reconcile()
+    (run,) = engine.runs
+    assert (run.cpus, run.memory_mb) == (1.0, 4096)
+
+
+def test_the_first_data_volume_by_target_is_at_mnt_volume_whatever_the_order_made(
+    server, api, ctrl, engine, answering
+):
+    instance_id = deploy(
+        api,
+        volumes=[
+            {"name": "first", "size": 10, "type": "NVMe"},
+            {"name": "second", "size": 10, "type": "NVMe"},
+        ],
+    )
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
+    volumes = {v["name"]: v for v in api.get("/v1/volumes").json()}
+    assert (
+        api.put("/v1/volumes", json={"action": "detach", "id": volumes["first"]["id"]}).status_code
+        == 202
+    )
+    late = api.post(
+        "/v1/volumes",
+        json={"type": "NVMe", "name": "late", "size": 10, "location_code": "FIN-01",
+              "instance_id": instance_id},
+    ).text  # fmt: skip
+    shown = {v["name"]: v for v in api.get("/v1/volumes").json()}
+    assert (shown["late"]["target"], shown["second"]["target"]) == ("vdb", "vdc")
+    api.put("/v1/instances", json={"action": "start", "id": instance_id})
+    ctrl.reconcile()
+    at = {path: Path(host).name for host, path, _ro in engine.runs[-1].mounts}
+    assert at["/mnt/volume"] == late
+
+
+def test_cluster_nodes_carry_its_keys_script_home_and_sizes(
+    server, api, ctrl, engine, quarter, tmp_path
+):
+    from tests.support.clusters import cluster_body
+
+    key = ed25519_key()
+    key_id = api.post("/v1/ssh-keys", json={"name": "c", "key": key}).text
+    script_id = api.post("/v1/scripts", json={"name": "s", "script": "echo node"}).text
+    body = cluster_body(hostname="sized", ssh_key_ids=[key_id], startup_script_id=script_id)
+    cluster_id = api.post("/v1/clusters", json=body).json()["id"]
+    ctrl.reconcile()
+    runs = {r.name: r for r in engine.runs}
+    jump = runs.pop(f"verda-{cluster_id}-jump")
+    # 16B200: 256 CPUs and 4608 GiB over 2 nodes, a quarter of each; the jump host is small.
+    assert (jump.cpus, jump.memory_mb) == (0.25, 256)
+    assert {(w.cpus, w.memory_mb) for w in runs.values()} == {(32.0, 589824)}
+    home_id = api.get(f"/v1/clusters/{cluster_id}").json()["shared_volumes"][0]["id"]
+    home = str(tmp_path / "machines" / "volumes" / home_id)
+    instances = tmp_path / "machines" / "instances"
+    for name, run in {**runs, jump.name: jump}.items():
+        assert (home, "/home", False) in run.mounts
+        config = instances / name.removeprefix("verda-") / "config"
+        assert (config / "startup-script").read_text() == "echo node"
+        assert key.strip() in (config / "authorized_keys").read_text().splitlines()
