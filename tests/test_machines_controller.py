@@ -432,6 +432,8 @@ def test_a_cluster_is_a_jump_host_and_its_workers_on_a_private_network(
     ctrl.reconcile()
     runs = {r.name: r for r in engine.runs}
     jump, workers = runs.pop(f"verda-{cluster_id}-jump"), runs
+    assert jump.hostname == "gpu"
+    assert sorted(w.hostname for w in workers.values()) == ["gpu-1", "gpu-2"]
     assert sorted(workers) == [f"verda-{cluster_id}-1", f"verda-{cluster_id}-2"]  # 16 GPUs: 2 nodes
     network = f"verda-c-{cluster_id}"
     assert engine.private_networks == [network]
@@ -456,8 +458,9 @@ def test_a_cluster_is_a_jump_host_and_its_workers_on_a_private_network(
     assert api.get(f"/v1/clusters/{cluster_id}").json()["status"] == "running"
     # Each node's address set once per process of it, whatever the passes.
     ctrl.reconcile()
-    set_for = {address: pid for pid, _nic, address in engine.addresses}
-    assert sorted(set_for) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    on = sorted((address, nic) for _pid, nic, address in engine.addresses)
+    # The jump host's second interface is its cluster's; a worker has only that one.
+    assert on == [("10.0.0.1", "eth1"), ("10.0.0.2", "eth0"), ("10.0.0.3", "eth0")]
     assert len(engine.addresses) == 3
     worker = f"verda-{cluster_id}-1"
     engine.stop(worker)  # a node that stopped is started again, with its address
