@@ -159,6 +159,17 @@ def deploy(api: httpx.Client, **more: Any) -> str:
     return response.text
 
 
+def running(
+    server: LiveServer, api: httpx.Client, ctrl: MachineController, answering: set[str], **more: Any
+) -> str:
+    """A deployed instance whose machine was made and answered: running."""
+    instance_id = deploy(api, **more)
+    ctrl.reconcile()
+    answering.add(stored_ip(server, instance_id))
+    ctrl.reconcile()
+    return instance_id
+
+
 def status(api: httpx.Client, instance_id: str) -> str:
     return str(api.get(f"/v1/instances/{instance_id}").json()["status"])
 
@@ -230,11 +241,8 @@ def test_data_volumes_mount_at_their_pseudo_path_the_first_also_at_mnt_volume(
 
 
 def test_shutdown_stops_start_starts_delete_removes(server, api, ctrl, engine, answering):
-    instance_id = deploy(api)
+    instance_id = running(server, api, ctrl, answering)
     name = f"verda-{instance_id}"
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
     assert (
         api.put("/v1/instances", json={"action": "shutdown", "id": instance_id}).status_code == 202
     )
@@ -257,10 +265,7 @@ def test_shutdown_stops_start_starts_delete_removes(server, api, ctrl, engine, a
 def test_a_machine_that_stopped_by_itself_is_an_error_and_stays_stopped(
     server, api, ctrl, engine, answering
 ):
-    instance_id = deploy(api)
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
+    instance_id = running(server, api, ctrl, answering)
     engine._set(f"verda-{instance_id}", "exited")
     ctrl.reconcile()
     assert status(api, instance_id) == "error"
@@ -288,10 +293,7 @@ def server_admin(server: LiveServer) -> httpx.Client:
 
 
 def test_a_missing_machine_is_made_again_on_its_os_volume(server, api, ctrl, engine, answering):
-    instance_id = deploy(api)
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
+    instance_id = running(server, api, ctrl, answering)
     engine.containers_.clear()  # removed behind the driver's back (or a cleanup)
     ctrl.reconcile()
     assert [r.name for r in engine.runs] == [f"verda-{instance_id}"] * 2
@@ -299,10 +301,7 @@ def test_a_missing_machine_is_made_again_on_its_os_volume(server, api, ctrl, eng
 
 
 def test_a_stopped_machine_whose_mounts_changed_is_made_anew(server, api, ctrl, engine, answering):
-    instance_id = deploy(api)
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
+    instance_id = running(server, api, ctrl, answering)
     api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
     ctrl.reconcile()
     volume = api.post(
@@ -350,10 +349,9 @@ def test_a_machine_that_cannot_be_made_fails_the_install(server, api, ctrl, engi
 def test_unwanted_files_and_purged_volumes_data_are_collected(
     server, api, ctrl, engine, answering, tmp_path
 ):
-    instance_id = deploy(api, volumes=[{"name": "gone", "size": 10, "type": "NVMe"}])
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
+    instance_id = running(
+        server, api, ctrl, answering, volumes=[{"name": "gone", "size": 10, "type": "NVMe"}]
+    )
     volume_id = next(v["id"] for v in api.get("/v1/volumes").json() if v["name"] == "gone")
     machines = tmp_path / "machines"
     assert (machines / "instances" / instance_id).is_dir()
@@ -376,10 +374,7 @@ def test_mounts_changed_between_two_passes_still_make_the_machine_anew(
 ):
     """Shut down, given a volume and started again before the controller saw
     it stopped: the running container has the old mounts."""
-    instance_id = deploy(api)
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
+    instance_id = running(server, api, ctrl, answering)
     api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
     api.post(
         "/v1/volumes",
@@ -677,11 +672,8 @@ def test_a_store_left_by_real_machines_provisions_by_the_clock_without_them(tmp_
 
 
 def test_force_shutdown_cuts_the_power_and_shutdown_asks(server, api, ctrl, engine, answering):
-    instance_id = deploy(api)
+    instance_id = running(server, api, ctrl, answering)
     name = f"verda-{instance_id}"
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
     api.put("/v1/instances", json={"action": "force_shutdown", "id": instance_id})
     ctrl.reconcile()
     assert engine.calls[-1] == ("kill", name)
@@ -728,16 +720,16 @@ def test_an_instance_gets_its_types_cpus_and_memory_scaled(server, api, ctrl, en
 def test_the_first_data_volume_by_target_is_at_mnt_volume_whatever_the_order_made(
     server, api, ctrl, engine, answering
 ):
-    instance_id = deploy(
+    instance_id = running(
+        server,
         api,
+        ctrl,
+        answering,
         volumes=[
             {"name": "first", "size": 10, "type": "NVMe"},
             {"name": "second", "size": 10, "type": "NVMe"},
         ],
     )
-    ctrl.reconcile()
-    answering.add(stored_ip(server, instance_id))
-    ctrl.reconcile()
     api.put("/v1/instances", json={"action": "shutdown", "id": instance_id})
     volumes = {v["name"]: v for v in api.get("/v1/volumes").json()}
     assert (
