@@ -137,9 +137,11 @@ class MachineController:
     def reconcile(self) -> None:
         """One full pass: every machine made as the store wants it."""
         self._last_full = time.monotonic()
+        # One snapshot: the volumes kept are those the machines and clones name.
         with self._read() as session:
             wanted = desired.machines(session, self._catalog, self._scale)
             cloned = clones.pending(session)
+            kept = desired.kept_volumes(session)
         root = str(self._layout.root)
         existing = {
             c.labels[MACHINE]: c
@@ -177,7 +179,7 @@ class MachineController:
         for machine in wanted.values():
             if clusters_ready.pop(machine.owner_id, False):
                 self._report(machine, cluster_reports.answered)
-        self._collect(wanted)
+        self._collect(wanted, kept)
 
     def _converge(self, machine: Machine, container: Container | None) -> bool:
         """Close the gap for one machine; whether it runs and answers."""
@@ -278,14 +280,12 @@ class MachineController:
         except EngineError as exc:
             logger.warning("removing %s: %s", container.name, exc)
 
-    def _collect(self, wanted: dict[str, Machine]) -> None:
+    def _collect(self, wanted: dict[str, Machine], kept: set[str]) -> None:
         """What else belongs to no wanted machine: clusters' networks and keys,
         and the data of volumes purged from the store."""
         clusters = {m.owner_id for m in wanted.values() if m.kind is Kind.CLUSTER}
         collect.clusters(self._layout, clusters)
         self._networks.collect(clusters)
-        with self._read() as session:
-            kept = desired.kept_volumes(session)
         collect.volumes(self._layout, kept)
 
     def _report(self, machine: Machine, event: Callable[[Any], bool]) -> None:
