@@ -15,10 +15,9 @@ from pathlib import Path
 
 from verda_server.machines.errors import MachineSetupError
 from verda_server.machines.image import which
+from verda_server.machines.layout import Layout
 from verda_server.machines.mounts import mounts_under
 from verda_server.machines.podman import Podman
-
-CONTROLLER_LOCK = "controller.lock"
 
 
 def cleanup(
@@ -38,7 +37,7 @@ def cleanup(
             for network in engine.networks():
                 engine.remove_network(network)
                 removed.append(f"network {network}")
-        instances = machines_dir / "instances"
+        instances = Layout(machines_dir).instances
         for mount in sorted(mounts_under(instances), reverse=True):  # nested ones first
             _unmount(mount)
             removed.append(f"mount {mount}")
@@ -64,7 +63,7 @@ def _controller_stopped(machines_dir: Path) -> Iterator[None]:
     if not machines_dir.is_dir():
         yield
         return
-    path = machines_dir / CONTROLLER_LOCK
+    path = Layout(machines_dir).lock
     with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
