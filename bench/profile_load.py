@@ -26,6 +26,8 @@ from measure import LIMITS_OFF, set_up
 from servers import CLIENT_CORE, server
 
 _LINE = re.compile(r":\d+\)$")
+# Leaf frames of threads that wait (py-spy cannot always tell them idle here).
+_WAITING = ("Condition.wait", "Event.wait", "Queue.get", "Runner.run", "select (", "sleep (")
 
 
 def _script(load: str, api: Api) -> tuple[str, str | None, str | None, int]:
@@ -53,19 +55,22 @@ def _times(pid: int) -> tuple[float, float]:
 def _summary(collapsed: Path, top: int) -> str:
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
-    samples = 0
+    samples = idle = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
         n = int(count)
-        samples += n
         # One entry per function, not per line of it.
         frames = [_LINE.sub(")", frame) for frame in stack.split(";")]
+        if frames[-1].startswith(_WAITING):
+            idle += n
+            continue
+        samples += n
         own[frames[-1]] += n
         for frame in set(frames):
             total[frame] += n
-    lines = [f"{samples} samples", "", "self %  function"]
+    lines = [f"{samples} samples on the CPU, {idle} waiting (left out)", "", "self %  function"]
     lines += [f"{100 * n / samples:6.1f}  {f}" for f, n in own.most_common(top)]
     lines += ["", "total %  function"]
     lines += [f"{100 * n / samples:6.1f}  {f}" for f, n in total.most_common(top)]

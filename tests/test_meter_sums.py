@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.keys import ed25519_key
 from tests.support.live import fresh_clients
 from tests.support.volumes import deploy
 from verda_server.billing import ledger, sums
@@ -147,3 +148,23 @@ def test_a_deploy_the_balance_cannot_pay_is_refused_with_the_exact_balance(
         balance = ledger.balance_at(project, rows, live.clock.now())
     assert f"the balance is {balance.normalize():f} USD" in refused.json()["message"]
     assert quanta(balance) > 0
+
+
+@pytest.mark.usefixtures("many_meters")
+def test_the_remembered_sums_outlive_writes_that_change_no_meters(live, clients, http) -> None:
+    """An SSH key, a script: the project's generation moves on, its meters
+    don't, and the next deploy need not read them all again."""
+    creds = live.new_project(balance="1000")
+    client = fresh_clients(live, clients, http)(creds)
+    deploy(client)
+    deploy(client)
+    before, project = _from_store(live, creds.project_id)
+    assert _remembered(live, project) == before
+    key = client.post("/v1/sshkeys", json={"name": "k", "key": ed25519_key()})
+    assert key.status_code == 201, key.text
+    script = client.post("/v1/scripts", json={"name": "s", "script": "echo hi"})
+    assert script.status_code == 201, script.text
+    after, moved = _from_store(live, creds.project_id)
+    assert moved.generation > project.generation
+    assert after == before
+    assert _remembered(live, moved) == after

@@ -59,6 +59,7 @@ from verda_server.serverless.registry import views as registry_views
 from verda_server.serverless.secrets import views as secret_views
 from verda_server.ssh_keys import views as ssh_key_views
 from verda_server.startup_scripts import views as startup_script_views
+from verda_server.storage.changes import change_log
 from verda_server.storage.database import Database
 from verda_server.storage.migrate import startup_lock, upgrade
 from verda_server.system import views as system_views
@@ -161,7 +162,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         metrics=metrics,
         journal=make_journal(settings.journal_size, settings.redis_url),
         lifecycle=lifecycle,
-        answers=Answers(),
+        answers=Answers(changes=lambda: change_log(db.memory)),
     )
     if machines is not None:
         from verda_server.machines.driver import controller

@@ -166,7 +166,7 @@ def open_new(session: Session, project: Project, created: Sequence[tuple[type, A
     if not meters:
         return
     session.connection().execute(_INSERT_METERS, meters)
-    touch(session, project.id)
+    touch(session, project.id, keys=())  # meters are part of no item's answer
     for meter in meters:
         sums.opened(session, project.id, str(meter["id"]), SimpleNamespace(**meter))  # type: ignore[arg-type]
 
@@ -236,4 +236,4 @@ def _write_due(session: Session, project: Project) -> None:
     due = project.billing_due_at
     session.connection().execute(_SET_DUE, {"project_id": project.id, "due": due})
     set_committed_value(project, "billing_due_at", due)
-    touch(session, project.id)
+    touch(session, project.id, keys=())

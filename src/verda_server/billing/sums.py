@@ -141,6 +141,14 @@ class Memo:
                 self._entries.clear()
             self._entries[project_id] = (generation, sums)
 
+    def forward(self, project_id: str, old: int, new: int) -> None:
+        """The project went from generation `old` to `new` by a unit that
+        changed none of its meters: sums known at `old` hold at `new`."""
+        with self._lock:
+            held = self._entries.get(project_id)
+            if held is not None and held[0] == old:
+                self._entries[project_id] = (new, held[1])
+
     def drop(self, project_id: str) -> None:
         with self._lock:
             self._entries.pop(project_id, None)
@@ -270,7 +278,15 @@ def _after_commit(session: Session) -> None:
     work: _Work | None = session.info.pop(_WORK, None)
     moved: Moved | None = session.info.pop(MOVED, None)
     memo = _memo(session)
-    if work is None or memo is None:
+    if memo is None:
+        return
+    if moved is not None and moved.projects is not None:
+        # Units that write no meters (SSH keys, actions, due transitions)
+        # would otherwise leave every project they touch to be summed again.
+        untouched = set(moved.previous) - set(work.changes if work is not None else ())
+        for project_id in untouched:
+            memo.forward(project_id, moved.previous[project_id], moved.value)
+    if work is None:
         return
     for project_id in set(work.changes) - set(work.working):
         memo.drop(project_id)  # changed, never summed: not known

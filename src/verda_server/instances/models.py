@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -29,6 +30,9 @@ class Instance(Base):
         # Whether anything of a project is due, by seeking (migration 0020).
         Index("ix_instances_project_due", "project_id", "due_at"),
     )
+
+    # Its rows are part of the instance's answer (storage/generation.py).
+    __answer_of__: ClassVar = ("instance", "id")
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -85,6 +89,7 @@ class InstanceSshKey(Base):
     """Keys an instance was deployed with; deleting the key drops it from the list."""
 
     __tablename__ = "instance_ssh_keys"
+    __answer_of__: ClassVar = ("instance", "instance_id")
 
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True

@@ -123,13 +123,24 @@ _READ_ITEM = _reads(_ITEM)
 _READ_LIVE = _reads(_LIVE)
 _READ_LIVE_BY_STATUS = _reads(_LIVE_BY_STATUS)
 _READ_REMOVED = _reads(_REMOVED)
+# Some instances by id, removed ones too (the read model's refresh of those a
+# write changed).
+_READ_SOME = _reads((_PROJECT, Instance.id.in_(bindparam("ids", expanding=True))))
 
 
 def answers(
-    db: Connection, catalog: Catalog, reads: _Reads, params: dict[str, str]
+    db: Connection, catalog: Catalog, reads: _Reads, params: dict[str, Any]
 ) -> list[Answer]:
     """The answers of the instances `reads` selects, oldest first: Core
     statements on the session's connection, rows as tuples, no ORM loading."""
+    return [answer for _order, _removed, answer in _answers(db, catalog, reads, params)]
+
+
+def _answers(
+    db: Connection, catalog: Catalog, reads: _Reads, params: dict[str, Any]
+) -> list[tuple[tuple[datetime, str], bool, Answer]]:
+    """Each answer with its place in a list (created_at, id) and whether the
+    instance is removed (lists leave it out)."""
     rows = db.execute(reads.instances, params).all()
     if not rows:
         return []
@@ -165,39 +176,38 @@ def answers(
         shape = hardware.get(kind)
         if shape is None:
             shape = hardware[kind] = _hardware(catalog, kind)
-        result.append(
-            {
-                "id": instance_id,
-                "ip": public_ip(status, ip),
-                "status": _DISCONTINUED if deleted_at is not None else status,
-                "created_at": isoformat(created_at),
-                "cpu": shape["cpu"],
-                "gpu": shape["gpu"],
-                "gpu_memory": shape["gpu_memory"],
-                "memory": shape["memory"],
-                "storage": shape["storage"],
-                "hostname": hostname,
-                "description": description,
-                "location": location,
-                "price_per_hour": float(price),
-                "is_spot": is_spot,
-                "instance_type": kind,
-                "image": image,
-                "os_name": os_name,
-                "startup_script_id": startup_script_id,
-                "ssh_key_ids": keys.get(instance_id, []),
-                "os_volume_id": os_volume_id,
-                "jupyter_token": jupyter_token,
-                "contract": contract,
-                "pricing": pricing,
-                "volume_ids": volumes.get(instance_id, []),
-                "long_term": (
-                    _long_term(created_at, price, deal, periods) if contract == _LONG_TERM else None
-                ),
-                "coupon": coupon,
-                "tags": tags.get(instance_id, []),
-            }
-        )
+        answer = {
+            "id": instance_id,
+            "ip": public_ip(status, ip),
+            "status": _DISCONTINUED if deleted_at is not None else status,
+            "created_at": isoformat(created_at),
+            "cpu": shape["cpu"],
+            "gpu": shape["gpu"],
+            "gpu_memory": shape["gpu_memory"],
+            "memory": shape["memory"],
+            "storage": shape["storage"],
+            "hostname": hostname,
+            "description": description,
+            "location": location,
+            "price_per_hour": float(price),
+            "is_spot": is_spot,
+            "instance_type": kind,
+            "image": image,
+            "os_name": os_name,
+            "startup_script_id": startup_script_id,
+            "ssh_key_ids": keys.get(instance_id, []),
+            "os_volume_id": os_volume_id,
+            "jupyter_token": jupyter_token,
+            "contract": contract,
+            "pricing": pricing,
+            "volume_ids": volumes.get(instance_id, []),
+            "long_term": (
+                _long_term(created_at, price, deal, periods) if contract == _LONG_TERM else None
+            ),
+            "coupon": coupon,
+            "tags": tags.get(instance_id, []),
+        }
+        result.append(((created_at, instance_id), deleted_at is not None, answer))
     return result
 
 
@@ -237,6 +247,30 @@ def list_json(
             conditions, tag_service.tag_filter("instance", Instance.id, tags, project_id)
         )
     return to_json(answers(session.connection(), catalog, reads, params))
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One instance's answer as JSON, and what a list needs of it."""
+
+    order: tuple[datetime, str]
+    removed: bool
+    body: bytes
+
+
+def records(
+    session: Session, catalog: Catalog, project_id: str, ids: Sequence[str] | None
+) -> list[Record]:
+    """The project's live instances (`ids` None), or those of `ids` it has,
+    removed ones too; each body the bytes `GET /v1/instances/{id}` answers,
+    and a list's the same bytes joined (tests hold them to it)."""
+    reads, params = (
+        (_READ_LIVE, {"project_id": project_id})
+        if ids is None
+        else (_READ_SOME, {"project_id": project_id, "ids": list(ids)})
+    )
+    found = _answers(session.connection(), catalog, reads, params)
+    return [Record(order, removed, to_json(answer)) for order, removed, answer in found]
 
 
 def one_json(session: Session, catalog: Catalog, project_id: str, instance_id: str) -> bytes:

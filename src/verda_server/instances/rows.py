@@ -73,4 +73,5 @@ def write_deploy(
             VolumeSshKey,
             [{"volume_id": new_os_volume_id, "ssh_key_id": k, "position": n} for n, k in keys],
         )
-    touch(session, instance.project_id)
+    # The new volumes are part of no instance's answer but this one's.
+    touch(session, instance.project_id, keys=[("instance", instance.id)])

@@ -38,3 +38,6 @@ class Project(Base):
     generation: Mapped[int] = mapped_column(
         BigInteger, default=0, server_default="0", info={"snapshot": False}
     )
+    # The generation before the write that last moved it, set by that write's
+    # update, which returns it (storage/changes.py follows writes by it).
+    previous_generation: Mapped[int | None] = mapped_column(BigInteger, info={"snapshot": False})

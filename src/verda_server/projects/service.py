@@ -227,6 +227,14 @@ def balance_parts(session: Session, project_id: str) -> BalanceParts | None:
     return BalanceParts.of(rows) if rows else None
 
 
+_GENERATION = select(Project.generation).where(Project.id == bindparam("project_id"))
+
+
+def generation_of(session: Session, project_id: str) -> int | None:
+    """The project's generation (storage/generation.py); None if it is gone."""
+    return session.scalar(_GENERATION, {"project_id": project_id})
+
+
 def get_balance(session: Session, client_id: str, now: datetime) -> CredentialBalance | None:
     """The balance of the credential's project at `now`, and the credential
     itself, read together: the token is checked without a read of its own.

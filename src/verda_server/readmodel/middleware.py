@@ -12,6 +12,11 @@ the routes with the principal already confirmed. The balance is computed here,
 at the request's instant, from its parts (the ledger balance and the open
 meters) remembered under the same rules.
 
+The instance list (without a query) and items are answered from the
+project's instance view (readmodel/instances.py): after a write only the
+instances it changed are rendered again, and when a transition of the project
+falls due it is applied here first (a writer's turn), as the routes would.
+
 Whatever this layer cannot vouch for (no token, a bad one, a path not yet seen)
 it hands on untouched: the routes give the answer, errors included, and teach
 it the path's route.
@@ -19,6 +24,7 @@ it the path's route.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
@@ -33,11 +39,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from verda_server.api.context import AppContext
 from verda_server.api.errors import ApiError, error_response
 from verda_server.api.security import CONFIRMED, admit, require_principal
+from verda_server.instances import render
+from verda_server.instances.views import get_instance, list_instances
 from verda_server.lifecycle.reconcile import next_due
-from verda_server.projects.service import balance_body, balance_parts
+from verda_server.projects.service import balance_body, balance_parts, generation_of
 from verda_server.projects.views import get_project_balance
 from verda_server.readmodel.cache import Answer, Answers, Entry
+from verda_server.readmodel.instances import InstanceView
 from verda_server.readmodel.marks import is_cached_read
+from verda_server.storage.owned import canonical_id
 
 # Paths whose route is known; beyond this many the oldest are learnt again.
 MAX_PATHS = 16384
@@ -52,6 +62,8 @@ class Kind(Enum):
     AUTHENTICATED = "authenticated"  # a project's read: confirmed here
     CACHED = "cached"  # and its answer may be remembered
     BALANCE = "balance"  # answered here
+    INSTANCES = "instances"  # from the instance view, without a query
+    INSTANCE = "instance"  # from the instance view
 
 
 def _requires_principal(route: APIRoute) -> bool:
@@ -71,6 +83,10 @@ def kind_of(route: Any) -> Kind:
         return Kind.OTHER
     if route.endpoint is get_project_balance:
         return Kind.BALANCE
+    if route.endpoint is list_instances:
+        return Kind.INSTANCES
+    if route.endpoint is get_instance:
+        return Kind.INSTANCE
     if not _requires_principal(route):
         return Kind.OTHER
     return Kind.CACHED if is_cached_read(route.endpoint) else Kind.AUTHENTICATED
@@ -90,8 +106,9 @@ class ReadModel:
         self.app = app
         self._context = context
         self._answers = answers
-        self._paths: OrderedDict[str, tuple[Kind, Any]] = OrderedDict()
+        self._paths: OrderedDict[str, tuple[Kind, Any, str | None]] = OrderedDict()
         self._kinds: dict[int, Kind] = {}
+        self._settling: dict[str, asyncio.Future[int]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -103,7 +120,7 @@ class ReadModel:
             await self.app(scope, receive, send)
             self._learn(path, scope.get("route"))
             return
-        kind, route = known
+        kind, route, instance_id = known
         token = None if kind is Kind.OTHER else bearer_token(scope)
         if token is None:
             await self.app(scope, receive, send)
@@ -126,15 +143,112 @@ class ReadModel:
             await self.app(scope, receive, send)
         elif kind is Kind.BALANCE:
             await self._balance(scope, receive, send, principal.project_id, generation)
+        elif kind is Kind.INSTANCE or (kind is Kind.INSTANCES and not scope["query_string"]):
+            if not await self._from_view(
+                scope, send, route, principal.project_id, generation, instance_id
+            ):
+                await self.app(scope, receive, send)
         else:
             await self._cached(scope, receive, send, route, principal.project_id, generation)
 
     async def _entry(self, project_id: str, generation: int, now: datetime) -> Entry:
-        entry = self._answers.entry(project_id, generation, now)
+        """The project's entry at `generation` (followed there from an earlier
+        one if it can be), with its due instant known."""
+        answers = self._answers
+        entry = answers.reusable(project_id, generation)
         if entry is None:
+            entry = answers.open(project_id, generation, None)
+            entry.due_known = False
+        if not entry.current(generation, now):
             due = await self._context.db.run_read(lambda session: next_due(session, project_id))
-            entry = self._answers.open(project_id, generation, due)
+            if entry.generation == generation:
+                entry.due, entry.due_known = due, True
         return entry
+
+    async def _settled(self, project_id: str, generation: int) -> tuple[Entry, int] | None:
+        """The entry current now and the generation it is at, after applying
+        what is due (as a read's route does first); None if the project went."""
+        context = self._context
+        now = context.clock.now()
+        entry = await self._entry(project_id, generation, now)
+        if entry.current(generation, now):
+            return entry, generation
+        # Something is due: applied in a writer's turn, then looked at again.
+        await self._settle(project_id)
+        settled = await context.db.run_read(lambda session: generation_of(session, project_id))
+        if settled is None:
+            return None
+        entry = await self._entry(project_id, settled, now)
+        return (entry, settled) if entry.current(settled, now) else None
+
+    async def _settle(self, project_id: str) -> None:
+        """Apply what is due in the project, once for all the requests that
+        find it due together: the first takes a writer's turn, the others wait
+        for it rather than queue for turns of their own that would find nothing
+        left to do (each then looks at the due instant again, from its `now`)."""
+        running = self._settling.get(project_id)
+        if running is None:
+            running = asyncio.ensure_future(
+                run_in_threadpool(self._context.reconciler.settle, project_id)
+            )
+            self._settling[project_id] = running
+            running.add_done_callback(lambda done: self._forget_settle(project_id, done))
+        # Shielded: one waiter that goes (its client hung up) must not cancel
+        # the others' settle.
+        await asyncio.shield(running)
+
+    def _forget_settle(self, project_id: str, done: asyncio.Future[int]) -> None:
+        if self._settling.get(project_id) is done:
+            del self._settling[project_id]
+
+    async def _from_view(
+        self,
+        scope: Scope,
+        send: Send,
+        route: Any,
+        project_id: str,
+        generation: int,
+        instance_id: str | None,
+    ) -> bool:
+        """Answer the list or an item from the project's instance view; False
+        when the routes must (an unknown id, a project gone, a view overtaken
+        by a write while it rendered)."""
+        settled = await self._settled(project_id, generation)
+        if settled is None:
+            return False
+        entry, generation = settled
+        answers = self._answers
+        if entry.view is None and answers.held(project_id, entry, generation):
+            entry.view = InstanceView()
+        view = entry.view
+        if view is None:
+            return False
+        wanted = view.wants(instance_id)
+        metrics = self._context.metrics
+        if wanted == []:
+            metrics.read_model("hit")
+        else:
+            metrics.read_model("miss")
+            marks = view.marks
+            catalog = self._context.catalog
+            found = await self._context.db.run_read(
+                lambda session: render.records(session, catalog, project_id, wanted)
+            )
+            if not answers.held(project_id, entry, generation):
+                return False
+            view.put(wanted, found, marks)
+            answers.resize(project_id, entry)
+        body = view.list_body() if instance_id is None else view.item(instance_id)
+        if body is None:
+            return False
+        scope["route"] = route
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     async def _balance(
         self, scope: Scope, receive: Receive, send: Send, project_id: str, generation: int
@@ -193,7 +307,8 @@ class ReadModel:
 
         await self.app(scope, receive, capture)
         if status == 200 and scope.get("route") is route:
-            self._answers.keep(project_id, entry, key, Answer(headers, b"".join(chunks), route))
+            answer = Answer(headers, b"".join(chunks), route)
+            self._answers.keep(project_id, entry, key, answer, generation)
 
     async def _reply(self, response: Any, scope: Scope, send: Send) -> None:
         async def nothing() -> Message:
@@ -207,7 +322,12 @@ class ReadModel:
         kind = self._kinds.get(id(route))
         if kind is None:
             kind = self._kinds[id(route)] = kind_of(route)
-        self._paths[path] = (kind, route)
+        instance_id = None
+        if kind is Kind.INSTANCE:
+            instance_id = canonical_id(path.rsplit("/", 1)[-1])
+            if instance_id is None:
+                kind = Kind.AUTHENTICATED  # never an instance's: the routes say 404
+        self._paths[path] = (kind, route, instance_id)
         if len(self._paths) > MAX_PATHS:
             self._paths.popitem(last=False)
 

@@ -11,10 +11,20 @@ What a transaction touched is collected from the ORM's flushes (an object's
 `project_id`, or its parent's through a foreign key for the link tables) and
 from bulk statements (which name no objects: those touch every project, unless
 the caller marks the statement as changing nothing a read answers).
+
+Finer: a model whose rows are part of answers the read model keeps item by
+item says so with `__answer_of__` (the answer's family and the attribute that
+holds its id, or a function of the row giving both or None). A unit's flushed
+rows of such models name the answers it changed; once committed, the unit
+leaves its step (each project's generation before and after, those keys) in
+the store's change log (storage/changes.py). A unit that deletes a row the
+store cascades into such rows on its own (ON DELETE), or writes by statements
+that don't say what they touched, changed answers it cannot name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Table, bindparam, event, select, update
@@ -28,11 +38,14 @@ from sqlalchemy.orm import (
 )
 
 from verda_server.storage.base import Base
+from verda_server.storage.changes import Key, change_log
 
 # The execution option by which a statement's caller says it changes nothing a
 # read answers (the PostgreSQL writers' lock).
 TOUCHED = "verda_touched"
 _KEY = "verda.generation"
+# Session.info: a committed unit's step, for the change log (storage/changes.py).
+_STEP = "verda.generation.step"
 # Session.info: where a committed unit left the generations it moved (Moved).
 MOVED = "verda.generation.moved"
 # Session.info: memory kept per store beside it (Database.memory), for what may
@@ -49,6 +62,13 @@ class StoreGeneration(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+# A model's rows are part of answers of one family: ("instance", "id") names the
+# family and the attribute with the answer's id; a function of the row gives
+# (family, id), or None for a row that is part of none.
+ANSWER_OF = "__answer_of__"
+AnswerOf = tuple[str, str] | Callable[[Any], Key | None]
+
+
 # Tables no read of a project's resources answers from: their changes touch nothing.
 IGNORED = frozenset({"refresh_tokens", "signing_keys", "control_state", "store_generation"})
 
@@ -63,12 +83,15 @@ def owner_of(table: Table) -> tuple[str, Table] | None:
 
 
 class _Touched:
-    __slots__ = ("all", "parents", "projects")
+    __slots__ = ("all", "keys", "opaque", "parents", "projects")
 
     def __init__(self) -> None:
         self.projects: set[str] = set()
         self.parents: dict[Table, set[Any]] = {}
         self.all = False
+        # The answers named by the rows written; `opaque`: some not named.
+        self.keys: set[Key] = set()
+        self.opaque = False
 
 
 def _touched(session: Session) -> _Touched:
@@ -78,12 +101,18 @@ def _touched(session: Session) -> _Touched:
     return touched  # type: ignore[no-any-return]
 
 
-def touch(session: Session, project_id: str) -> None:
+def touch(session: Session, project_id: str, keys: Iterable[Key] | None = None) -> None:
     """The unit changed rows of the project by statements no flush follows (Core
-    inserts run on the session's connection, which name the project)."""
+    inserts run on the session's connection, which name the project): `keys`
+    names the answers (see ANSWER_OF) those rows are part of, () none; None
+    says they are not known."""
     touched = _touched(session)
     if not touched.all:
         touched.projects.add(project_id)
+        if keys is None:
+            touched.opaque = True
+        else:
+            touched.keys.update(keys)
 
 
 def touch_all(session: Session) -> None:
@@ -100,11 +129,21 @@ def wrote_in_bulk(session: Session) -> bool:
 class Moved:
     """The generations a unit moved: every project's, or some projects'."""
 
-    __slots__ = ("projects", "value")
+    __slots__ = ("keys", "previous", "projects", "value")
 
-    def __init__(self, value: int, projects: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        value: int,
+        projects: frozenset[str] | None,
+        previous: dict[str, int] | None = None,
+        keys: frozenset[Key] | None = None,
+    ) -> None:
         self.value = value
         self.projects = projects  # None: every project's
+        # Each project's generation before the unit, and the answers it changed
+        # (None: not known).
+        self.previous = previous or {}
+        self.keys = keys
 
     def generation_of(self, project_id: str) -> int | None:
         if self.projects is None or project_id in self.projects:
@@ -125,12 +164,17 @@ class Generations:
         )
         value = bindparam("value", type_=BigInteger)
         self._all = update(projects).values(generation=value)
+        # The generation it replaces is kept beside it and returned: the
+        # step's start (SET reads the row as it was before the update).
         self._some = (
             update(projects)
             .where(projects.c.id.in_(bindparam("ids", expanding=True)))
-            .values(generation=value)
+            .values(previous_generation=projects.c.generation, generation=value)
+            .returning(projects.c.id, projects.c.previous_generation)
         )
         self._projects = projects
+        self._answer_of: dict[Table, AnswerOf | None] = {}
+        self._cascading: frozenset[Table] | None = None
 
     def install(self, sessions: sessionmaker[Session]) -> None:
         event.listen(sessions, "after_flush", self._after_flush)
@@ -143,10 +187,14 @@ class Generations:
         touched = _touched(session)
         if touched.all:
             return
+        if not touched.opaque and session.deleted:
+            cascading = self._cascading_into_answers()
+            touched.opaque = any(obj.__table__ in cascading for obj in session.deleted)
         for obj in (*session.new, *session.dirty, *session.deleted):
             table = obj.__table__
             if table.name in IGNORED:
                 continue
+            self._name_answer(touched, table, obj)
             if table is self._projects:
                 touched.projects.add(obj.id)
             elif "project_id" in table.c:
@@ -164,6 +212,34 @@ class Generations:
                     touched.projects.add(parent.project_id)
                 else:
                     touched.parents.setdefault(owner[1], set()).add(key)
+
+    def _name_answer(self, touched: _Touched, table: Table, obj: Any) -> None:
+        if table not in self._answer_of:
+            self._answer_of[table] = getattr(type(obj), ANSWER_OF, None)
+        answer_of = self._answer_of[table]
+        if answer_of is None:
+            return
+        if callable(answer_of):
+            key = answer_of(obj)
+            if key is not None:
+                touched.keys.add(key)
+        else:
+            touched.keys.add((answer_of[0], getattr(obj, answer_of[1])))
+
+    def _cascading_into_answers(self) -> frozenset[Table]:
+        """Tables whose deleted rows the store follows into rows of answers
+        (ON DELETE CASCADE / SET NULL), which no flush then names."""
+        if self._cascading is None:
+            answering = [
+                m.local_table for m in Base.registry.mappers if hasattr(m.class_, ANSWER_OF)
+            ]
+            self._cascading = frozenset(
+                key.column.table
+                for table in answering
+                for key in table.foreign_keys
+                if key.ondelete is not None
+            )
+        return self._cascading
 
     def _in_session(self, session: Session, table: Table, key: Any) -> Any:
         """The parent row's object if the session holds it (no query)."""
@@ -183,6 +259,7 @@ class Generations:
 
     def _before_commit(self, session: Session) -> None:
         session.info.pop(MOVED, None)
+        session.info.pop(_STEP, None)
         session.flush()
         touched = session.info.pop(_KEY, None)
         if touched is None or not (touched.all or touched.projects or touched.parents):
@@ -200,16 +277,25 @@ class Generations:
         for parent, keys in touched.parents.items():
             ids.update(connection.scalars(select(parent.c.project_id).where(parent.c.id.in_(keys))))
         ids.discard(None)  # type: ignore[arg-type]
+        previous: dict[str, int] = {}
         if ids:
-            connection.execute(self._some, {"ids": sorted(ids), "value": value})
-        session.info[MOVED] = Moved(value, frozenset(ids))
+            moved = connection.execute(self._some, {"ids": sorted(ids), "value": value})
+            previous = {row[0]: row[1] for row in moved}
+        keys = None if touched.opaque else frozenset(touched.keys)
+        session.info[MOVED] = session.info[_STEP] = Moved(value, frozenset(ids), previous, keys)
 
     def _forget(self, session: Session) -> None:
-        # MOVED stays for the after_commit listeners (billing/sums.py) to read.
+        # MOVED stays for the after_commit listeners (billing/sums.py) to read
+        # (which may take it before this one runs: the step has its own key).
         session.info.pop(_KEY, None)
+        step: Moved | None = session.info.pop(_STEP, None)
+        memory = session.info.get(STORE_MEMORY)
+        if step is not None and step.previous and memory is not None:
+            change_log(memory).add(step.previous, step.value, step.keys)
 
     def _forget_rollback(self, session: Session, previous: SessionTransaction) -> None:
         # A savepoint's rollback leaves what the enclosing transaction touched.
         if previous.parent is None:
             session.info.pop(_KEY, None)
             session.info.pop(MOVED, None)
+            session.info.pop(_STEP, None)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +32,8 @@ class TagLink(Base):
     foreign key to them: the services drop the links when a resource goes."""
 
     __tablename__ = "tag_links"
+    # A link is part of its resource's answer (storage/generation.py).
+    __answer_of__: ClassVar = staticmethod(lambda link: (link.kind, link.resource_id))
     # A tag filter goes from the project's tag to the resources of one kind.
     __table_args__ = (Index("ix_tag_links_tag_kind", "tag_id", "kind", "resource_id"),)
 

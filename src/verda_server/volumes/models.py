@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -51,6 +52,8 @@ class VolumeAttachment(Base):
 
     __tablename__ = "volume_attachments"
     __table_args__ = (Index("ix_volume_attachments_instance_id", "instance_id"),)
+    # Part of the instance's answer (its volume_ids; storage/generation.py).
+    __answer_of__: ClassVar = ("instance", "instance_id")
 
     volume_id: Mapped[str] = mapped_column(
         ForeignKey("volumes.id", ondelete="CASCADE"), primary_key=True
