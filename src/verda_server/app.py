@@ -34,7 +34,9 @@ from verda_server.control import token as admin_token
 from verda_server.control.fault_middleware import FaultMiddleware
 from verda_server.control.faults import FaultRules
 from verda_server.control.shared import SharedState
+from verda_server.instances import deploy
 from verda_server.instances import views as instance_views
+from verda_server.instances.batch import DeployQueue
 from verda_server.lifecycle.handover import clock_unended
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
@@ -163,6 +165,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Server:
         journal=make_journal(settings.journal_size, settings.redis_url),
         lifecycle=lifecycle,
         answers=Answers(changes=lambda: change_log(db.memory)),
+    )
+    context.deploys = DeployQueue(
+        context.work_for,
+        lambda session, now, project_id, body, made: deploy.deploy(
+            session, now, catalog, lifecycle.current, project_id, body, made
+        ),
+        catalog,
     )
     if machines is not None:
         from verda_server.machines.driver import controller

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ from verda_server.readmodel.cache import Answers
 from verda_server.storage.database import Database
 
 if TYPE_CHECKING:  # only a server with real instances loads the driver
+    from verda_server.instances.batch import DeployQueue
     from verda_server.machines.controller import MachineController
 
 
@@ -52,6 +53,9 @@ class AppContext:
     # Real instances' machines (machines/); None: instances are records only.
     machines: MachineController | None = None
 
+    # Deploys made together (instances/batch.py); set when the app is built.
+    deploys: DeployQueue | None = None
+
     @contextmanager
     def work(self, project_id: str) -> Iterator[tuple[Session, datetime]]:
         """A write transaction at one instant, after the project's due transitions.
@@ -60,9 +64,16 @@ class AppContext:
         instants in the order they write: no unit is earlier than what one before
         it wrote (a meter opened later than the unit's instant leaves the open
         meters' sums unable to tell what they owe, billing/sums.py)."""
+        with self.work_for((project_id,)) as unit:
+            yield unit
+
+    @contextmanager
+    def work_for(self, project_ids: Sequence[str]) -> Iterator[tuple[Session, datetime]]:
+        """`work` for a unit that writes to several projects."""
         with self.db.write() as session:
             now = self.clock.now()
-            apply_due(session, now, self.catalog, self.lifecycle.current, project_id)
+            for project_id in project_ids:
+                apply_due(session, now, self.catalog, self.lifecycle.current, project_id)
             yield session, now
 
 

@@ -101,8 +101,11 @@ KINDS: dict[type, Kind] = {
 
 
 def billed(session: Session, now: datetime, catalog: Catalog) -> Scope:
-    scope = Scope(now, catalog)
-    session.info[_KEY] = scope
+    """The unit bills at `now`; said again at the same instant (a unit for
+    several projects), what it touched so far stays."""
+    scope: Scope | None = session.info.get(_KEY)
+    if scope is None or scope.now != now or scope.catalog is not catalog:
+        scope = session.info[_KEY] = Scope(now, catalog)
     return scope
 
 

@@ -56,17 +56,21 @@ def _lowest_free() -> Select[tuple[int]]:
 _LOWEST_FREE = _lowest_free()
 
 
-def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
-    """The lowest free host address of the pool; unique per location and table by
-    constraint, and across the two by the writers' turn-taking (two deploys never
-    pick at once).
+def allocate_ip(
+    session: Session, location: str, pool: IPv4Network, above: int | None = None
+) -> str:
+    """The lowest free host address of the pool (above the address numbered
+    `above`: one given in this unit, not yet written); unique per location and
+    table by constraint, and across the two by the writers' turn-taking (two
+    deploys never pick at once).
 
     One statement, off the (location, ip_number) indexes: the lowest free address
     is the pool's first, or one just after a used one; the candidates are read in
     address order and the first one free is the answer, so the work is the used
     addresses of the pool below it, whatever the store or the location hold."""
     first, last = _first_and_last(pool)
-    found = session.scalar(_LOWEST_FREE, {"location": location, "before": first - 1, "last": last})
+    before = first - 1 if above is None else max(first - 1, above)
+    found = session.scalar(_LOWEST_FREE, {"location": location, "before": before, "last": last})
     if found is None:
         raise ApiError(
             "service_unavailable",

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError, invalid, not_found
-from verda_server.availability.service import UsageKey, free_instance_units, usage_of
+from verda_server.availability.service import UsageKey, free_instance_units
 from verda_server.billing import follow, pricing
 from verda_server.billing.billable import volume_hourly
 from verda_server.billing.funds import require_funds
@@ -21,6 +21,7 @@ from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
 from verda_server.instances import eviction, rows
 from verda_server.instances.addresses import allocate_ip
+from verda_server.instances.batch import DeployBatch
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.states import Status
@@ -107,8 +108,14 @@ def deploy(
     lifecycle: Timings,
     project_id: str,
     body: DeployInstancePublicDto,
+    made: DeployBatch | None = None,
 ) -> str:
-    """The new instance's id."""
+    """The new instance's id. `made`: the deploys of this unit before it
+    (instances/batch.py), whose new rows it writes at the unit's end; without
+    it, a batch of one, written before this returns."""
+    alone = made is None
+    if made is None:
+        made = DeployBatch(session, catalog)
     spec = catalog.instance_types.get(body.instance_type)
     if spec is None:
         raise invalid(f"instance_type: unknown instance type {body.instance_type!r}")
@@ -132,13 +139,11 @@ def deploy(
     if body.os_volume is not None and os_source.volume is None:
         volumes.check_spec(catalog, "NVMe", body.os_volume.size, field="os_volume.size")
     new_volume_count = (os_source.volume is None) + len(body.volumes or [])
-    project = quotas.require_all(
-        session,
-        project_id,
-        {quotas.Kind.INSTANCES: 1, quotas.Kind.VOLUMES: new_volume_count},
-    )
-    usage = usage_of(session, catalog, UsageKey(location, spec.instance_type, body.is_spot))
-    if free_instance_units(catalog, location, spec.instance_type, body.is_spot, usage) <= 0:
+    adding = {quotas.Kind.INSTANCES: 1, quotas.Kind.VOLUMES: new_volume_count}
+    project = made.require_room(project_id, adding)
+    key = UsageKey(location, spec.instance_type, body.is_spot)
+    held = {key: made.held(key)}
+    if free_instance_units(catalog, location, spec.instance_type, body.is_spot, held) <= 0:
         kind = "spot " if body.is_spot else ""
         raise ApiError(
             "service_unavailable",
@@ -169,7 +174,11 @@ def deploy(
     )
     instance_id = str(uuid.uuid4())
     # Reserved now, so that running out of addresses refuses the deploy.
-    ip = allocate_ip(session, location, catalog.locations[location].public_ip_pool)
+    ip = allocate_ip(
+        session, location, catalog.locations[location].public_ip_pool, made.address_above(location)
+    )
+    # Nothing below refuses: a refused deploy has written nothing, so the
+    # others of its unit (instances/batch.py) go on without it.
     os_volume = (
         _new_os_volume(now, project_id, spec, location, os_source.image, body)
         if os_source.volume is None
@@ -222,7 +231,7 @@ def deploy(
         for extra in body.volumes or []
     ]
     created = [*([os_volume] if os_volume else []), *extras]
-    rows.write_deploy(
+    new_rows = rows.deploy_rows(
         session,
         instance,
         created,
@@ -238,6 +247,11 @@ def deploy(
         key_ids,
         os_volume.id if os_volume else None,
     )
+    if os_source.volume is not None or existing:
+        # The attachments below are ORM objects, flushed before the batch's
+        # rows would be: this instance's row must be there first.
+        rows.write(session.connection(), new_rows)
+        new_rows = {}
     if os_source.volume is not None:
         volumes.copy_ssh_keys(os_source.volume, key_ids)
         volumes.attach_to(session, os_source.volume, instance_id, target="vda")
@@ -251,6 +265,10 @@ def deploy(
     # What a flush does for new objects: the meters of what costs.
     follow.open_new(session, project, [*((Volume, v) for v in created), (Instance, instance)])
     session.flush()
+    # Last: only a deploy that went through counts for the next ones.
+    made.take(project_id, adding, key, location, instance.ip_number, new_rows)
+    if alone:
+        made.write()
     return instance_id
 
 

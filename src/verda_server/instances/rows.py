@@ -8,7 +8,8 @@ done by the callers, explicitly: the project's generation moves
 (billing/follow.py `open_new`, in instances/deploy.py).
 
 The statements run on the session's connection, inside the unit's
-transaction, in the order the foreign keys need; nothing of them is in the
+transaction, in the order the foreign keys need, each table's rows of all the
+deploys of a unit (instances/batch.py) in one; nothing of them is in the
 session's identity map (the deploy only answers the new id).
 """
 
@@ -34,44 +35,42 @@ def _row(model: type, values: Any) -> dict[str, Any]:
     return {key: getattr(values, key) for key in _COLUMNS[model]}
 
 
-def _insert(connection: Connection, model: type, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        connection.execute(_INSERT[model], list(rows))
+def write(connection: Connection, rows: dict[Any, list[dict[str, Any]]]) -> None:
+    """Rows of the models (as `deploy_rows` gives them), each table in one
+    statement, in the order the foreign keys need."""
+    for model in _MODELS:
+        if rows.get(model):
+            connection.execute(_INSERT[model], rows[model])
 
 
-def write_deploy(
+def deploy_rows(
     session: Session,
     instance: Any,
     volumes: Sequence[Any],
     attachments: Sequence[tuple[str, str]],
     key_ids: Sequence[str],
     new_os_volume_id: str | None,
-) -> None:
-    """The instance, its new volumes (each attached at its target, in
-    `attachments` as volume id and target, each first on its volume), the keys
-    it was deployed with, and the new OS volume's copy of them."""
-    connection = session.connection()
-    _insert(connection, Volume, [_row(Volume, v) for v in volumes])
-    _insert(connection, Instance, [_row(Instance, instance)])
-    _insert(
-        connection,
-        VolumeAttachment,
-        [
+) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of the instance, its new volumes (each attached at its target,
+    in `attachments` as volume id and target, each first on its volume), the
+    keys it was deployed with, and the new OS volume's copy of them; what they
+    change is noted in the unit (the generation's `touch`)."""
+    keys = list(enumerate(key_ids))
+    # The new volumes are part of no instance's answer but this one's.
+    touch(session, instance.project_id, keys=[("instance", instance.id)])
+    return {
+        Volume: [_row(Volume, v) for v in volumes],
+        Instance: [_row(Instance, instance)],
+        VolumeAttachment: [
             {"volume_id": volume_id, "instance_id": instance.id, "target": target, "position": 0}
             for volume_id, target in attachments
         ],
-    )
-    keys = list(enumerate(key_ids))
-    _insert(
-        connection,
-        InstanceSshKey,
-        [{"instance_id": instance.id, "ssh_key_id": k, "position": n} for n, k in keys],
-    )
-    if new_os_volume_id is not None:
-        _insert(
-            connection,
-            VolumeSshKey,
-            [{"volume_id": new_os_volume_id, "ssh_key_id": k, "position": n} for n, k in keys],
-        )
-    # The new volumes are part of no instance's answer but this one's.
-    touch(session, instance.project_id, keys=[("instance", instance.id)])
+        InstanceSshKey: [
+            {"instance_id": instance.id, "ssh_key_id": k, "position": n} for n, k in keys
+        ],
+        VolumeSshKey: [
+            {"volume_id": new_os_volume_id, "ssh_key_id": k, "position": n} for n, k in keys
+        ]
+        if new_os_volume_id is not None
+        else [],
+    }

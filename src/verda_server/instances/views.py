@@ -12,7 +12,7 @@ from verda_server.api.ids import PathId
 from verda_server.api.responses import bare_id_response, created_id, json_bytes
 from verda_server.api.routing import lazy_router
 from verda_server.api.security import CurrentPrincipal, SettledPrincipal, require_principal
-from verda_server.instances import actions, deploy, render
+from verda_server.instances import actions, render
 from verda_server.instances.schemas import (
     DeployInstancePublicDto,
     GetInstanceResponsePublicApiDto,
@@ -103,15 +103,8 @@ async def list_instances(
 def deploy_instance(
     context: Context, principal: CurrentPrincipal, body: DeployInstancePublicDto
 ) -> PlainTextResponse:
-    with context.work(principal.project_id) as (session, now):
-        instance_id = deploy.deploy(
-            session,
-            now,
-            context.catalog,
-            context.lifecycle.current,
-            principal.project_id,
-            body,
-        )
+    assert context.deploys is not None
+    instance_id = context.deploys.deploy(principal.project_id, body)
     return created_id(instance_id, status_code=202)
 
 

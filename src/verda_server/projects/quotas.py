@@ -116,19 +116,34 @@ def require_all(session: Session, project_id: str, adding: Mapping[Kind, int]) -
     """`require` for several kinds at once, in their order, and the project: one
     statement reads the project (locked) and what it holds of each kind."""
     kinds = tuple(kind for kind, n in adding.items() if n > 0)
+    project, held = holding(session, project_id, kinds)
+    require_room(project, held, adding)
+    return project
+
+
+def holding(
+    session: Session, project_id: str, kinds: tuple[Kind, ...]
+) -> tuple[Project, dict[Kind, int]]:
+    """The project (locked) and what it holds of each kind, in one statement."""
     row = session.execute(_project_holding(kinds), {"project_id": project_id}).one()
-    project = row[0]
-    for kind, held in zip(kinds, row[1:], strict=True):
-        quota, n = QUOTAS[kind], adding[kind]
+    return row[0], dict(zip(kinds, row[1:], strict=True))
+
+
+def require_room(project: Project, held: Mapping[Kind, int], adding: Mapping[Kind, int]) -> None:
+    """Refuse, for the first kind in `adding`'s order that would go over, what
+    the project holding `held` can't take."""
+    for kind, n in adding.items():
+        if n <= 0:
+            continue
+        quota = QUOTAS[kind]
         limit = int(getattr(project, quota.column.key))
-        if held + n > limit:
+        if held[kind] + n > limit:
             needs = "" if n == 1 else f"; this needs {n} more"
             raise ApiError(
                 "forbidden_action",
                 f"{quota.noun.capitalize()} limit exceeded: the project's {quota.noun} quota is "
-                f"{limit} and it holds {held} {quota.plural}{needs}",
+                f"{limit} and it holds {held[kind]} {quota.plural}{needs}",
             )
-    return project
 
 
 def check(kind: Kind, value: object) -> int:
