@@ -133,3 +133,18 @@ def test_the_lazily_loaded_groups_are_listed_and_run(group):
     typo = invoke(group[:-1] + "x")
     assert typo.exit_code == 2
     assert f"Did you mean '{group}'?" in typo.output
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_importing_the_cli_leaves_the_collector_as_it_was(before):
+    # The CLI pauses the collector for its imports only (cli.py): a program
+    # importing it (the suite, a script) must not be left without one.
+    code = (
+        "import gc\n"
+        f"gc.enable() if {before} else gc.disable()\n"
+        "import verda_server.cli\n"
+        "print(gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(before)
