@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 # The imports below (SQLAlchemy, uvicorn, typer, the lifecycle's models) make
 # some 86 000 objects and no garbage: the collector, run after every few hundred
 # allocations, scanned them again and again, a tenth of their time. Paused for
-# them only (`main` pauses it again for the start); back on as it was before.
+# them (`main` pauses it again for the start), then back as it was, with what
+# they made set aside (frozen) rather than scanned at the next allocation.
 _COLLECTING = gc.isenabled()
 gc.disable()
 
@@ -45,6 +46,7 @@ from verda_server.observability.journal import MAX_SIZE as MAX_JOURNAL_SIZE
 if TYPE_CHECKING:
     from verda_server.projects.service import Bootstrap
 
+gc.freeze()
 if _COLLECTING:
     gc.enable()
 
