@@ -53,6 +53,10 @@ _SERVE_AND_LIST_MODULES = textwrap.dedent(
         "openapi": OpenAPI.__pydantic_complete__,
         "eager": sorted(r.path for r in apps[0].routes if not hasattr(r, "analysed")),
         "analysed": [r.path for r in apps[0].routes if getattr(r, "analysed", False)],
+        "compiled": [
+            r.path for r in apps[0].routes
+            if hasattr(r, "analysed") and "path_regex" in vars(r)
+        ],
     }))
     """
 )
@@ -120,6 +124,9 @@ def test_serving_builds_routes_once_and_leaves_openapi_models_unbuilt(empty_data
     # `APIRouter` instead of `lazy_router` would be built while starting).
     assert served["eager"] == ["/_admin/v1/openapi.json", "/v1/openapi.json"]
     assert served["analysed"] == []
+    # Nor are their paths' patterns compiled: a request compiles those it is
+    # matched against (api/routing.py).
+    assert served["compiled"] == []
 
 
 @pytest.mark.parametrize("group", ["projects", "admin"])
