@@ -53,3 +53,19 @@ def test_a_copy_left_out_of_the_document_stays_out_once_analysed():
     documented = FastAPI()
     documented.include_router(router)
     assert "/things/{thing_id}" in documented.openapi()["paths"]
+
+
+def test_a_path_is_compiled_when_matched_against_without_an_analysis():
+    router, route = _router()
+    assert "path_regex" not in vars(route)
+    # What matching asks for: the pattern, and no analysis of the route.
+    assert route.path_regex.match("/things/7")
+    assert route.path_format == "/things/{thing_id}"
+    assert set(route.param_convertors) == {"thing_id"}
+    assert not route.analysed
+    app = FastAPI()
+    add_routes(app, router)
+    with TestClient(app) as client:
+        assert client.post("/things/7", json={"name": "a", "size": 2}).status_code == 201
+    assert route.analysed
+    assert route.path_regex.match("/things/8")

@@ -53,6 +53,10 @@ _SERVE_AND_LIST_MODULES = textwrap.dedent(
         "openapi": OpenAPI.__pydantic_complete__,
         "eager": sorted(r.path for r in apps[0].routes if not hasattr(r, "analysed")),
         "analysed": [r.path for r in apps[0].routes if getattr(r, "analysed", False)],
+        "compiled": [
+            r.path for r in apps[0].routes
+            if hasattr(r, "analysed") and "path_regex" in vars(r)
+        ],
     }))
     """
 )
@@ -120,6 +124,9 @@ def test_serving_builds_routes_once_and_leaves_openapi_models_unbuilt(empty_data
     # `APIRouter` instead of `lazy_router` would be built while starting).
     assert served["eager"] == ["/_admin/v1/openapi.json", "/v1/openapi.json"]
     assert served["analysed"] == []
+    # Nor are their paths' patterns compiled: a request compiles those it is
+    # matched against (api/routing.py).
+    assert served["compiled"] == []
 
 
 @pytest.mark.parametrize("group", ["projects", "admin"])
@@ -133,3 +140,18 @@ def test_the_lazily_loaded_groups_are_listed_and_run(group):
     typo = invoke(group[:-1] + "x")
     assert typo.exit_code == 2
     assert f"Did you mean '{group}'?" in typo.output
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_importing_the_cli_leaves_the_collector_as_it_was(before):
+    # The CLI pauses the collector for its imports only (cli.py): a program
+    # importing it (the suite, a script) must not be left without one.
+    code = (
+        "import gc\n"
+        f"gc.enable() if {before} else gc.disable()\n"
+        "import verda_server.cli\n"
+        "print(gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(before)

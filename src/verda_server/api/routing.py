@@ -10,9 +10,10 @@ are already what an inclusion would make of them.
 
 Analysing a route (its dependencies, parameters, body and response models) was
 most of the rest of the time to start, for routes a given run may never serve.
-A `LazyRoute` holds what routing needs (path pattern, methods, name, endpoint)
-and is analysed, as FastAPI's own `APIRoute`, the first time anything else of
-it is asked for: its first request, or the first build of a document.
+A `LazyRoute` holds what routing needs (path, methods, name, endpoint; the
+path's pattern, compiled when a request is first matched against it) and is
+analysed, as FastAPI's own `APIRoute`, the first time anything else of it is
+asked for: its first request, or the first build of a document.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import compile_path, get_name
 
 _ANALYSING = threading.Lock()
+_PATH_PARTS = frozenset({"path_regex", "path_format", "param_convertors"})
 
 
 class LazyRoute(APIRoute):
@@ -38,7 +40,6 @@ class LazyRoute(APIRoute):
         self._declared = (path, endpoint, declared)
         self.path = path
         self.endpoint = endpoint
-        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self.methods = {method.upper() for method in declared.get("methods") or ["GET"]}
         name = declared.get("name")
         self.name = get_name(endpoint) if name is None else name
@@ -48,7 +49,12 @@ class LazyRoute(APIRoute):
         # Dunder probes (copy, pickle, inspect) must not start an analysis.
         if name.startswith("__") or "_declared" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        self._analyse()
+        if name in _PATH_PARTS:
+            # Matching a request needs only these: compiled when a request first
+            # reaches this route in the app's list, not all while starting.
+            self.path_regex, self.path_format, self.param_convertors = compile_path(self.path)
+        else:
+            self._analyse()
         return getattr(self, name)
 
     def _analyse(self) -> None:
