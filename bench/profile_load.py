@@ -90,9 +90,10 @@ def main() -> int:
             api = Api(proc.url)
             path, token, script, connections = _script(args.load, api)
             collapsed = args.out or directory / "collapsed.txt"
+            record = ["py-spy", "record", "--pid", str(proc.pid), "--format", "raw"]
+            record += ["--rate", "250", "--duration", str(args.duration + 1)]
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "250"]
-                + ["--duration", str(args.duration + 1), "--output", str(collapsed), "--nonblocking"],
+                [*record, "--output", str(collapsed), "--nonblocking"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
