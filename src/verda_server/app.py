@@ -37,6 +37,7 @@ from verda_server.control.shared import SharedState
 from verda_server.instances import deploy
 from verda_server.instances import views as instance_views
 from verda_server.instances.batch import DeployQueue
+from verda_server.instances.fast_deploy import FastDeploy
 from verda_server.lifecycle.handover import clock_unended
 from verda_server.lifecycle.reconcile import Reconciler
 from verda_server.lifecycle.sweeper import Job, periodic
@@ -217,6 +218,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     # Innermost of ours: a replayed read still meets the body guard, the
     # rate-limit headers, faults, the replicas' catch-up and observability.
+    app.add_middleware(FastDeploy, context=context)
     app.add_middleware(ReadModel, context=context, answers=context.answers)
     app.add_middleware(BodyGuardMiddleware)
     install_error_handlers(app)

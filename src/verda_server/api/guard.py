@@ -18,6 +18,9 @@ from verda_server.api.errors import error_response
 from verda_server.control.access import admin_authorized
 
 MAX_BODY_BYTES = 1024 * 1024
+# Where a checked JSON body is left, parsed (its content type, the value), for
+# a handler before the routes that would otherwise parse it again.
+PARSED_BODY = "verda.parsed_body"
 # A snapshot import carries a whole store: it may be larger, but only for the
 # admin token, so an anonymous client still meets the ordinary limit.
 LARGE_BODIES = {"/_admin/v1/snapshot": 512 * 1024 * 1024}
@@ -121,7 +124,7 @@ class BodyGuardMiddleware:
         content_type = content_type.split(";")[0].strip().lower()
         if _is_checked(content_type):
             try:
-                check_body(content_type, body)
+                scope[PARSED_BODY] = (content_type, check_body(content_type, body))
             except BadBody as exc:
                 await error_response("invalid_request", str(exc))(scope, receive, send)
                 return
