@@ -123,3 +123,25 @@ def test_a_unit_that_fails_fails_every_deploy_of_it_and_writes_none(live, client
     monkeypatch.undo()
     assert client.post("/v1/instances", json=deploy_body()).status_code == 202
     assert len(_instances(live, creds.project_id)) == 1
+
+
+def test_a_batch_takes_the_lowest_free_addresses_around_used_ones(
+    database_url, tmp_path_factory, batches
+):
+    """Runs of free addresses are read once and used while they last: a batch
+    fills the gap a deleted instance left, steps over the next used address,
+    and goes on above it, as deploys one by one would."""
+    with own_server(database_url, tmp_path_factory) as own:
+        creds = own.new_project(balance="100000")
+        with httpx.Client(base_url=own.base_url, timeout=30) as client:
+            client.headers["Authorization"] = f"Bearer {creds.access_token(client)}"
+            made = [client.post("/v1/instances", json=deploy_body()).text for _ in range(3)]
+            own.clock.advance(60)  # running: deletable
+            gone = client.put("/v1/instances", json={"action": "delete", "id": made[1]})
+            assert gone.status_code == 202, gone.text
+            answers = together(own, [lambda: client.post("/v1/instances", json=deploy_body())] * 3)
+        ips = {i.id: i.ip_number for i in _instances(own, creds.project_id) if i.ip is not None}
+    assert batches == [1, 1, 1, 3]
+    first = ips[made[0]]
+    assert ips[made[2]] == first + 2
+    assert sorted(ips[a.text] for a in answers) == [first + 1, first + 3, first + 4]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, select, union_all
+from sqlalchemy import BigInteger, Select, and_, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from verda_server.api.errors import ApiError
@@ -50,19 +50,47 @@ def _lowest_free() -> Select[tuple[int]]:
             for model in _HOLDERS
         )
     )
-    return select(candidate.c.after + 1).where(free).order_by(candidate.c.after).limit(1)
+    return (
+        select((candidate.c.after + 1).label("free"))
+        .where(free)
+        .order_by(candidate.c.after)
+        .limit(1)
+    )
 
 
 _LOWEST_FREE = _lowest_free()
 
 
-def allocate_ip(
+def _free_run() -> Select[tuple[int, int | None, int | None]]:
+    """The lowest free address (as `_lowest_free`) and, of each holder, the
+    lowest used one above it: every address between is free too."""
+    found = _lowest_free().subquery("found")
+    location = bindparam("location")
+    above = (
+        select(func.min(model.ip_number))
+        .where(model.location == location, model.ip_number > found.c.free)
+        .scalar_subquery()
+        for model in _HOLDERS
+    )
+    return select(found.c.free, *above)
+
+
+_FREE_RUN = _free_run()
+
+
+def allocate_ip(session: Session, location: str, pool: IPv4Network) -> str:
+    """The lowest free host address of the pool; unique per location and table by
+    constraint, and across the two by the writers' turn-taking (two deploys never
+    pick at once)."""
+    return str(IPv4Address(free_run(session, location, pool)[0]))
+
+
+def free_run(
     session: Session, location: str, pool: IPv4Network, above: int | None = None
-) -> str:
-    """The lowest free host address of the pool (above the address numbered
-    `above`: one given in this unit, not yet written); unique per location and
-    table by constraint, and across the two by the writers' turn-taking (two
-    deploys never pick at once).
+) -> tuple[int, int]:
+    """The lowest free host address of the pool (above the one numbered
+    `above`: given in this unit, not yet written) and the end of the run of
+    free addresses it starts (the next one used, or past the pool's last).
 
     One statement, off the (location, ip_number) indexes: the lowest free address
     is the pool's first, or one just after a used one; the candidates are read in
@@ -70,10 +98,11 @@ def allocate_ip(
     addresses of the pool below it, whatever the store or the location hold."""
     first, last = _first_and_last(pool)
     before = first - 1 if above is None else max(first - 1, above)
-    found = session.scalar(_LOWEST_FREE, {"location": location, "before": before, "last": last})
-    if found is None:
+    row = session.execute(_FREE_RUN, {"location": location, "before": before, "last": last}).first()
+    if row is None:
         raise ApiError(
             "service_unavailable",
             f"No public address available in {location} at the moment (insufficient capacity)",
         )
-    return str(IPv4Address(found))
+    free, *used_above = row
+    return free, min([last + 1, *(n for n in used_above if n is not None)])

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,10 +28,16 @@ from verda_server.api.errors import ApiError
 from verda_server.availability.service import UsageKey, usage_of
 from verda_server.catalog.service import Catalog
 from verda_server.instances import rows as deploy_rows
+from verda_server.instances.addresses import free_run
 from verda_server.projects import quotas
 from verda_server.projects.models import Project
 
 _COUNTED = (quotas.Kind.INSTANCES, quotas.Kind.VOLUMES)
+# How long a batch waits for company when the batch before it had some: its
+# deploys' clients send their next soon after their answers, and every deploy
+# more in a unit shares its cost (as PostgreSQL's commit_delay waits when
+# commit_siblings are active). A lone deploy never waits.
+LINGER_SECONDS = 0.002
 
 
 class DeployBatch:
@@ -41,7 +48,8 @@ class DeployBatch:
         self._catalog = catalog
         self._holding: dict[str, tuple[Project, dict[quotas.Kind, int]]] = {}
         self._usage: dict[UsageKey, int] = {}
-        self._addresses: dict[str, int] = {}
+        # Per location: the next address of a run of free ones, and its end.
+        self._runs: dict[str, list[int]] = {}
         self._rows: dict[Any, list[dict[str, Any]]] = {}
 
     def require_room(self, project_id: str, adding: Mapping[quotas.Kind, int]) -> Project:
@@ -58,17 +66,23 @@ class DeployBatch:
             self._usage[key] = usage_of(self._session, self._catalog, key).get(key, 0)
         return self._usage[key]
 
-    def address_above(self, location: str) -> int | None:
-        """The highest address this batch gave in the location, not yet written."""
-        return self._addresses.get(location)
+    def address(self, location: str, pool: IPv4Network) -> str:
+        """The lowest free address of the location's pool, this batch's given
+        ones (not yet written) counted: off a run of free addresses read once,
+        as long as it lasts. Given for good: nothing after it refuses."""
+        run = self._runs.get(location)
+        if run is None or run[0] >= run[1]:
+            above = None if run is None else run[0] - 1
+            run = self._runs[location] = list(free_run(self._session, location, pool, above))
+        address = run[0]
+        run[0] += 1
+        return str(IPv4Address(address))
 
     def take(
         self,
         project_id: str,
         adding: Mapping[quotas.Kind, int],
         key: UsageKey,
-        location: str,
-        address: int,
         rows: Mapping[Any, list[dict[str, Any]]],
     ) -> None:
         """A deploy made: what it holds now counts for the next ones."""
@@ -76,7 +90,6 @@ class DeployBatch:
         for kind, n in adding.items():
             counts[kind] += n
         self._usage[key] = self._usage[key] + 1
-        self._addresses[location] = address
         for model, new in rows.items():
             self._rows.setdefault(model, []).extend(new)
 
@@ -115,12 +128,16 @@ class DeployQueue:
         self._catalog = catalog
         self._turn = threading.Lock()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._queue: list[_Waiting] = []
+        # The size of the last batch: how many to wait for (LINGER_SECONDS).
+        self._last = 1
 
     def deploy(self, project_id: str, body: Any) -> str:
         mine = _Waiting(project_id, body)
-        with self._lock:
+        with self._arrived:
             self._queue.append(mine)
+            self._arrived.notify()
         batch: list[_Waiting] = []
         unit = ExitStack()
         try:
@@ -145,10 +162,15 @@ class DeployQueue:
         return mine.result
 
     def _take(self) -> list[_Waiting]:
-        # All of them (at most the worker threads'): one left behind would
-        # wait for a turn nobody takes.
-        with self._lock:
+        """Every deploy queued (one left behind would wait for a turn nobody
+        takes), once as many as last time are, or LINGER_SECONDS went by."""
+        with self._arrived:
+            if self._last > 1:
+                self._arrived.wait_for(
+                    lambda: len(self._queue) >= self._last, timeout=LINGER_SECONDS
+                )
             taken, self._queue = self._queue, []
+        self._last = len(taken)
         for waiting in taken:
             waiting.taken = True
         return taken

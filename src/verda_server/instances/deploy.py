@@ -20,7 +20,6 @@ from verda_server.billing.funds import require_funds
 from verda_server.catalog.service import Catalog
 from verda_server.catalog.source import ImageSource, InstanceTypeSource
 from verda_server.instances import eviction, rows
-from verda_server.instances.addresses import allocate_ip
 from verda_server.instances.batch import DeployBatch
 from verda_server.instances.models import Instance
 from verda_server.instances.schemas import DeployInstancePublicDto
@@ -174,9 +173,7 @@ def deploy(
     )
     instance_id = str(uuid.uuid4())
     # Reserved now, so that running out of addresses refuses the deploy.
-    ip = allocate_ip(
-        session, location, catalog.locations[location].public_ip_pool, made.address_above(location)
-    )
+    ip = made.address(location, catalog.locations[location].public_ip_pool)
     # Nothing below refuses: a refused deploy has written nothing, so the
     # others of its unit (instances/batch.py) go on without it.
     os_volume = (
@@ -266,7 +263,7 @@ def deploy(
     follow.open_new(session, project, [*((Volume, v) for v in created), (Instance, instance)])
     session.flush()
     # Last: only a deploy that went through counts for the next ones.
-    made.take(project_id, adding, key, location, instance.ip_number, new_rows)
+    made.take(project_id, adding, key, new_rows)
     if alone:
         made.write()
     return instance_id
