@@ -145,3 +145,68 @@ def test_a_batch_takes_the_lowest_free_addresses_around_used_ones(
     first = ips[made[0]]
     assert ips[made[2]] == first + 2
     assert sorted(ips[a.text] for a in answers) == [first + 1, first + 3, first + 4]
+
+
+class _Fake:
+    """A queue whose units and deploys are recorded, not written."""
+
+    def __init__(self) -> None:
+        self.units: list[list[str]] = []
+        self.waits: list[int] = []
+
+    def unit(self, projects):
+        from contextlib import nullcontext
+
+        self.units.append(list(projects))
+        return nullcontext((None, None))
+
+    def deploy(self, session, now, project_id, body, made):
+        if body == "refused":
+            from verda_server.api.errors import invalid
+
+            raise invalid("refused")
+        return f"{project_id}:{body}"
+
+
+def _queue(fake: _Fake, monkeypatch) -> DeployQueue:
+    queue = DeployQueue(fake.unit, fake.deploy, catalog=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(DeployBatch, "write", lambda self: None)
+    real = queue._arrived.wait_for
+
+    def wait_for(predicate, timeout=None):
+        fake.waits.append(queue._last)
+        return real(predicate, timeout)
+
+    monkeypatch.setattr(queue._arrived, "wait_for", wait_for)
+    return queue
+
+
+def test_a_lone_deploy_never_waits_for_company(monkeypatch):
+    fake = _Fake()
+    queue = _queue(fake, monkeypatch)
+    assert queue.deploy("p", "a") == "p:a"
+    assert queue.deploy("q", "b") == "q:b"
+    assert fake.units == [["p"], ["q"]] and fake.waits == []
+
+
+def test_after_a_batch_with_company_the_next_waits_for_as_many(monkeypatch):
+    fake = _Fake()
+    queue = _queue(fake, monkeypatch)
+    with ThreadPoolExecutor(3) as pool:
+        with queue._turn:
+            futures = [
+                pool.submit(queue.deploy, p, b) for p, b in (("p", 1), ("q", "refused"), ("p", 3))
+            ]
+            while len(queue._queue) < 3:
+                time.sleep(0.001)
+        assert futures[0].result() == "p:1" and futures[2].result() == "p:3"
+        with pytest.raises(Exception, match="refused"):
+            futures[1].result()
+        assert fake.units == [["p", "q"]]  # one unit for the three, each project once
+        # The next batch waits (up to LINGER_SECONDS) for three: it gets them.
+        with queue._turn:
+            later = [pool.submit(queue.deploy, "r", n) for n in range(3)]
+            while len(queue._queue) < 1:
+                time.sleep(0.001)
+        assert [f.result() for f in later] == ["r:0", "r:1", "r:2"]
+    assert fake.waits[0] == 3

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from verda_server.instances import render
 from verda_server.readmodel.cache import Answer, Answers
+from verda_server.readmodel.instances import InstanceView
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 KEY = ("/v1/instances", b"")
@@ -24,7 +26,7 @@ def test_an_answer_holds_for_its_generation_until_just_before_its_due_instant() 
     assert answers.find("p", 7, due, KEY) is None  # due: rendered again
     assert answers.find("p", 8, NOW, KEY) is None  # another generation
     assert answers.find("q", 7, NOW, KEY) is None  # another project
-    assert answers.entry("p", 8, NOW) is None and answers.size == 0  # stale: dropped
+    assert answers.reusable("p", 8) is None and answers.size == 0  # stale: dropped
 
 
 def test_the_least_recently_read_project_goes_first_when_the_budget_is_spent() -> None:
@@ -64,8 +66,42 @@ def test_a_request_that_read_an_older_generation_never_replaces_a_later_ones_ent
     answers = Answers()
     later = answers.open("p", 2, None)
     answers.keep("p", later, KEY, answer(10))
-    assert answers.entry("p", 1, NOW) is None
+    assert answers.reusable("p", 1) is None
     older = answers.open("p", 1, None)
     answers.keep("p", older, KEY, answer(10))
     assert answers.find("p", 2, NOW, KEY) is not None
     assert answers.find("p", 1, NOW, KEY) is None
+
+
+def _record(instance_id: str, second: int, removed: bool = False) -> render.Record:
+    order = (NOW + timedelta(seconds=second), instance_id)
+    return render.Record(order, removed, f'{{"id":"{instance_id}"}}'.encode())
+
+
+def test_the_view_lists_its_live_instances_in_order_and_forgets_the_gone():
+    view = InstanceView()
+    assert view.list_body() is None and view.wants(None) is None  # nothing read yet
+    view.put(None, [_record("b", 2), _record("a", 1), _record("c", 3, removed=True)], view.marks)
+    assert view.list_body() == b'[{"id":"a"},{"id":"b"}]'
+    assert view.item("c") == b'{"id":"c"}'  # an item answers, removed or not
+    assert view.wants(None) == [] and view.wants("a") == []
+    assert view.size == sum(len(view.item(i)) for i in "abc")
+    view.mark(["a", "z"])
+    assert view.list_body() is None and view.item("a") is None
+    assert view.wants(None) == ["a", "z"] and view.wants("b") == []  # b is as it was
+    assert view.wants("a") == ["a", "z"] and view.wants("y") == ["a", "y", "z"]
+    view.put(["a", "z"], [_record("z", 0)], view.marks)  # a went; z is new
+    assert view.list_body() == b'[{"id":"z"},{"id":"b"}]'
+    assert view.item("a") is None and view.wants("a") == ["a"]
+
+
+def test_a_render_begun_before_a_write_named_its_instances_is_not_kept():
+    view = InstanceView()
+    view.put(None, [_record("a", 1)], view.marks)
+    view.mark(["a"])
+    began = view.marks
+    view.mark(["a"])  # a second write while it rendered
+    view.put(["a"], [_record("a", 1)], began)
+    assert view.item("a") is None and view.wants(None) == ["a"]
+    view.put(["a"], [_record("a", 1)], view.marks)
+    assert view.item("a") == b'{"id":"a"}'

@@ -75,11 +75,6 @@ class Answers:
         self._entries.move_to_end(project_id)
         return entry.answers.get(key)
 
-    def entry(self, project_id: str, generation: int, now: datetime) -> Entry | None:
-        """The project's entry if it holds for `generation` at `now`."""
-        entry = self.reusable(project_id, generation)
-        return entry if entry is not None and entry.current(generation, now) else None
-
     def reusable(self, project_id: str, generation: int) -> Entry | None:
         """The project's entry, brought to `generation` if it was at an earlier
         one (None if it can't be: then it is dropped). Its due instant is not
