@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from verda_server.catalog.service import Catalog
@@ -114,12 +114,13 @@ def configure(
         volume.on_spot_discontinue = policy.value
 
 
+_ATTACHED = (
+    select(Volume)
+    .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
+    .where(VolumeAttachment.instance_id == bindparam("instance_id"))
+    .order_by(VolumeAttachment.target)
+)
+
+
 def _attached(session: Session, instance_id: str) -> list[Volume]:
-    return list(
-        session.scalars(
-            select(Volume)
-            .join(VolumeAttachment, VolumeAttachment.volume_id == Volume.id)
-            .where(VolumeAttachment.instance_id == instance_id)
-            .order_by(VolumeAttachment.target)
-        )
-    )
+    return list(session.scalars(_ATTACHED, {"instance_id": instance_id}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from verda_server.api.errors import not_found
@@ -18,13 +18,20 @@ from verda_server.tags import service as tag_service
 INVALID_ID = "Invalid instance id"
 
 
-def _owned(project_id: str) -> Select[Instance]:
-    """Every instance the project ever had, removed ones included."""
+def _owned(*where: ColumnElement[bool]) -> Select[tuple[Instance]]:
+    """Instances of the project (removed ones included) that `where` picks.
+
+    Built once, on bound parameters: building a select with its loader
+    options and its cache key cost more than running it."""
     return (
         select(Instance)
         .options(selectinload(Instance.ssh_keys))
-        .where(Instance.project_id == project_id)
+        .where(Instance.project_id == bindparam("project_id"), *where)
     )
+
+
+_OWNED_ONE = _owned(Instance.id == bindparam("instance_id"))
+_OWNED_SOME = _owned(Instance.id.in_(bindparam("ids", expanding=True)))
 
 
 def status_of(instance: Instance) -> Status:
@@ -39,7 +46,7 @@ def get_instance(session: Session, project_id: str, instance_id: str) -> Instanc
     key = canonical_id(instance_id)
     if key is None:
         raise not_found(INVALID_ID)
-    found = session.scalars(_owned(project_id).where(Instance.id == key)).first()
+    found = session.scalars(_OWNED_ONE, {"project_id": project_id, "instance_id": key}).first()
     if found is None:
         raise not_found(INVALID_ID)
     return found
@@ -51,7 +58,8 @@ def owned_instances(session: Session, project_id: str, ids: Sequence[str]) -> di
     keys = list(dict.fromkeys(k for k in map(canonical_id, ids) if k is not None))
     if not keys:
         return {}
-    return {row.id: row for row in session.scalars(_owned(project_id).where(Instance.id.in_(keys)))}
+    rows = session.scalars(_OWNED_SOME, {"project_id": project_id, "ids": keys})
+    return {row.id: row for row in rows}
 
 
 def taggable_id(session: Session, project_id: str, instance_id: str) -> str:
