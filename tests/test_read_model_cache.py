@@ -105,3 +105,21 @@ def test_a_render_begun_before_a_write_named_its_instances_is_not_kept():
     assert view.item("a") is None and view.wants(None) == ["a"]
     view.put(["a"], [_record("a", 1)], view.marks)
     assert view.item("a") == b'{"id":"a"}'
+
+
+def test_an_instance_view_counts_against_the_budget_as_it_grows():
+    answers = Answers(budget=1500)
+    for project in ("p", "q"):
+        entry = answers.open(project, 1, None)
+        entry.view = InstanceView()
+        answers.keep(project, entry, KEY, answer(100))
+        entry.view.put(None, [_record(f"{project}{n}", n) for n in range(3)], entry.view.marks)
+        answers.resize(project, entry)
+        assert entry.size == entry.view.size + 100 + len(KEY[0]) + 256
+    assert answers.size == sum(e.size for e in answers._entries.values()) <= 1500
+    grown = answers._entries["q"]
+    grown.view.put(None, [_record(f"q{n}", n) for n in range(80)], grown.view.marks)
+    answers.resize("q", grown)  # over the budget: p, read least recently, goes
+    assert list(answers._entries) == ["q"] and answers.size == grown.size
+    answers.resize("gone", grown)  # not the project's entry: nothing counted
+    assert answers.size == grown.size

@@ -181,3 +181,15 @@ def test_requests_that_find_the_project_due_together_settle_it_once(live, authed
     with ThreadPoolExecutor(6) as pool:
         assert list(pool.map(get, range(6))) == ["running"] * 6
     assert calls == [calls[0]] and calls[0] is not None
+
+
+def test_the_balance_after_a_write_the_view_followed(live, authed):
+    """The balance's remembered parts go with any write, followed or not."""
+    for _ in range(2):
+        assert authed.get("/v1/balance").status_code == 200
+    before = authed.get("/v1/balance").json()
+    deploy(authed)
+    live.clock.advance(600)  # ten minutes of it charged
+    after = authed.get("/v1/balance")
+    assert after.status_code == 200, after.text
+    assert after.json()["amount"] < before["amount"]
