@@ -57,7 +57,14 @@ def test_keeping_an_answer_again_counts_its_bytes_once() -> None:
     answers.keep("p", entry, KEY, answer(500))
     first = answers.size
     answers.keep("p", entry, KEY, answer(500))
-    assert answers.size == first
+    assert answers.size == first == entry.size
+
+
+def test_an_answer_exactly_as_large_as_the_budget_is_kept():
+    cost = 500 + len(KEY[0]) + 256
+    answers = Answers(budget=cost)
+    answers.keep("p", answers.open("p", 1, None), KEY, answer(500))
+    assert answers.find("p", 1, NOW, KEY) is not None and answers.size == cost
 
 
 def test_a_request_that_read_an_older_generation_never_replaces_a_later_ones_entry() -> None:
