@@ -49,6 +49,7 @@ def test_only_the_latest_steps_and_projects_are_kept(monkeypatch) -> None:
     assert log.between("p", 2, 5) == {A}
     assert log.between("p", 1, 5) is None  # its first step was let go
     log.add({"q": 0}, 1, frozenset())
+    assert log.between("p", 4, 5) == {A}  # two projects: both kept
     log.add({"r": 0}, 1, frozenset())  # p read least recently: it goes
     assert log.between("p", 4, 5) is None
     assert log.between("r", 0, 1) == frozenset()

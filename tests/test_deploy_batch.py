@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.own import own_server
+from tests.support.statements import watched
 from tests.test_instances import deploy_body
 from verda_server.control import capacity as capacity_control
 from verda_server.instances.batch import DeployBatch, DeployQueue
@@ -71,6 +72,24 @@ def test_a_batch_is_checked_as_the_same_deploys_one_by_one(live, client_of, batc
     assert len({(i.location, i.ip) for i in made}) == 3
 
 
+def test_a_batch_reads_what_its_checks_need_once_and_writes_its_rows_together(
+    live, client_of, batches
+):
+    creds = live.new_project(balance="100000")
+    client = client_of(creds)
+    body = deploy_body(location_code="FIN-02")
+    with watched(live) as seen:
+        answers = together(live, [lambda: client.post("/v1/instances", json=body)] * 3)
+    assert [r.status_code for r in answers] == [202] * 3 and batches == [3]
+    texts = [" ".join(text.split()) for text, _ in seen]
+    assert sum(t.startswith("INSERT INTO instances") for t in texts) == 1
+    assert sum(t.startswith("INSERT INTO volumes") for t in texts) == 1
+    # The project with its quotas; the capacity held; the run of free addresses.
+    assert sum(t.startswith("SELECT projects.id") and "count" in t for t in texts) == 1
+    assert sum("AS held FROM instances" in t for t in texts) == 1
+    assert sum(t.startswith("SELECT found.free") for t in texts) == 1
+
+
 def test_one_refused_leaves_the_others_of_its_batch(live, client_of, batches):
     rich, poor = live.new_project(balance="100000"), live.new_project(balance="0")
     rich_client, poor_client = client_of(rich), client_of(poor)
@@ -99,14 +118,17 @@ def test_the_capacity_a_batch_takes_counts_for_its_next_deploys(
     refused. Capacity is server-wide: a server of its own."""
     body = deploy_body(location_code="FIN-03")
     units = {"FIN-03": {"instances": {"CPU.4V.16G": {"on_demand": 2}}}}
+    units["FIN-02"] = {"instances": {"CPU.4V.16G": {"on_demand": 0}}}
     with own_server(database_url, tmp_path_factory) as own:
         capacity_control.update(own.context.shared, own.context.catalog, units)
         creds = own.new_project(balance="100000")
         with httpx.Client(base_url=own.base_url, timeout=30) as client:
             client.headers["Authorization"] = f"Bearer {creds.access_token(client)}"
             answers = together(own, [lambda: client.post("/v1/instances", json=body)] * 3)
-    assert batches == [3]
+            none = client.post("/v1/instances", json=deploy_body(location_code="FIN-02"))
+    assert batches == [3, 1]
     assert sorted(r.status_code for r in answers) == [202, 202, 503]
+    assert none.status_code == 503, none.text  # no room at all there
 
 
 def test_a_unit_that_fails_fails_every_deploy_of_it_and_writes_none(live, client_of, monkeypatch):
