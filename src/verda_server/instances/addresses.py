@@ -58,9 +58,6 @@ def _lowest_free() -> Select[tuple[int]]:
     )
 
 
-_LOWEST_FREE = _lowest_free()
-
-
 def _free_run() -> Select[tuple[int, int | None, int | None]]:
     """The lowest free address (as `_lowest_free`) and, of each holder, the
     lowest used one above it: every address between is free too."""
