@@ -134,9 +134,14 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(messages) or "Invalid request"
 
 
+def refusal(error: ApiError) -> JSONResponse:
+    """What an ApiError answers, from a route or from a layer before them."""
+    return error_response(error.code, error.message, error.headers)
+
+
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.code, exc.message, exc.headers)
+    return refusal(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Scope, Send
 
 # Plain values (dicts, lists, strings, numbers) written as pydantic writes a
 # response model's fields: the same bytes FastAPI sends for the model.
@@ -17,6 +18,16 @@ def to_json(value: Any) -> bytes:
 def json_bytes(body: bytes, status_code: int = 200) -> Response:
     """Send JSON that was serialised ahead of time (catalog lists)."""
     return Response(content=body, status_code=status_code, media_type="application/json")
+
+
+async def send_response(response: Response, scope: Scope, send: Send) -> None:
+    """Send a whole response from a layer before the routes (the request's
+    body, if any, was read before)."""
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    await response(scope, nothing, send)
 
 
 def created_id(resource_id: str, status_code: int = 201) -> PlainTextResponse:

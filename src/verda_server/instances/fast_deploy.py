@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from verda_server.api.context import AppContext
-from verda_server.api.errors import ApiError, error_response
+from verda_server.api.errors import ApiError, refusal
 from verda_server.api.guard import PARSED_BODY
-from verda_server.api.responses import created_id
+from verda_server.api.responses import created_id, send_response
 from verda_server.api.security import CONFIRMED, admit
 from verda_server.instances.schemas import DeployInstancePublicDto
 from verda_server.instances.views import deploy_instance
@@ -59,7 +59,7 @@ class FastDeploy:
         try:
             await admit(scope, context, principal)
         except ApiError as refused:
-            await _reply(_error(refused), scope, send)
+            await send_response(refusal(refused), scope, send)
             return
         scope[CONFIRMED] = principal
         try:
@@ -72,23 +72,12 @@ class FastDeploy:
         try:
             instance_id = await run_in_threadpool(deploys.deploy, principal.project_id, body)
         except ApiError as refused:
-            await _reply(_error(refused), scope, send)
+            await send_response(refusal(refused), scope, send)
             return
-        await _reply(created_id(instance_id, status_code=202), scope, send)
+        await send_response(created_id(instance_id, status_code=202), scope, send)
 
     async def _routed(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
         route = scope.get("route")
         if self._route is None and getattr(route, "endpoint", None) is deploy_instance:
             self._route = route
-
-
-def _error(error: ApiError) -> Any:
-    return error_response(error.code, error.message, error.headers)
-
-
-async def _reply(response: Any, scope: Scope, send: Send) -> None:
-    async def nothing() -> Message:
-        return {"type": "http.disconnect"}
-
-    await response(scope, nothing, send)

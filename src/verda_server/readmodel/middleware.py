@@ -37,7 +37,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verda_server.api.context import AppContext
-from verda_server.api.errors import ApiError, error_response
+from verda_server.api.errors import ApiError, refusal
+from verda_server.api.responses import send_response
 from verda_server.api.security import CONFIRMED, admit, require_principal
 from verda_server.instances import render
 from verda_server.instances.views import get_instance, list_instances
@@ -135,7 +136,7 @@ class ReadModel:
         try:
             await admit(scope, self._context, principal)
         except ApiError as refused:
-            await self._reply(_error(refused), scope, send)
+            await send_response(refusal(refused), scope, send)
             return
         scope[CONFIRMED] = principal
         generation = principal.generation
@@ -269,7 +270,7 @@ class ReadModel:
             if entry.current(generation, now):
                 entry.balance = parts
         body = balance_body(parts.at(now), parts.currency)
-        await self._reply(Response(body, media_type="application/json"), scope, send)
+        await send_response(Response(body, media_type="application/json"), scope, send)
 
     async def _cached(
         self,
@@ -310,12 +311,6 @@ class ReadModel:
             answer = Answer(headers, b"".join(chunks), route)
             self._answers.keep(project_id, entry, key, answer, generation)
 
-    async def _reply(self, response: Any, scope: Scope, send: Send) -> None:
-        async def nothing() -> Message:
-            return {"type": "http.disconnect"}
-
-        await response(scope, nothing, send)
-
     def _learn(self, path: str, route: Any) -> None:
         if route is None or len(path) > MAX_PATH_LENGTH:
             return  # not routed (an error at the edge): learnt another time
@@ -330,7 +325,3 @@ class ReadModel:
         self._paths[path] = (kind, route, instance_id)
         if len(self._paths) > MAX_PATHS:
             self._paths.popitem(last=False)
-
-
-def _error(error: ApiError) -> Any:
-    return error_response(error.code, error.message, error.headers)
