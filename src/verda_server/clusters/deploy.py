@@ -154,13 +154,15 @@ def deploy(
     tags.apply_creation_tags(session, project_id, "cluster", cluster.id, body.tags)
     home = volumes.new_volume(
         session,
-        now,
-        project_id=project_id,
-        name=shared.name,
-        size=shared.size,
-        volume_type=SHARED_VOLUME_TYPE,
-        location=location,
-        status=VolumeStatus.ATTACHED,
+        volumes.volume_values(
+            now,
+            project_id=project_id,
+            name=shared.name,
+            size=shared.size,
+            volume_type=SHARED_VOLUME_TYPE,
+            location=location,
+            status=VolumeStatus.ATTACHED,
+        ),
     )
     session.flush()
     for position, (volume, mount_point) in enumerate(_mount_points(home, existing)):

@@ -61,12 +61,14 @@ def create(
     _require_funds(session, now, catalog, project_id, body.type, body.size)
     volume = service.new_volume(
         session,
-        now,
-        project_id=project_id,
-        name=body.name,
-        size=body.size,
-        volume_type=body.type,
-        location=location,
+        service.volume_values(
+            now,
+            project_id=project_id,
+            name=body.name,
+            size=body.size,
+            volume_type=body.type,
+            location=location,
+        ),
     )
     session.flush()
     _attach_all(session, volume, instances)
@@ -226,15 +228,17 @@ def _clone(
     cross_location = location != source.location
     clone = service.new_volume(
         session,
-        now,
-        project_id=project_id,
-        name=body.name or f"{source.name[: MAX_NAME_LENGTH - len('-clone')]}-clone",
-        size=source.size,
-        volume_type=volume_type,
-        location=location,
-        is_os_volume=source.is_os_volume,
-        image_type=source.image_type,
-        status=Status.CLONING if cross_location else Status.DETACHED,
+        service.volume_values(
+            now,
+            project_id=project_id,
+            name=body.name or f"{source.name[: MAX_NAME_LENGTH - len('-clone')]}-clone",
+            size=source.size,
+            volume_type=volume_type,
+            location=location,
+            is_os_volume=source.is_os_volume,
+            image_type=source.image_type,
+            status=Status.CLONING if cross_location else Status.DETACHED,
+        ),
     )
     if cross_location:
         clone.due_at = now + timedelta(seconds=lifecycle.clone_seconds)

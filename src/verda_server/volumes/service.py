@@ -104,36 +104,9 @@ def volume_values(
     }
 
 
-def new_volume(
-    session: Session,
-    now: datetime,
-    *,
-    project_id: str,
-    name: str,
-    size: int,
-    volume_type: str,
-    location: str,
-    is_os_volume: bool = False,
-    image_type: str | None = None,
-    on_spot_discontinue: str = "keep_detached",
-    status: Status = Status.DETACHED,
-    suffix: str | None = None,
-) -> Volume:
-    volume = Volume(
-        **volume_values(
-            now,
-            project_id=project_id,
-            name=name,
-            size=size,
-            volume_type=volume_type,
-            location=location,
-            is_os_volume=is_os_volume,
-            image_type=image_type,
-            on_spot_discontinue=on_spot_discontinue,
-            status=status,
-            suffix=suffix,
-        )
-    )
+def new_volume(session: Session, values: dict[str, Any]) -> Volume:
+    """A new volume of `volume_values`' columns, added to the session."""
+    volume = Volume(**values)
     session.add(volume)
     return volume
 
