@@ -197,3 +197,12 @@ def gives_back(live: LiveServer) -> Iterator[None]:
         made = set(session.scalars(select(Project.id))) - before
         for project_id in sorted(made):
             resets.reset(session, project_id, drop_projects=False)
+
+
+@pytest.fixture
+def many_meters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every project counts as one of many meters: the meters' sums decide
+    (billing/sums.py), not each meter read one by one."""
+    from verda_server.billing import sums
+
+    monkeypatch.setattr(sums, "EXACT_UP_TO", 0)

@@ -152,11 +152,6 @@ def test_a_deploy_writes_every_row_meter_and_instant_of_its_body(
         assert remembered in (None, sums.of_meters(sums.open_terms(session, project.id)))
 
 
-@pytest.fixture
-def many_meters(monkeypatch):
-    monkeypatch.setattr(sums, "EXACT_UP_TO", 0)
-
-
 @pytest.mark.usefixtures("many_meters")
 def test_the_sums_a_deploy_remembers_are_the_stores(live, clients, http) -> None:
     creds = live.new_project(balance="1000")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.statements import watched
-from verda_server.billing import sums
 
 BODY = {
     "instance_type": "CPU.4V.16G",
@@ -48,11 +47,8 @@ def test_a_deploy_runs_a_fixed_set_of_statements(live, authed) -> None:
     assert sum("FROM meters" in text for text in statements) == 2
 
 
-@pytest.mark.usefixtures("gives_back")
-def test_a_deploy_into_a_project_of_many_meters_reads_none_of_them(
-    live, authed, monkeypatch
-) -> None:
-    monkeypatch.setattr(sums, "EXACT_UP_TO", 0)
+@pytest.mark.usefixtures("gives_back", "many_meters")
+def test_a_deploy_into_a_project_of_many_meters_reads_none_of_them(live, authed) -> None:
     _deploy_statements(live, authed)  # sums the meters once, and remembers them
     statements = _deploy_statements(live, authed)
     assert not [text for text in statements if "FROM meters" in text], _show(statements)

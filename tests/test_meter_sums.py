@@ -69,12 +69,6 @@ def _remembered(live, project: Project) -> sums.Sums | None:
     return None if memo is None else memo.get(project.id, project.generation)
 
 
-@pytest.fixture
-def many_meters(monkeypatch):
-    """Every project counts as one of many meters: the sums decide."""
-    monkeypatch.setattr(sums, "EXACT_UP_TO", 0)
-
-
 @pytest.mark.usefixtures("many_meters")
 def test_the_remembered_sums_are_the_stores_after_every_kind_of_change(live, clients, http) -> None:
     creds = live.new_project(balance="1000")
